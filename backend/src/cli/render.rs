@@ -1,0 +1,127 @@
+//! Human-readable output shared by commands: NFD-style report tables and source locations.
+
+use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use nodefit_core::report::{CompatibilityStatus, MatchedExpression, MatcherType};
+use nodefit_core::source::{LineIndex, Span};
+
+/// `file:line:column` of a span.
+pub fn location(file: &str, src: &str, span: Span) -> String {
+    let (line, column) = LineIndex::new(src).line_col(span.start);
+    format!("{file}:{line}:{column}")
+}
+
+/// The report as `nfd compat validate-node` prints it (a header per set, a table per rule),
+/// plus a column with the node's actual values.
+pub fn report_table(report: &[CompatibilityStatus], color: bool) -> String {
+    let mut out = String::new();
+    for set in report {
+        let mut header = format!(
+            "COMPATIBILITY SET #{} Weight: {}",
+            set.index + 1,
+            set.weight
+        );
+        if !set.tag.is_empty() {
+            header.push_str(&format!("; Tag: {}", set.tag));
+        }
+        out.push_str(&header);
+        out.push('\n');
+        out.push_str(&format!("Description: {}\n", set.description));
+        for rule in set.rules.iter().flatten() {
+            let status = status_text(rule.is_match, color);
+            out.push_str(&format!(
+                " RULE: {} - {}\n",
+                rule.name.to_uppercase(),
+                status
+            ));
+            let mut table = Table::new();
+            table
+                .load_preset(presets::ASCII_FULL_CONDENSED)
+                .set_content_arrangement(ContentArrangement::Disabled)
+                .set_header([
+                    "#",
+                    "FEATURE",
+                    "EXPRESSION",
+                    "MATCHER TYPE",
+                    "STATUS",
+                    "NODE VALUE",
+                ]);
+            let mut n = 0;
+            let mut add = |table: &mut Table, e: &MatchedExpression| {
+                n += 1;
+                table.add_row(row(n, e, color));
+            };
+            for e in &rule.matched_expressions {
+                add(&mut table, e);
+            }
+            for (i, any) in rule.matched_any.iter().enumerate() {
+                table.add_row(vec![
+                    Cell::new(""),
+                    Cell::new(format!("matchAny #{}", i + 1)),
+                ]);
+                for e in any.matched_expressions.iter().flatten() {
+                    add(&mut table, e);
+                }
+            }
+            if n > 0 {
+                for line in table.to_string().lines() {
+                    out.push_str("  ");
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn row(n: usize, e: &MatchedExpression, color: bool) -> Vec<Cell> {
+    let feature = if e.name.is_empty() {
+        e.feature.to_string()
+    } else {
+        format!("{}.{}", e.feature, e.name)
+    };
+    let matcher = match e.matcher_type {
+        MatcherType::MatchExpression => "matchExpression",
+        MatcherType::MatchName => "matchName",
+    };
+    let status = if e.is_match { "OK" } else { "FAIL" };
+    let mut status_cell = Cell::new(status);
+    if color {
+        status_cell = status_cell.fg(if e.is_match { Color::Green } else { Color::Red });
+    }
+    vec![
+        Cell::new(n),
+        Cell::new(feature),
+        Cell::new(
+            e.expression
+                .map_or_else(|| "null".to_string(), |x| x.to_string()),
+        ),
+        Cell::new(matcher),
+        status_cell,
+        Cell::new(actual_text(e.actual.as_deref())),
+    ]
+}
+
+fn actual_text(actual: Option<&[String]>) -> String {
+    const SHOWN: usize = 6;
+    match actual {
+        None => "(feature missing)".into(),
+        Some([]) => "(absent)".into(),
+        Some(values) if values.len() > SHOWN => format!(
+            "{} … (+{} more)",
+            values[..SHOWN].join(", "),
+            values.len() - SHOWN
+        ),
+        Some(values) => values.join(", "),
+    }
+}
+
+pub fn status_text(ok: bool, color: bool) -> String {
+    match (ok, color) {
+        (true, true) => "\x1b[32mOK\x1b[0m".into(),
+        (false, true) => "\x1b[31mFAIL\x1b[0m".into(),
+        (true, false) => "OK".into(),
+        (false, false) => "FAIL".into(),
+    }
+}

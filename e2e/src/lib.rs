@@ -1,0 +1,3 @@
+//! Test harness for cross-component tests: real registries, real servers, real browsers.
+
+pub mod testbed;

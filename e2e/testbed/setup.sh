@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Installs everything nodefit's integration tests run against (see e2e/src/testbed.rs):
+#   - Debian bookworm packages: docker-registry (distribution 2.8), htpasswd, skopeo, umoci, Go, curl;
+#   - oras and cosign from Debian trixie, unpacked into $TESTBED_DIR/bin (bookworm has neither);
+#   - ggcr-registry: go-containerregistry's in-memory registry with the referrers API, built from
+#     trixie's Go source package plus ggcr-referrers.patch, into $TESTBED_DIR/bin.
+# Runs as root on a fresh Debian bookworm; safe to re-run, and a second run only checks stamps.
+# Nothing from outside Debian's archive is downloaded, and the system's apt sources are not touched:
+# trixie is reached through a private source list under $TESTBED_DIR/apt.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+TESTBED_DIR=${TESTBED_DIR:-target/testbed}
+# Relative to the workspace root, as in e2e/src/testbed.rs, whatever the current directory.
+[[ $TESTBED_DIR == /* ]] || TESTBED_DIR=$repo/$TESTBED_DIR
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+bin=$TESTBED_DIR/bin
+debs=$TESTBED_DIR/debs
+mkdir -p "$bin" "$debs"
+
+log() { printf '[testbed] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+sudo_if_needed=()
+if [[ $(id -u) != 0 ]]; then
+	command -v sudo >/dev/null || die "not root and no sudo: run this script as root"
+	sudo_if_needed=(sudo)
+fi
+
+# --- 1. Debian bookworm packages -------------------------------------------------------------
+system_pkgs=(docker-registry apache2-utils skopeo umoci golang-go patch ca-certificates curl)
+missing=()
+for p in "${system_pkgs[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	log "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	"${sudo_if_needed[@]}" apt-get update -q
+	# golang-go recommends a C toolchain; ggcr-registry is built with CGO_ENABLED=0 and needs none.
+	"${sudo_if_needed[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# --- 2. Packages from trixie through a private apt source list -------------------------------
+apt_dir=$TESTBED_DIR/apt
+apt_opts=(
+	-o "Dir::Etc::SourceList=$apt_dir/sources.list"
+	-o "Dir::Etc::SourceParts=/dev/null"
+	-o "Dir::Etc::Preferences=/dev/null"
+	-o "Dir::Etc::PreferencesParts=/dev/null"
+	-o "Dir::State::Lists=$apt_dir/lists"
+	-o "Dir::Cache=$apt_dir/cache"
+	# The system's appstream hook would fetch 5 MB of DEP-11 metadata we never read.
+	-o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
+	# apt-get download as root otherwise warns that _apt cannot write to the target directory.
+	-o "APT::Sandbox::User=root"
+)
+private_lists_ready=
+private_lists() {
+	[[ -z $private_lists_ready ]] || return 0
+	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEBIAN_MIRROR trixie main" \
+		>"$apt_dir/sources.list"
+	log "updating the private trixie package list"
+	apt-get "${apt_opts[@]}" update -q >"$apt_dir/update.log" 2>&1 ||
+		{ cat "$apt_dir/update.log" >&2; die "apt-get update of the private source list failed"; }
+	private_lists_ready=1
+}
+
+# Sets $deb to package $1 from trixie, downloading it into $debs unless a copy is already there
+# (delete $debs to pick up a newer trixie version). $2 is an extended regex the version must
+# match: the tests rely on the behaviour of these versions.
+fetch_deb() {
+	local pkg=$1 want=$2 version arch cached
+	cached=$(find "$debs" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n1)
+	if [[ -n $cached ]]; then
+		deb=$cached
+		version=$(basename "$deb" | sed -E 's/^[^_]+_([^_]+)_.*/\1/; s/%3a/:/')
+	else
+		private_lists
+		version=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p')
+		arch=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Architecture: //p')
+		[[ -n $version ]] || die "$pkg not found in trixie"
+		# apt-get download names files with the epoch's colon escaped.
+		deb=$debs/${pkg}_${version//:/%3a}_$arch.deb
+		(cd "$debs" && apt-get "${apt_opts[@]}" -q download "$pkg" >/dev/null)
+		[[ -f $deb ]] || die "apt-get download $pkg did not produce $deb"
+	fi
+	[[ $version =~ $want ]] ||
+		die "$pkg $version does not match $want: check the tests still hold, then update setup.sh"
+}
+
+# Installs usr/bin/$1 from trixie's package $1 into $bin unless the stamp says it is there.
+install_cli() {
+	local pkg=$1 want=$2 stamp=$bin/.$1.deb tmp
+	[[ -x $bin/$pkg && -f $stamp ]] && return 0
+	fetch_deb "$pkg" "$want"
+	tmp=$(mktemp -d "$TESTBED_DIR/.unpack.XXXXXX")
+	dpkg-deb -x "$deb" "$tmp"
+	install -m 0755 "$tmp/usr/bin/$pkg" "$bin/$pkg"
+	rm -rf "$tmp"
+	basename "$deb" >"$stamp"
+	log "installed $(basename "$deb") -> $bin/$pkg"
+}
+
+install_cli oras '^1\.[23]\.'
+install_cli cosign '^2\.5\.'
+
+# --- 3. The referrers-capable registry --------------------------------------------------------
+ggcr_pkg=golang-github-google-go-containerregistry-dev
+ggcr_stamp=$bin/.ggcr-registry.stamp
+# Rebuild whenever the patch, main.go, this script (the build recipe) or the Go toolchain changes.
+ggcr_key=$(cat "$here/ggcr-referrers.patch" "$here/ggcr-registry/main.go" "$here/setup.sh" |
+	sha256sum | cut -c1-16)-$(go env GOVERSION)
+if [[ ! -x $bin/ggcr-registry || ! -f $ggcr_stamp || $(<"$ggcr_stamp") != *"$ggcr_key"* ]]; then
+	fetch_deb "$ggcr_pkg" '^0\.20\.'
+	src=$TESTBED_DIR/ggcr-src
+	rm -rf "$src"
+	dpkg-deb -x "$deb" "$src"
+	gopath=$src/usr/share/gocode
+	patch -s -p1 -d "$gopath/src/github.com/google/go-containerregistry" <"$here/ggcr-referrers.patch"
+	log "building ggcr-registry"
+	# GOPATH mode against the unpacked Debian source: no module download is possible or wanted.
+	# Without cgo, Go 1.19 needs no C compiler (it does not fall back by itself before 1.20).
+	(cd "$here/ggcr-registry" &&
+		GO111MODULE=off GOPATH=$gopath GOCACHE=$TESTBED_DIR/go-cache GOPROXY=off GOFLAGS='' CGO_ENABLED=0 \
+			go build -o "$bin/ggcr-registry.tmp" main.go)
+	mv "$bin/ggcr-registry.tmp" "$bin/ggcr-registry"
+	echo "$(basename "$deb") $ggcr_key" >"$ggcr_stamp"
+fi
+
+# --- Summary -----------------------------------------------------------------------------------
+deb_version() { sed -E 's/^[^_]+_([^_]+)_.*/\1/' "$1"; }
+oras_v=$("$bin/oras" version | sed -n 's/^Version: *//p')
+# Debian builds cosign without version ldflags, so `cosign version` says "devel": show the package too.
+cosign_v=$("$bin/cosign" version 2>&1 | sed -n 's/^GitVersion: *//p')
+registry_v=$(docker-registry --version | awk '{print $3}')
+echo "testbed ready in $TESTBED_DIR: oras $oras_v, cosign $cosign_v (deb $(deb_version "$bin/.cosign.deb")), docker-registry $registry_v, ggcr-registry $bin/ggcr-registry (go-containerregistry $(deb_version "$ggcr_stamp"))"

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Sets up everything the tests need on Debian bookworm and runs every test.
+# Needs root (or sudo) for apt; downloads only from Debian mirrors and crates.io.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+require_rust
+
+apt_install ca-certificates curl gcc pkg-config
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target list --installed | grep -q wasm32-unknown-unknown
+bash e2e/testbed/setup.sh
+
+echo "== formatting"
+cargo fmt --all --check
+echo "== core builds for the browser (wasm32)"
+cargo build -q -p nodefit-core --target wasm32-unknown-unknown
+echo "== tests"
+cargo test -q --workspace

@@ -1,0 +1,666 @@
+//! The part of Go's `text/template` that NFD `varsTemplate`s use.
+//!
+//! NFD expands `varsTemplate` with Go text/template plus Sprig. nodefit implements the subset
+//! real specs use — literal text, `{{.Field}}` chains, `$` variables, `range` (with `$i, $e :=`
+//! and `else`), `if`/`else`, `index`, `len`, comments and `{{-`/`-}}` trimming — and refuses
+//! everything else with [`TemplateError::Unsupported`] rather than answering differently from
+//! NFD. Execution follows `missingkey=error`: a missing map key is an error.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+/// Template input: NFD passes maps of lists of matched elements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Data {
+    Str(String),
+    List(Vec<Data>),
+    Map(BTreeMap<String, Data>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template syntax error: {0}")]
+    Syntax(String),
+    #[error("unsupported template construct {0} (nodefit evaluates only literal text, fields, $variables, range, if, index and len)")]
+    Unsupported(String),
+    #[error("template execution failed: {0}")]
+    Exec(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Template {
+    nodes: Vec<Item>,
+}
+
+#[derive(Clone, Debug)]
+enum Item {
+    Text(String),
+    Print(Command),
+    Range {
+        key_var: Option<String>,
+        elem_var: Option<String>,
+        command: Command,
+        body: Vec<Item>,
+        otherwise: Vec<Item>,
+    },
+    If {
+        command: Command,
+        body: Vec<Item>,
+        otherwise: Vec<Item>,
+    },
+}
+
+#[derive(Clone, Debug)]
+enum Command {
+    Operand(Operand),
+    Index(Operand, Vec<Operand>),
+    Len(Operand),
+}
+
+#[derive(Clone, Debug)]
+enum Operand {
+    /// `.a.b` (empty path: `.`).
+    Dot(Vec<String>),
+    /// `$x.a.b` (`$` itself has name "").
+    Var(String, Vec<String>),
+    Str(String),
+}
+
+/// Largest template NFD accepts.
+pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
+
+impl Template {
+    pub fn parse(src: &str) -> Result<Template, TemplateError> {
+        if src.len() > MAX_TEMPLATE_BYTES {
+            return Err(TemplateError::Syntax(format!(
+                "template larger than {MAX_TEMPLATE_BYTES} bytes"
+            )));
+        }
+        let tokens = lex(src)?;
+        let mut pos = 0;
+        let (nodes, end) = parse_items(&tokens, &mut pos)?;
+        if let Some(end) = end {
+            return Err(TemplateError::Syntax(format!("unexpected {{{{{end}}}}}")));
+        }
+        Ok(Template { nodes })
+    }
+
+    pub fn execute(&self, data: &Data) -> Result<String, TemplateError> {
+        let mut out = String::new();
+        let mut vars = vec![(String::new(), data.clone())];
+        exec_items(&self.nodes, data, &mut vars, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// NFD's reading of an expanded template: `key=value` lines, trimmed, blank lines skipped.
+pub fn parse_vars(expanded: &str) -> Result<BTreeMap<String, String>, TemplateError> {
+    let mut out = BTreeMap::new();
+    for line in expanded.split('\n') {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(TemplateError::Exec(format!(
+                "missing value in expanded template line {line:?}, (format must be '<key>=<value>')"
+            )));
+        };
+        out.insert(key.to_string(), value.to_string());
+    }
+    Ok(out)
+}
+
+enum Token {
+    Text(String),
+    Action(String),
+}
+
+fn lex(src: &str) -> Result<Vec<Token>, TemplateError> {
+    let mut tokens = Vec::new();
+    let mut rest = src;
+    let mut trim_next = false;
+    while let Some(open) = rest.find("{{") {
+        let mut text = &rest[..open];
+        if trim_next {
+            text = text.trim_start();
+        }
+        let after = &rest[open + 2..];
+        let trim_left =
+            after.starts_with("- ") || after.starts_with("-\t") || after.starts_with("-\n");
+        if trim_left {
+            text = text.trim_end();
+        }
+        if !text.is_empty() {
+            tokens.push(Token::Text(text.to_string()));
+        }
+        let body_start = if trim_left { 2 } else { 0 };
+        let body = &after[body_start..];
+        let close =
+            find_close(body).ok_or_else(|| TemplateError::Syntax("unclosed action".into()))?;
+        let mut action = &body[..close];
+        trim_next = false;
+        if action.ends_with(" -") || action.ends_with("\t-") || action.ends_with("\n-") {
+            action = &action[..action.len() - 1];
+            trim_next = true;
+        }
+        tokens.push(Token::Action(action.trim().to_string()));
+        rest = &body[close + 2..];
+    }
+    let text = if trim_next { rest.trim_start() } else { rest };
+    if !text.is_empty() {
+        tokens.push(Token::Text(text.to_string()));
+    }
+    Ok(tokens)
+}
+
+/// End of an action, skipping `}}` inside string literals and comments.
+fn find_close(body: &str) -> Option<usize> {
+    let b = body.as_bytes();
+    let mut i = 0;
+    if body.trim_start().starts_with("/*") {
+        let end = body.find("*/")?;
+        return body[end..].find("}}").map(|j| end + j);
+    }
+    while i + 1 < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != b'`' {
+                    i += 1;
+                }
+            }
+            b'}' if b[i + 1] == b'}' => return Some(i),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses items up to an `end`/`else` action, which is returned.
+fn parse_items(
+    tokens: &[Token],
+    pos: &mut usize,
+) -> Result<(Vec<Item>, Option<String>), TemplateError> {
+    let mut items = Vec::new();
+    while *pos < tokens.len() {
+        let token = &tokens[*pos];
+        *pos += 1;
+        let action = match token {
+            Token::Text(t) => {
+                items.push(Item::Text(t.clone()));
+                continue;
+            }
+            Token::Action(a) => a.as_str(),
+        };
+        if action.starts_with("/*") {
+            continue;
+        }
+        let (word, rest) = split_word(action);
+        match word {
+            "end" | "else" => return Ok((items, Some(action.to_string()))),
+            "range" => {
+                let (key_var, elem_var, command) = parse_range_header(rest)?;
+                let (body, end) = parse_items(tokens, pos)?;
+                let otherwise = parse_else(tokens, pos, end, "range")?;
+                items.push(Item::Range {
+                    key_var,
+                    elem_var,
+                    command,
+                    body,
+                    otherwise,
+                });
+            }
+            "if" => {
+                let command = parse_command(rest)?;
+                let (body, end) = parse_items(tokens, pos)?;
+                let otherwise = parse_else(tokens, pos, end, "if")?;
+                items.push(Item::If {
+                    command,
+                    body,
+                    otherwise,
+                });
+            }
+            "with" | "define" | "template" | "block" | "break" | "continue" => {
+                return Err(TemplateError::Unsupported(format!("`{{{{{word}}}}}`")))
+            }
+            _ => items.push(Item::Print(parse_command(action)?)),
+        }
+    }
+    Ok((items, None))
+}
+
+fn parse_else(
+    tokens: &[Token],
+    pos: &mut usize,
+    end: Option<String>,
+    what: &str,
+) -> Result<Vec<Item>, TemplateError> {
+    match end.as_deref() {
+        Some("end") => Ok(Vec::new()),
+        Some("else") => {
+            let (otherwise, end) = parse_items(tokens, pos)?;
+            match end.as_deref() {
+                Some("end") => Ok(otherwise),
+                _ => Err(TemplateError::Syntax(format!(
+                    "missing {{{{end}}}} for {what}"
+                ))),
+            }
+        }
+        Some(other) if other.starts_with("else ") => {
+            Err(TemplateError::Unsupported(format!("`{{{{{other}}}}}`")))
+        }
+        _ => Err(TemplateError::Syntax(format!(
+            "missing {{{{end}}}} for {what}"
+        ))),
+    }
+}
+
+fn split_word(s: &str) -> (&str, &str) {
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], s[i..].trim_start()),
+        None => (s, ""),
+    }
+}
+
+fn parse_range_header(s: &str) -> Result<(Option<String>, Option<String>, Command), TemplateError> {
+    let Some((vars, command)) = s.split_once(":=") else {
+        return Ok((None, None, parse_command(s)?));
+    };
+    let names: Vec<&str> = vars.split(',').map(str::trim).collect();
+    let var = |n: &str| {
+        n.strip_prefix('$')
+            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_alphanumeric() || c == '_'))
+            .map(str::to_string)
+            .ok_or_else(|| TemplateError::Syntax(format!("bad range variable {n:?}")))
+    };
+    let (key, elem) = match names.as_slice() {
+        [e] => (None, Some(var(e)?)),
+        [k, e] => (Some(var(k)?), Some(var(e)?)),
+        _ => return Err(TemplateError::Syntax("too many range variables".into())),
+    };
+    Ok((key, elem, parse_command(command.trim())?))
+}
+
+fn parse_command(s: &str) -> Result<Command, TemplateError> {
+    if s.contains('|') && !s.trim_start().starts_with(['"', '`']) {
+        return Err(TemplateError::Unsupported(format!("pipeline `{s}`")));
+    }
+    let words = split_args(s)?;
+    let Some(first) = words.first() else {
+        return Err(TemplateError::Syntax("empty action".into()));
+    };
+    match first.as_str() {
+        "index" => {
+            let args = words[1..]
+                .iter()
+                .map(|w| parse_operand(w))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut args = args.into_iter();
+            let target = args
+                .next()
+                .ok_or_else(|| TemplateError::Syntax("index needs an argument".into()))?;
+            Ok(Command::Index(target, args.collect()))
+        }
+        "len" if words.len() == 2 => Ok(Command::Len(parse_operand(&words[1])?)),
+        _ if words.len() == 1 => Ok(Command::Operand(parse_operand(first)?)),
+        other => Err(TemplateError::Unsupported(format!("function `{other}`"))),
+    }
+}
+
+fn split_args(s: &str) -> Result<Vec<String>, TemplateError> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_whitespace() {
+            chars.next();
+            continue;
+        }
+        let mut word = String::new();
+        if c == '"' || c == '`' {
+            word.push(chars.next().unwrap_or(c));
+            let mut closed = false;
+            while let Some(d) = chars.next() {
+                word.push(d);
+                if d == '\\' && c == '"' {
+                    if let Some(e) = chars.next() {
+                        word.push(e);
+                    }
+                    continue;
+                }
+                if d == c {
+                    closed = true;
+                    break;
+                }
+            }
+            if !closed {
+                return Err(TemplateError::Syntax("unterminated string".into()));
+            }
+        } else {
+            if c == '(' {
+                return Err(TemplateError::Unsupported("parenthesized pipeline".into()));
+            }
+            while let Some(&d) = chars.peek() {
+                if d.is_whitespace() {
+                    break;
+                }
+                word.push(d);
+                chars.next();
+            }
+        }
+        out.push(word);
+    }
+    Ok(out)
+}
+
+fn parse_operand(w: &str) -> Result<Operand, TemplateError> {
+    if let Some(body) = w.strip_prefix('"') {
+        let s: String = serde_json::from_str(&format!("\"{body}"))
+            .map_err(|_| TemplateError::Syntax(format!("bad string literal {w}")))?;
+        return Ok(Operand::Str(s));
+    }
+    if let Some(body) = w.strip_prefix('`') {
+        return Ok(Operand::Str(body.trim_end_matches('`').to_string()));
+    }
+    let fields = |path: &str| -> Result<Vec<String>, TemplateError> {
+        path.split('.')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                if p.chars().all(|c| c.is_alphanumeric() || c == '_') {
+                    Ok(p.to_string())
+                } else {
+                    Err(TemplateError::Syntax(format!(
+                        "bad field name {p:?} in {w}"
+                    )))
+                }
+            })
+            .collect()
+    };
+    if w == "." {
+        return Ok(Operand::Dot(Vec::new()));
+    }
+    if let Some(path) = w.strip_prefix('.') {
+        return Ok(Operand::Dot(fields(path)?));
+    }
+    if let Some(var) = w.strip_prefix('$') {
+        let (name, path) = match var.find('.') {
+            Some(i) => (&var[..i], &var[i..]),
+            None => (var, ""),
+        };
+        return Ok(Operand::Var(name.to_string(), fields(path)?));
+    }
+    Err(TemplateError::Unsupported(format!("`{w}`")))
+}
+
+type Vars = Vec<(String, Data)>;
+
+fn exec_items(
+    items: &[Item],
+    dot: &Data,
+    vars: &mut Vars,
+    out: &mut String,
+) -> Result<(), TemplateError> {
+    for item in items {
+        match item {
+            Item::Text(t) => out.push_str(t),
+            Item::Print(c) => print(&eval(c, dot, vars)?, out),
+            Item::If {
+                command,
+                body,
+                otherwise,
+            } => {
+                let branch = if truthy(&eval(command, dot, vars)?) {
+                    body
+                } else {
+                    otherwise
+                };
+                exec_items(branch, dot, vars, out)?;
+            }
+            Item::Range {
+                key_var,
+                elem_var,
+                command,
+                body,
+                otherwise,
+            } => {
+                let value = eval(command, dot, vars)?;
+                let pairs: Vec<(Data, Data)> = match value {
+                    Data::List(items) => items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, d)| (Data::Str(i.to_string()), d))
+                        .collect(),
+                    Data::Map(m) => m.into_iter().map(|(k, v)| (Data::Str(k), v)).collect(),
+                    Data::Str(_) => {
+                        return Err(TemplateError::Exec(
+                            "range can't iterate over a string".into(),
+                        ))
+                    }
+                };
+                if pairs.is_empty() {
+                    exec_items(otherwise, dot, vars, out)?;
+                }
+                for (key, elem) in pairs {
+                    let depth = vars.len();
+                    if let Some(k) = key_var {
+                        vars.push((k.clone(), key));
+                    }
+                    if let Some(e) = elem_var {
+                        vars.push((e.clone(), elem.clone()));
+                    }
+                    let result = exec_items(body, &elem, vars, out);
+                    vars.truncate(depth);
+                    result?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn eval(command: &Command, dot: &Data, vars: &Vars) -> Result<Data, TemplateError> {
+    match command {
+        Command::Operand(o) => operand(o, dot, vars),
+        Command::Len(o) => Ok(Data::Str(
+            match operand(o, dot, vars)? {
+                Data::Str(s) => s.len(),
+                Data::List(l) => l.len(),
+                Data::Map(m) => m.len(),
+            }
+            .to_string(),
+        )),
+        Command::Index(target, keys) => {
+            let mut value = operand(target, dot, vars)?;
+            for key in keys {
+                let Data::Str(key) = operand(key, dot, vars)? else {
+                    return Err(TemplateError::Exec("index of a non-string key".into()));
+                };
+                value = match value {
+                    // `index` on a missing map key yields the zero value, even with missingkey=error.
+                    Data::Map(mut m) => m.remove(&key).unwrap_or(Data::Str(String::new())),
+                    Data::List(mut l) => {
+                        let i: usize = key.parse().map_err(|_| {
+                            TemplateError::Exec(format!("cannot index slice with {key:?}"))
+                        })?;
+                        if i >= l.len() {
+                            return Err(TemplateError::Exec(format!("index out of range: {i}")));
+                        }
+                        l.swap_remove(i)
+                    }
+                    Data::Str(_) => return Err(TemplateError::Exec("can't index a string".into())),
+                };
+            }
+            Ok(value)
+        }
+    }
+}
+
+fn operand(o: &Operand, dot: &Data, vars: &Vars) -> Result<Data, TemplateError> {
+    let (base, path) = match o {
+        Operand::Str(s) => return Ok(Data::Str(s.clone())),
+        Operand::Dot(path) => (dot, path),
+        Operand::Var(name, path) => {
+            let value = vars
+                .iter()
+                .rev()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .ok_or_else(|| TemplateError::Syntax(format!("undefined variable ${name}")))?;
+            (value, path)
+        }
+    };
+    let mut current = base;
+    for field in path {
+        current = match current {
+            Data::Map(m) => m.get(field).ok_or_else(|| {
+                TemplateError::Exec(format!("map has no entry for key {field:?}"))
+            })?,
+            _ => {
+                return Err(TemplateError::Exec(format!(
+                    "can't evaluate field {field} in a non-map value"
+                )))
+            }
+        };
+    }
+    Ok(current.clone())
+}
+
+fn truthy(d: &Data) -> bool {
+    match d {
+        Data::Str(s) => !s.is_empty(),
+        Data::List(l) => !l.is_empty(),
+        Data::Map(m) => !m.is_empty(),
+    }
+}
+
+/// Go's `%v` for strings, slices and maps.
+fn print(d: &Data, out: &mut String) {
+    match d {
+        Data::Str(s) => out.push_str(s),
+        Data::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                print(item, out);
+            }
+            out.push(']');
+        }
+        Data::Map(m) => {
+            out.push_str("map[");
+            for (i, (k, v)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                let _ = write!(out, "{k}:");
+                print(v, out);
+            }
+            out.push(']');
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> Data {
+        let elem = |n: &str, v: &str| {
+            Data::Map(BTreeMap::from([
+                ("Name".to_string(), Data::Str(n.into())),
+                ("Value".to_string(), Data::Str(v.into())),
+            ]))
+        };
+        let inst = Data::Map(BTreeMap::from([(
+            "vendor".to_string(),
+            Data::Str("10de".into()),
+        )]));
+        Data::Map(BTreeMap::from([
+            (
+                "cpu".to_string(),
+                Data::Map(BTreeMap::from([(
+                    "model".to_string(),
+                    Data::List(vec![elem("vendor_id", "Intel"), elem("family", "6")]),
+                )])),
+            ),
+            (
+                "pci".to_string(),
+                Data::Map(BTreeMap::from([(
+                    "device".to_string(),
+                    Data::List(vec![inst]),
+                )])),
+            ),
+        ]))
+    }
+
+    fn run(src: &str) -> Result<String, TemplateError> {
+        Template::parse(src)?.execute(&data())
+    }
+
+    #[test]
+    fn ranges_fields_and_index() {
+        assert_eq!(
+            run("{{range .cpu.model}}cpu-{{.Name}}={{.Value}}\n{{end}}").unwrap(),
+            "cpu-vendor_id=Intel\ncpu-family=6\n"
+        );
+        assert_eq!(
+            run("{{- range $i, $d := .pci.device }}\ngpu-{{ $i }}={{ index $d \"vendor\" }}\n{{- end }}").unwrap(),
+            "\ngpu-0=10de"
+        );
+        assert_eq!(
+            run("{{range .pci.device}}v={{.vendor}}{{end}}").unwrap(),
+            "v=10de"
+        );
+        assert_eq!(
+            run("{{if .cpu.model}}yes=1{{else}}no=1{{end}}").unwrap(),
+            "yes=1"
+        );
+        assert_eq!(run("{{/* note */}}n={{len .cpu.model}}").unwrap(), "n=2");
+    }
+
+    #[test]
+    fn missing_keys_are_errors() {
+        assert!(matches!(
+            run("{{.kernel.version}}"),
+            Err(TemplateError::Exec(_))
+        ));
+    }
+
+    #[test]
+    fn unsupported_constructs_say_so() {
+        for src in [
+            "{{.cpu | lower}}",
+            "{{printf \"%s\" .cpu}}",
+            "{{with .cpu}}{{end}}",
+            "{{upper .x}}",
+        ] {
+            assert!(
+                matches!(Template::parse(src), Err(TemplateError::Unsupported(_))),
+                "{src}"
+            );
+        }
+        assert!(matches!(
+            Template::parse("{{range .x}}"),
+            Err(TemplateError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn vars_lines() {
+        let vars = parse_vars("  a=1 \n\nb=x=y\n").unwrap();
+        assert_eq!(vars["a"], "1");
+        assert_eq!(vars["b"], "x=y");
+        assert!(parse_vars("novalue").is_err());
+    }
+}
