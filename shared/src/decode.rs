@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::gostr;
 use crate::source::Span;
-use crate::spec::{Compatibility, Expr, MatchAnyElem, NamedExpr, Rule, Spec, Term};
+use crate::spec::{Compatibility, Expr, ExprSpans, MatchAnyElem, NamedExpr, Rule, Spec, Term};
 use crate::yaml::{Entry, Node, Resolved, Value};
 
 /// A place where Go's decoder would refuse the spec.
@@ -217,8 +217,12 @@ impl Decoder {
         ) {
             let v = &entry.value;
             match field {
-                0 => spec.version = self.string(v, "version").unwrap_or_default(),
+                0 => {
+                    spec.version = self.string(v, "version").unwrap_or_default();
+                    spec.version_span = Some(v.span);
+                }
                 _ => {
+                    spec.compatibilities_span = Some(v.span);
                     spec.compatibilities = self
                         .list(v, "compatibilities", "compatibility sets")
                         .unwrap_or_default()
@@ -246,6 +250,7 @@ impl Decoder {
             let v = &entry.value;
             match field {
                 0 => {
+                    set.rules_span = Some(v.span);
                     let p = format!("{path}.rules");
                     set.rules = self
                         .list(v, &p, "rules")
@@ -255,8 +260,14 @@ impl Decoder {
                         .map(|(i, n)| self.rule(n, &format!("{p}[{i}]")))
                         .collect()
                 }
-                1 => set.weight = self.int(v, &format!("{path}.weight")).unwrap_or_default(),
-                2 => set.tag = self.string(v, &format!("{path}.tag")).unwrap_or_default(),
+                1 => {
+                    set.weight = self.int(v, &format!("{path}.weight")).unwrap_or_default();
+                    set.weight_span = Some(v.span);
+                }
+                2 => {
+                    set.tag = self.string(v, &format!("{path}.tag")).unwrap_or_default();
+                    set.tag_span = Some(v.span);
+                }
                 _ => {
                     set.description = self
                         .string(v, &format!("{path}.description"))
@@ -280,7 +291,10 @@ impl Decoder {
         ) {
             let v = &entry.value;
             match field {
-                0 => rule.name = self.string(v, &format!("{path}.name")).unwrap_or_default(),
+                0 => {
+                    rule.name = self.string(v, &format!("{path}.name")).unwrap_or_default();
+                    rule.name_span = Some(v.span);
+                }
                 1 => {
                     // Go decodes into the existing map, so case variants of `vars` merge.
                     if let Some(vars) = string_map(self, v, &format!("{path}.vars")) {
@@ -293,8 +307,12 @@ impl Decoder {
                         .unwrap_or_default();
                     rule.vars_template_span = v.span;
                 }
-                3 => rule.match_features = self.terms(v, &format!("{path}.matchFeatures")),
+                3 => {
+                    rule.match_features = self.terms(v, &format!("{path}.matchFeatures"));
+                    rule.match_features_span = Some(v.span);
+                }
                 _ => {
+                    rule.match_any_span = Some(v.span);
                     let p = format!("{path}.matchAny");
                     rule.match_any = self
                         .list(v, &p, "matchAny elements")
@@ -387,6 +405,7 @@ impl Decoder {
             return None;
         }
         let (mut op, mut value, mut value_type) = (String::new(), Vec::new(), String::new());
+        let mut spans = ExprSpans::default();
         for (field, entry) in self.fields(
             node,
             path,
@@ -395,12 +414,26 @@ impl Decoder {
         ) {
             let v = &entry.value;
             match field {
-                0 => op = self.string(v, &format!("{path}.op")).unwrap_or_default(),
-                1 => value = self.strings(v, &format!("{path}.value")),
-                _ => value_type = self.string(v, &format!("{path}.type")).unwrap_or_default(),
+                0 => {
+                    op = self.string(v, &format!("{path}.op")).unwrap_or_default();
+                    spans.op = Some(v.span);
+                }
+                1 => {
+                    value = self.strings(v, &format!("{path}.value"));
+                    spans.value = Some(v.span);
+                    spans.value_is_list = matches!(v.value, Value::Seq(_)) || v.is_null();
+                    spans.items = match &v.value {
+                        Value::Seq(items) => items.iter().map(|n| n.span).collect(),
+                        _ => Vec::new(),
+                    };
+                }
+                _ => {
+                    value_type = self.string(v, &format!("{path}.type")).unwrap_or_default();
+                    spans.value_type = Some(v.span);
+                }
             }
         }
-        Some(Expr::new(op, value, value_type, node.span))
+        Some(Expr::new(op, value, value_type, node.span, spans))
     }
 }
 

@@ -33,3 +33,5 @@ pub fn parse_spec(src: &str) -> Result<spec::Spec, Vec<decode::DecodeError>> {
         Err(errors)
     }
 }
+pub mod catalog;
+pub mod lint;

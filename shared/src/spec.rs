@@ -17,6 +17,9 @@ pub const SPEC_VERSION: &str = "v1alpha1";
 pub struct Spec {
     pub version: String,
     pub compatibilities: Vec<Compatibility>,
+    /// Span of the `version` value; `None` when the key is absent.
+    pub version_span: Option<Span>,
+    pub compatibilities_span: Option<Span>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -26,6 +29,9 @@ pub struct Compatibility {
     pub tag: String,
     pub description: String,
     pub span: Span,
+    pub rules_span: Option<Span>,
+    pub weight_span: Option<Span>,
+    pub tag_span: Option<Span>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -37,6 +43,9 @@ pub struct Rule {
     pub match_features: Vec<Term>,
     pub match_any: Vec<MatchAnyElem>,
     pub span: Span,
+    pub name_span: Option<Span>,
+    pub match_features_span: Option<Span>,
+    pub match_any_span: Option<Span>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -76,7 +85,19 @@ pub struct Expr {
     pub value: Vec<String>,
     pub value_type: String,
     pub span: Span,
+    pub spans: ExprSpans,
     pub(crate) parsed: Parsed,
+}
+
+/// Where each part of an expression was written (`None`: not written).
+#[derive(Clone, Debug, Default)]
+pub struct ExprSpans {
+    pub op: Option<Span>,
+    pub value: Option<Span>,
+    /// Whether `value` was written as a list (a scalar there is a decode error instead).
+    pub value_is_list: bool,
+    pub items: Vec<Span>,
+    pub value_type: Option<Span>,
 }
 
 #[derive(Clone, Debug)]
@@ -168,7 +189,7 @@ impl Op {
 }
 
 impl Expr {
-    pub fn new(op: String, value: Vec<String>, value_type: String, span: Span) -> Expr {
+    pub fn new(op: String, value: Vec<String>, value_type: String, span: Span, spans: ExprSpans) -> Expr {
         let parsed_op = Op::parse(&op);
         let regexes = if parsed_op == Some(Op::InRegexp) {
             value.iter().map(|p| goregex::compile(p)).collect()
@@ -191,6 +212,7 @@ impl Expr {
             value,
             value_type,
             span,
+            spans,
             parsed: Parsed {
                 op: parsed_op,
                 regexes,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod lint;
 pub mod render;
 mod test;
 
@@ -27,12 +28,15 @@ pub struct Cli {
 enum Command {
     /// Evaluate a spec against node feature snapshots, exactly as `nfd compat validate-node` would.
     Test(test::TestArgs),
+    /// Report every mistake in specs at the line where it was written (human, JSON or SARIF).
+    Lint(lint::LintArgs),
 }
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
+        Command::Lint(args) => lint::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

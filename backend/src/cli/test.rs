@@ -40,7 +40,7 @@ const EXIT_NOT_COMPATIBLE: u8 = 1;
 
 /// One evaluated node, as printed for more than one node.
 #[derive(Serialize)]
-struct NodeReport<'a> {
+pub struct NodeReport<'a> {
     node: String,
     snapshot: String,
     compatible: bool,
@@ -53,66 +53,110 @@ pub fn run(args: TestArgs) -> Result<u8> {
     let spec_name = args.spec.display().to_string();
     let spec_src = read_text(&args.spec)?;
     let spec = load_spec(&spec_name, &spec_src)?;
-    let mut nodes: Vec<(String, String, NodeSnapshot)> = Vec::new();
+    let mut nodes = Vec::new();
     for path in &args.snapshot {
-        let name = path.display().to_string();
-        let src = read_text(path)?;
-        let parsed = snapshot::parse(&src)
-            .map_err(|e| anyhow!("{name}:{}:{}: {}", e.line, e.column, e.message))?;
-        let count = parsed.nodes.len();
-        for (i, node) in parsed.nodes.into_iter().enumerate() {
-            let label = match &node.name {
+        nodes.extend(load_snapshot_file(path)?);
+    }
+    let options = Options { tags: args.tags };
+    let reports = evaluate_nodes(&spec, &spec_name, &spec_src, &nodes, &options)?;
+    print_reports(&spec, &reports, matches!(args.output, Output::Json));
+    Ok(exit_code(&reports))
+}
+
+/// A node to evaluate: a display label, the file it came from, its features.
+pub struct LabelledNode {
+    pub label: String,
+    pub source: String,
+    pub snapshot: NodeSnapshot,
+}
+
+/// Reads every node of a snapshot file; unnamed nodes are labelled by the file name.
+pub fn load_snapshot_file(path: &std::path::Path) -> Result<Vec<LabelledNode>> {
+    let name = path.display().to_string();
+    let src = read_text(path)?;
+    let parsed = snapshot::parse(&src)
+        .map_err(|e| anyhow!("{name}:{}:{}: {}", e.line, e.column, e.message))?;
+    let count = parsed.nodes.len();
+    Ok(parsed
+        .nodes
+        .into_iter()
+        .enumerate()
+        .map(|(i, node)| LabelledNode {
+            label: match &node.name {
                 Some(n) => n.clone(),
                 None if count == 1 => name.clone(),
                 None => format!("{name}#{i}"),
-            };
-            nodes.push((label, name.clone(), node));
+            },
+            source: name.clone(),
+            snapshot: node,
+        })
+        .collect())
+}
+
+/// Evaluates the spec on each node; an evaluation error (which aborts NFD) names the spec
+/// location and the node.
+pub fn evaluate_nodes<'s>(
+    spec: &'s Spec,
+    spec_name: &str,
+    spec_src: &str,
+    nodes: &[LabelledNode],
+    options: &Options,
+) -> Result<Vec<NodeReport<'s>>> {
+    nodes
+        .iter()
+        .map(|node| {
+            let features = &node.snapshot.features;
+            let evaluation = eval::evaluate(spec, features, options).map_err(|e| {
+                anyhow!(
+                    "{}: {} (while evaluating node {}; NFD aborts validation here)",
+                    location(spec_name, spec_src, e.span),
+                    e.message,
+                    node.label
+                )
+            })?;
+            Ok(NodeReport {
+                node: node.label.clone(),
+                snapshot: node.source.clone(),
+                compatible: evaluation.is_compatible(),
+                best_set: evaluation.best_set(spec),
+                report: report::build(spec, &evaluation, features),
+            })
+        })
+        .collect()
+}
+
+/// Prints reports as NFD's JSON (one node: NFD's array; several: an array of node reports) or
+/// as tables with a verdict per node.
+pub fn print_reports(spec: &Spec, reports: &[NodeReport], json: bool) {
+    if json {
+        if let [only] = reports {
+            println!("{}", report::to_go_json(&only.report));
+        } else {
+            println!("{}", report::to_go_json(reports));
+        }
+        return;
+    }
+    let color = super::use_color(std::io::stdout().is_terminal());
+    let many = reports.len() > 1;
+    for r in reports {
+        if many {
+            println!("NODE: {} ({})", r.node, r.snapshot);
+        }
+        print!("{}", render::report_table(&r.report, color));
+        println!("{}", verdict(spec, r, color));
+        if many {
+            println!();
         }
     }
-    let options = Options { tags: args.tags };
-    let mut reports = Vec::with_capacity(nodes.len());
-    for (label, file, node) in &nodes {
-        let evaluation = eval::evaluate(&spec, &node.features, &options).map_err(|e| {
-            anyhow!(
-                "{}: {} (while evaluating node {label}; NFD aborts validation here)",
-                location(&spec_name, &spec_src, e.span),
-                e.message
-            )
-        })?;
-        reports.push(NodeReport {
-            node: label.clone(),
-            snapshot: file.clone(),
-            compatible: evaluation.is_compatible(),
-            best_set: evaluation.best_set(&spec),
-            report: report::build(&spec, &evaluation, &node.features),
-        });
-    }
-    let all_compatible = reports.iter().all(|r| r.compatible);
-    match args.output {
-        Output::Json if reports.len() == 1 => {
-            println!("{}", report::to_go_json(&reports[0].report))
-        }
-        Output::Json => println!("{}", report::to_go_json(&reports)),
-        Output::Table => {
-            let color = super::use_color(std::io::stdout().is_terminal());
-            let many = reports.len() > 1;
-            for r in &reports {
-                if many {
-                    println!("NODE: {} ({})", r.node, r.snapshot);
-                }
-                print!("{}", render::report_table(&r.report, color));
-                println!("{}", verdict(&spec, r, color));
-                if many {
-                    println!();
-                }
-            }
-        }
-    }
-    Ok(if all_compatible {
+}
+
+/// 0 when every node is compatible, 1 otherwise.
+pub fn exit_code(reports: &[NodeReport]) -> u8 {
+    if reports.iter().all(|r| r.compatible) {
         0
     } else {
         EXIT_NOT_COMPATIBLE
-    })
+    }
 }
 
 fn verdict(spec: &Spec, r: &NodeReport, color: bool) -> String {
