@@ -192,7 +192,8 @@ fn parse(json: &str) -> Catalog {
             continue;
         };
         let mut kinds = vec![kind];
-        let mut elements: Vec<ElementInfo> = f.elements.iter().map(|(k, e)| element_info(k, e)).collect();
+        let mut elements: Vec<ElementInfo> =
+            f.elements.iter().map(|(k, e)| element_info(k, e)).collect();
         if let Some(extra) = &f.additional {
             if let Some(k) = feature_kind(&extra.kind) {
                 kinds.push(k);
@@ -243,10 +244,23 @@ mod tests {
         assert!(cpuid.known_elements.iter().any(|e| e == "AVX512F"));
         assert!(cpuid.known_elements.iter().any(|e| e == "SVE"));
         let huge = c.get("memory.hugepages").unwrap();
-        assert_eq!(huge.element("hugepages-1Gi").unwrap().kind, ValueKind::Integer);
+        assert_eq!(
+            huge.element("hugepages-1Gi").unwrap().kind,
+            ValueKind::Integer
+        );
         assert!(!huge.has_fixed_keys());
-        assert_eq!(c.get("storage.block").unwrap().element("rotational").unwrap().kind, ValueKind::ZeroOne);
-        assert_eq!(c.get("pci.device").unwrap().element("vendor").unwrap().kind, ValueKind::Hex);
+        assert_eq!(
+            c.get("storage.block")
+                .unwrap()
+                .element("rotational")
+                .unwrap()
+                .kind,
+            ValueKind::ZeroOne
+        );
+        assert_eq!(
+            c.get("pci.device").unwrap().element("vendor").unwrap().kind,
+            ValueKind::Hex
+        );
         assert!(c.get("kernel.loadedmodule").unwrap().is_flag_only());
         assert!(c.get("rule.matched").is_some());
         assert!(c.get("fake.flag").is_none());

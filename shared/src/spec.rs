@@ -189,7 +189,13 @@ impl Op {
 }
 
 impl Expr {
-    pub fn new(op: String, value: Vec<String>, value_type: String, span: Span, spans: ExprSpans) -> Expr {
+    pub fn new(
+        op: String,
+        value: Vec<String>,
+        value_type: String,
+        span: Span,
+        spans: ExprSpans,
+    ) -> Expr {
         let parsed_op = Op::parse(&op);
         let regexes = if parsed_op == Some(Op::InRegexp) {
             value.iter().map(|p| goregex::compile(p)).collect()

@@ -700,6 +700,33 @@ pub fn go_format_float32(f: f64) -> String {
     format!("{sign}{s}")
 }
 
+/// The node as JSON, with YAML 1.1 scalars resolved (for schema validation and APIs).
+/// Non-finite floats become strings, since JSON has no NaN or infinity.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use serde_json::Value as J;
+    match &node.value {
+        Value::Scalar(s) => match s.resolved {
+            Resolved::Null => J::Null,
+            Resolved::Bool(b) => J::Bool(b),
+            Resolved::Int(i) => J::from(i),
+            Resolved::Uint(u) => J::from(u),
+            Resolved::Float(f) => serde_json::Number::from_f64(f)
+                .map_or_else(|| J::String(s.go_string().into_owned()), J::Number),
+            Resolved::Str | Resolved::Merge => J::String(s.text.clone()),
+        },
+        Value::Seq(items) => J::Array(items.iter().map(to_json).collect()),
+        Value::Map(entries) => J::Object(
+            entries
+                .iter()
+                .filter_map(|e| {
+                    let key = e.key.as_scalar()?.go_key()?.into_owned();
+                    Some((key, to_json(&e.value)))
+                })
+                .collect(),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,9 @@ struct Case {
 }
 
 fn fenced_after(section: &str, label: &str) -> String {
-    let start = section.find(label).unwrap_or_else(|| panic!("no {label} in {section}"));
+    let start = section
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label} in {section}"));
     let rest = &section[start..];
     let open = rest.find("```yaml\n").expect("yaml block") + "```yaml\n".len();
     let close = rest[open..].find("\n```").expect("closing fence");
@@ -28,7 +30,13 @@ fn cases() -> Vec<Case> {
         .skip(1)
         .map(|section| {
             let (code, rest) = section.split_once('`').unwrap();
-            let severity = rest.lines().next().unwrap().trim_start_matches(" — ").trim().to_string();
+            let severity = rest
+                .lines()
+                .next()
+                .unwrap()
+                .trim_start_matches(" — ")
+                .trim()
+                .to_string();
             Case {
                 code: code.to_string(),
                 severity,
@@ -48,14 +56,26 @@ fn every_rule_is_documented_with_its_severity() {
             .iter()
             .find(|c| c.code == rule.code)
             .unwrap_or_else(|| panic!("docs/lint-rules.md has no section for `{}`", rule.code));
-        assert_eq!(case.severity, rule.severity.as_str(), "severity of `{}` in the docs", rule.code);
+        assert_eq!(
+            case.severity,
+            rule.severity.as_str(),
+            "severity of `{}` in the docs",
+            rule.code
+        );
     }
-    assert_eq!(cases.len(), RULES.len(), "docs/lint-rules.md documents a rule that does not exist");
+    assert_eq!(
+        cases.len(),
+        RULES.len(),
+        "docs/lint-rules.md documents a rule that does not exist"
+    );
 }
 
 #[test]
 fn every_rule_fires_at_the_marked_span_and_only_on_the_wrong_example() {
-    let sample = snapshot::parse(include_str!("data/samples/intel-spr-h100-cx6.features.json")).unwrap();
+    let sample = snapshot::parse(include_str!(
+        "data/samples/intel-spr-h100-cx6.features.json"
+    ))
+    .unwrap();
     let with = [LintSnapshot {
         name: "intel-spr-h100-cx6",
         features: &sample.nodes[0].features,
@@ -68,17 +88,29 @@ fn every_rule_fires_at_the_marked_span_and_only_on_the_wrong_example() {
         let wrong = case.wrong.replace(['«', '»'], "");
         let found = lint::lint(&wrong, snapshots);
         let hits: Vec<_> = found.iter().filter(|d| d.code == case.code).collect();
-        if !hits.iter().any(|d| (d.span.start, d.span.end) == (start, end)) {
+        if !hits
+            .iter()
+            .any(|d| (d.span.start, d.span.end) == (start, end))
+        {
             failures.push(format!(
                 "`{}`: want span {start}..{end} ({:?}), got {:?}",
                 case.code,
                 &wrong[start..end],
-                hits.iter().map(|d| (d.span.start, d.span.end, &wrong[d.span.start..d.span.end.max(d.span.start)])).collect::<Vec<_>>()
+                hits.iter()
+                    .map(|d| (
+                        d.span.start,
+                        d.span.end,
+                        &wrong[d.span.start..d.span.end.max(d.span.start)]
+                    ))
+                    .collect::<Vec<_>>()
             ));
         }
         let right = lint::lint(&case.right, snapshots);
         if let Some(d) = right.iter().find(|d| d.code == case.code) {
-            failures.push(format!("`{}` fires on the right example: {}", case.code, d.message));
+            failures.push(format!(
+                "`{}` fires on the right example: {}",
+                case.code, d.message
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -90,7 +122,10 @@ fn the_nfd_examples_lint_without_errors() {
         include_str!("data/examples/image-compatibility.yaml"),
         include_str!("data/examples/preferred-fallback.yaml"),
     ] {
-        let errors: Vec<_> = lint::lint(src, &[]).into_iter().filter(|d| d.severity == lint::Severity::Error).collect();
+        let errors: Vec<_> = lint::lint(src, &[])
+            .into_iter()
+            .filter(|d| d.severity == lint::Severity::Error)
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
     }
 }

@@ -141,15 +141,29 @@ pub fn lint(src: &str, snapshots: &[LintSnapshot]) -> Vec<Diagnostic> {
         Ok(doc) => doc,
         Err(e) => {
             // The parser reports a position; cover the character there so editors can show it.
-            let width = src[e.span.start.min(src.len())..].chars().next().filter(|c| *c != '\n').map_or(0, char::len_utf8);
+            let width = src[e.span.start.min(src.len())..]
+                .chars()
+                .next()
+                .filter(|c| *c != '\n')
+                .map_or(0, char::len_utf8);
             let span = Span::new(e.span.start, e.span.start + width);
-            out.push("yaml-syntax", span, e.message, Some("fix the YAML syntax at this position".into()), None);
+            out.push(
+                "yaml-syntax",
+                span,
+                e.message,
+                Some("fix the YAML syntax at this position".into()),
+                None,
+            );
             return out.finish();
         }
     };
     let (spec, decode_errors) = decode::decode_spec(doc.root.as_ref());
     for e in &decode_errors {
-        let path = if e.path.is_empty() { String::new() } else { format!("{}: ", e.path) };
+        let path = if e.path.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", e.path)
+        };
         out.push(
             "wrong-type",
             e.span,
@@ -170,7 +184,14 @@ pub fn lint(src: &str, snapshots: &[LintSnapshot]) -> Vec<Diagnostic> {
 pub(crate) struct Diagnostics(Vec<Diagnostic>);
 
 impl Diagnostics {
-    pub(crate) fn push(&mut self, code: &'static str, span: Span, message: String, hint: Option<String>, fix: Option<Fix>) {
+    pub(crate) fn push(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: String,
+        hint: Option<String>,
+        fix: Option<Fix>,
+    ) {
         let severity = rule_info(code).map_or(Severity::Error, |r| r.severity);
         self.0.push(Diagnostic {
             code,
@@ -183,7 +204,9 @@ impl Diagnostics {
     }
 
     fn finish(mut self) -> Vec<Diagnostic> {
-        self.0.sort_by(|a, b| (a.span.start, a.severity, a.code).cmp(&(b.span.start, b.severity, b.code)));
+        self.0.sort_by(|a, b| {
+            (a.span.start, a.severity, a.code).cmp(&(b.span.start, b.severity, b.code))
+        });
         self.0.dedup();
         self.0
     }
@@ -276,7 +299,10 @@ pub fn apply_fixes(src: &str, diagnostics: &[Diagnostic]) -> String {
 
 /// The closest candidate to `word`, if close enough to be a likely typo: a case-insensitive
 /// match first, then the smallest edit distance within a third of the length.
-pub(crate) fn did_you_mean<'c>(word: &str, candidates: impl IntoIterator<Item = &'c str>) -> Option<&'c str> {
+pub(crate) fn did_you_mean<'c>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
     let lower = word.to_lowercase();
     let mut best: Option<(usize, &str)> = None;
     for c in candidates {

@@ -44,7 +44,11 @@ pub(super) fn check(src: &str, spec: &Spec, out: &mut Diagnostics) {
                 out.push(
                     "duplicate-tag",
                     span,
-                    format!("tag {:?} is also used on line {}: `--tags` selects both sets", set.tag, index.line_col(first.start).0),
+                    format!(
+                        "tag {:?} is also used on line {}: `--tags` selects both sets",
+                        set.tag,
+                        index.line_col(first.start).0
+                    ),
                     Some("give each set its own tag".into()),
                     None,
                 );
@@ -77,14 +81,23 @@ fn document(spec: &Spec, out: &mut Diagnostics) {
             Span::new(0, 0),
             "the spec has no `version`".into(),
             Some(format!("start the spec with `version: {SPEC_VERSION}`")),
-            Some(Fix { span: Span::new(0, 0), replacement: format!("version: {SPEC_VERSION}\n") }),
+            Some(Fix {
+                span: Span::new(0, 0),
+                replacement: format!("version: {SPEC_VERSION}\n"),
+            }),
         ),
         Some(span) if spec.version != SPEC_VERSION => out.push(
             "version-unsupported",
             span,
-            format!("version {:?} is not supported: image compatibility specs are `{SPEC_VERSION}`", spec.version),
+            format!(
+                "version {:?} is not supported: image compatibility specs are `{SPEC_VERSION}`",
+                spec.version
+            ),
             Some(format!("write `version: {SPEC_VERSION}`")),
-            Some(Fix { span, replacement: SPEC_VERSION.into() }),
+            Some(Fix {
+                span,
+                replacement: SPEC_VERSION.into(),
+            }),
         ),
         Some(_) => {}
     }
@@ -107,7 +120,12 @@ fn document(spec: &Spec, out: &mut Diagnostics) {
     }
 }
 
-fn rule_checks<'s>(rule: &'s Rule, index: &LineIndex, names: &mut HashMap<&'s str, Span>, out: &mut Diagnostics) {
+fn rule_checks<'s>(
+    rule: &'s Rule,
+    index: &LineIndex,
+    names: &mut HashMap<&'s str, Span>,
+    out: &mut Diagnostics,
+) {
     let at = rule.name_span.unwrap_or(rule.span);
     if rule.name.is_empty() {
         out.push(
@@ -121,7 +139,11 @@ fn rule_checks<'s>(rule: &'s Rule, index: &LineIndex, names: &mut HashMap<&'s st
         out.push(
             "duplicate-rule-name",
             at,
-            format!("another rule of this set (line {}) is also named {:?}", index.line_col(first.start).0, rule.name),
+            format!(
+                "another rule of this set (line {}) is also named {:?}",
+                index.line_col(first.start).0,
+                rule.name
+            ),
             Some("give each rule of a set its own name".into()),
             None,
         );
@@ -183,7 +205,10 @@ fn term_checks(term: &Term, out: &mut Diagnostics) {
             out.push(
                 "null-expression",
                 named.name_span,
-                format!("the expression for `{}` is null: NFD dereferences it and crashes", named.name),
+                format!(
+                    "the expression for `{}` is null: NFD dereferences it and crashes",
+                    named.name
+                ),
                 Some("write an expression, e.g. `{op: Exists}`".into()),
                 None,
             );
@@ -253,14 +278,35 @@ fn feature_checks(term: &Term, out: &mut Diagnostics) -> Option<&'static Feature
     info
 }
 
-fn element_checks(term: &Term, info: &FeatureInfo, name: &str, name_span: Span, expr: &Expr, out: &mut Diagnostics) {
+fn element_checks(
+    term: &Term,
+    info: &FeatureInfo,
+    name: &str,
+    name_span: Span,
+    expr: &Expr,
+    out: &mut Diagnostics,
+) {
     let feature = term.lookup.as_str();
     let element = info.element(name);
-    let known_names = || info.elements.iter().map(|e| e.key.as_str()).filter(|k| !k.contains('<')).chain(info.known_elements.iter().map(String::as_str));
+    let known_names = || {
+        info.elements
+            .iter()
+            .map(|e| e.key.as_str())
+            .filter(|k| !k.contains('<'))
+            .chain(info.known_elements.iter().map(String::as_str))
+    };
     let op = expr.op();
-    if element.is_none() && info.has_fixed_keys() || (!info.known_elements.is_empty() && !known_names().any(|k| k == name) && known_names().any(|k| k.eq_ignore_ascii_case(name))) {
+    if element.is_none() && info.has_fixed_keys()
+        || (!info.known_elements.is_empty()
+            && !known_names().any(|k| k == name)
+            && known_names().any(|k| k.eq_ignore_ascii_case(name)))
+    {
         let suggestion = did_you_mean(name, known_names());
-        let never = if op == Some(Op::DoesNotExist) { "always holds" } else { "never matches" };
+        let never = if op == Some(Op::DoesNotExist) {
+            "always holds"
+        } else {
+            "never matches"
+        };
         out.push(
             "unknown-element",
             name_span,
@@ -269,10 +315,17 @@ fn element_checks(term: &Term, info: &FeatureInfo, name: &str, name_span: Span, 
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!(
                     "its elements are: {}",
-                    info.elements.iter().map(|e| format!("`{}`", e.key)).collect::<Vec<_>>().join(", ")
+                    info.elements
+                        .iter()
+                        .map(|e| format!("`{}`", e.key))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
-            suggestion.map(|s| Fix { span: name_span, replacement: s.to_string() }),
+            suggestion.map(|s| Fix {
+                span: name_span,
+                replacement: s.to_string(),
+            }),
         );
         return;
     }
@@ -283,10 +336,15 @@ fn element_checks(term: &Term, info: &FeatureInfo, name: &str, name_span: Span, 
             name_span,
             format!("/proc/modules lists modules with underscores: `{name}` never appears there"),
             Some(format!("write `{fixed}`")),
-            Some(Fix { span: name_span, replacement: fixed }),
+            Some(Fix {
+                span: name_span,
+                replacement: fixed,
+            }),
         );
     }
-    let (Some(element), Some(op)) = (element, op) else { return };
+    let (Some(element), Some(op)) = (element, op) else {
+        return;
+    };
     let value_op = !matches!(op, Op::Any | Op::Exists | Op::DoesNotExist);
     if element.kind == ValueKind::Flag {
         if value_op {
@@ -318,8 +376,14 @@ fn element_checks(term: &Term, info: &FeatureInfo, name: &str, name_span: Span, 
         };
         if !fits {
             let hint = match element.kind {
-                ValueKind::Version => "add `type: version`, or compare the integer elements (e.g. `major`, `minor`)".to_string(),
-                ValueKind::Hex => format!("compare ids with `In` (e.g. `{{op: In, value: [{}]}}`)", quoted(element.example.as_deref().unwrap_or("10de"))),
+                ValueKind::Version => {
+                    "add `type: version`, or compare the integer elements (e.g. `major`, `minor`)"
+                        .to_string()
+                }
+                ValueKind::Hex => format!(
+                    "compare ids with `In` (e.g. `{{op: In, value: [{}]}}`)",
+                    quoted(element.example.as_deref().unwrap_or("10de"))
+                ),
                 ValueKind::ZeroOne => "use `In` with `\"0\"` or `\"1\"`".into(),
                 _ => "use `In` or `IsTrue`/`IsFalse`".into(),
             };
@@ -332,21 +396,33 @@ fn element_checks(term: &Term, info: &FeatureInfo, name: &str, name_span: Span, 
             );
         }
     }
-    if matches!(op, Op::IsTrue | Op::IsFalse) && !matches!(element.kind, ValueKind::Boolean | ValueKind::String) {
+    if matches!(op, Op::IsTrue | Op::IsFalse)
+        && !matches!(element.kind, ValueKind::Boolean | ValueKind::String)
+    {
         let hint = if element.kind == ValueKind::ZeroOne {
-            format!("use `{{op: In, value: [\"{}\"]}}`", if op == Op::IsTrue { 1 } else { 0 })
+            format!(
+                "use `{{op: In, value: [\"{}\"]}}`",
+                if op == Op::IsTrue { 1 } else { 0 }
+            )
         } else {
             "use `In`".into()
         };
         out.push(
             "kind-mismatch",
             op_span,
-            format!("`{feature}.{name}` is {kind_word}, never \"true\"/\"false\": `{}` never matches", expr.op),
+            format!(
+                "`{feature}.{name}` is {kind_word}, never \"true\"/\"false\": `{}` never matches",
+                expr.op
+            ),
             Some(hint),
             None,
         );
     }
-    if expr.value_type == "version" && op.is_numeric() && feature == "kernel.version" && name == "full" {
+    if expr.value_type == "version"
+        && op.is_numeric()
+        && feature == "kernel.version"
+        && name == "full"
+    {
         out.push(
             "version-type-fragile",
             expr.spans.value_type.unwrap_or(op_span),
@@ -362,7 +438,10 @@ fn expression(expr: &Expr, out: &mut Diagnostics) {
     let op_span = expr.spans.op.unwrap_or(expr.span);
     let value_span = expr.spans.value.unwrap_or(expr.span);
     let Some(op) = expr.op() else {
-        let suggestion = did_you_mean(&expr.op, Op::ALL.iter().map(|o| o.as_str()).filter(|o| !o.is_empty()));
+        let suggestion = did_you_mean(
+            &expr.op,
+            Op::ALL.iter().map(|o| o.as_str()).filter(|o| !o.is_empty()),
+        );
         out.push(
             "unknown-op",
             op_span,
@@ -383,7 +462,10 @@ fn expression(expr: &Expr, out: &mut Diagnostics) {
         Some(0) if n > 0 => out.push(
             "values-not-allowed",
             value_span,
-            format!("`{}` takes no values, but {n} given: NFD aborts validation", if op == Op::Any { "\"\"" } else { op.as_str() }),
+            format!(
+                "`{}` takes no values, but {n} given: NFD aborts validation",
+                if op == Op::Any { "\"\"" } else { op.as_str() }
+            ),
             Some("remove `value`".into()),
             None,
         ),
@@ -397,8 +479,16 @@ fn expression(expr: &Expr, out: &mut Diagnostics) {
         Some(want) if want > 0 && n != want => out.push(
             "value-count",
             value_span,
-            format!("`{}` takes exactly {want} value{}, but {n} given: NFD aborts validation", op.as_str(), if want == 1 { "" } else { "s" }),
-            Some(if want == 1 { "write one bound, e.g. `value: [\"5\"]`".into() } else { "write the lower and upper bound, e.g. `value: [\"1\", \"10\"]`".into() }),
+            format!(
+                "`{}` takes exactly {want} value{}, but {n} given: NFD aborts validation",
+                op.as_str(),
+                if want == 1 { "" } else { "s" }
+            ),
+            Some(if want == 1 {
+                "write one bound, e.g. `value: [\"5\"]`".into()
+            } else {
+                "write the lower and upper bound, e.g. `value: [\"1\", \"10\"]`".into()
+            }),
             None,
         ),
         _ => {}
@@ -437,7 +527,10 @@ fn expression(expr: &Expr, out: &mut Diagnostics) {
         out.push(
             "type-ignored",
             expr.spans.value_type.unwrap_or(op_span),
-            format!("`type` has no effect on `{}`", if op == Op::Any { "\"\"" } else { op.as_str() }),
+            format!(
+                "`type` has no effect on `{}`",
+                if op == Op::Any { "\"\"" } else { op.as_str() }
+            ),
             Some("remove `type`; it only applies to Gt, Ge, Lt, Le, GtLt and GeLe".into()),
             None,
         );
@@ -454,9 +547,18 @@ fn numeric(expr: &Expr, op: Op, item_span: &dyn Fn(usize) -> Span, out: &mut Dia
                     let hint = if version::parse(v).is_some() && v.contains('.') {
                         "for dotted versions add `type: version`".to_string()
                     } else {
-                        "write a decimal integer (hex ids cannot be compared with Gt/Lt)".to_string()
+                        "write a decimal integer (hex ids cannot be compared with Gt/Lt)"
+                            .to_string()
                     };
-                    out.push("not-an-integer", item_span(i), format!("{v:?} is not an integer: NFD aborts validation when it compares it"), Some(hint), None);
+                    out.push(
+                        "not-an-integer",
+                        item_span(i),
+                        format!(
+                            "{v:?} is not an integer: NFD aborts validation when it compares it"
+                        ),
+                        Some(hint),
+                        None,
+                    );
                 }
             }
             if let (true, [Some(lo), Some(hi)]) = (range_op, ints.as_slice()) {
@@ -499,7 +601,10 @@ fn numeric(expr: &Expr, op: Op, item_span: &dyn Fn(usize) -> Span, out: &mut Dia
         }
         other => {
             let span = expr.spans.value_type.unwrap_or(expr.span);
-            let fix = other.eq_ignore_ascii_case("version").then(|| Fix { span, replacement: "version".into() });
+            let fix = other.eq_ignore_ascii_case("version").then(|| Fix {
+                span,
+                replacement: "version".into(),
+            });
             out.push(
                 "invalid-type",
                 span,
@@ -511,7 +616,13 @@ fn numeric(expr: &Expr, op: Op, item_span: &dyn Fn(usize) -> Span, out: &mut Dia
     }
 }
 
-fn back_reference(term: &Term, first_rule: bool, templated_before: bool, published: &BTreeSet<&str>, out: &mut Diagnostics) {
+fn back_reference(
+    term: &Term,
+    first_rule: bool,
+    templated_before: bool,
+    published: &BTreeSet<&str>,
+    out: &mut Diagnostics,
+) {
     if first_rule {
         out.push(
             "rule-matched-first",
@@ -533,8 +644,12 @@ fn back_reference(term: &Term, first_rule: bool, templated_before: bool, publish
         out.push(
             "undefined-var",
             named.name_span,
-            format!("no earlier rule publishes `{}` in `vars`: this expression never matches", named.name),
-            did_you_mean(&named.name, published.iter().copied()).map(|s| format!("did you mean `{s}`?")),
+            format!(
+                "no earlier rule publishes `{}` in `vars`: this expression never matches",
+                named.name
+            ),
+            did_you_mean(&named.name, published.iter().copied())
+                .map(|s| format!("did you mean `{s}`?")),
             None,
         );
     }
@@ -545,13 +660,17 @@ fn back_reference(term: &Term, first_rule: bool, templated_before: bool, publish
 fn contradictions(terms: &[Term], index: &LineIndex, out: &mut Diagnostics) {
     let mut seen: HashMap<(&str, &str), Vec<&Expr>> = HashMap::new();
     for term in terms {
-        let Some(info) = catalog().get(&term.lookup) else { continue };
+        let Some(info) = catalog().get(&term.lookup) else {
+            continue;
+        };
         if info.is_instance() {
             continue;
         }
         for named in term.match_expressions.iter().flatten() {
             let Some(expr) = &named.expr else { continue };
-            let earlier = seen.entry((term.lookup.as_str(), named.name.as_str())).or_default();
+            let earlier = seen
+                .entry((term.lookup.as_str(), named.name.as_str()))
+                .or_default();
             if let Some(other) = earlier.iter().find(|o| contradict(o, expr)) {
                 out.push(
                     "contradiction",
@@ -577,7 +696,9 @@ fn value_set(e: &Expr) -> BTreeSet<&str> {
 }
 
 fn contradict(a: &Expr, b: &Expr) -> bool {
-    let (Some(x), Some(y)) = (a.op(), b.op()) else { return false };
+    let (Some(x), Some(y)) = (a.op(), b.op()) else {
+        return false;
+    };
     let needs_value = |o: Op| !matches!(o, Op::Any | Op::Exists | Op::DoesNotExist);
     let pair = |p: Op, q: Op| (x == p && y == q) || (x == q && y == p);
     if pair(Op::Exists, Op::DoesNotExist) || pair(Op::IsTrue, Op::IsFalse) {
@@ -587,7 +708,9 @@ fn contradict(a: &Expr, b: &Expr) -> bool {
         return true;
     }
     if x == Op::In && y == Op::In {
-        return !a.value.is_empty() && !b.value.is_empty() && value_set(a).is_disjoint(&value_set(b));
+        return !a.value.is_empty()
+            && !b.value.is_empty()
+            && value_set(a).is_disjoint(&value_set(b));
     }
     if pair(Op::In, Op::NotIn) {
         let (inn, notin) = if x == Op::In { (a, b) } else { (b, a) };

@@ -11,7 +11,10 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
     let mut elements: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for s in snapshots {
         for name in s.features.names().into_keys() {
-            elements.entry(name).or_default().extend(s.features.element_names(name));
+            elements
+                .entry(name)
+                .or_default()
+                .extend(s.features.element_names(name));
         }
     }
     let n = snapshots.len();
@@ -23,7 +26,10 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
             out.push(
                 "feature-not-in-snapshots",
                 term.feature_span,
-                format!("`{}` is present in none of the {n} snapshot(s)", term.feature),
+                format!(
+                    "`{}` is present in none of the {n} snapshot(s)",
+                    term.feature
+                ),
                 Some("check the feature name, or capture a node that has it".into()),
                 None,
             );
@@ -31,15 +37,24 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
         };
         for named in term.match_expressions.iter().flatten() {
             let Some(expr) = &named.expr else { continue };
-            if matches!(expr.op(), Some(Op::DoesNotExist | Op::Any)) || present.contains(named.name.as_str()) {
+            if matches!(expr.op(), Some(Op::DoesNotExist | Op::Any))
+                || present.contains(named.name.as_str())
+            {
                 continue;
             }
-            let suggestion = did_you_mean(&named.name, present.iter().copied())
-                .or_else(|| present.iter().copied().find(|p| *p == named.name.replace('-', "_")));
+            let suggestion = did_you_mean(&named.name, present.iter().copied()).or_else(|| {
+                present
+                    .iter()
+                    .copied()
+                    .find(|p| *p == named.name.replace('-', "_"))
+            });
             out.push(
                 "element-not-in-snapshots",
                 named.name_span,
-                format!("`{}` has no element `{}` in any of the {n} snapshot(s)", term.feature, named.name),
+                format!(
+                    "`{}` has no element `{}` in any of the {n} snapshot(s)",
+                    term.feature, named.name
+                ),
                 Some(match suggestion {
                     Some(s) => format!("did you mean `{s}`?"),
                     None => "check the element name against a captured node".into(),
@@ -55,7 +70,8 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
             Ok(evaluation) => {
                 for set in &evaluation.sets {
                     for (r, outcome) in set.rules.iter().enumerate() {
-                        *matched.entry((set.index, r)).or_default() += usize::from(outcome.is_match);
+                        *matched.entry((set.index, r)).or_default() +=
+                            usize::from(outcome.is_match);
                     }
                 }
             }
@@ -64,7 +80,10 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
                 out.push(
                     "snapshot-eval-error",
                     e.span,
-                    format!("NFD aborts validation on snapshot {}: {}", s.name, e.message),
+                    format!(
+                        "NFD aborts validation on snapshot {}: {}",
+                        s.name, e.message
+                    ),
                     Some("fix the expression, or make it robust to this node's data".into()),
                     None,
                 );
@@ -76,11 +95,18 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
         for (ri, rule) in set.rules.iter().enumerate() {
             let count = matched.get(&(si, ri)).copied().unwrap_or(0);
             let at = rule.name_span.unwrap_or(rule.span);
-            let errors = if failed > 0 { format!(" ({failed} aborted)") } else { String::new() };
+            let errors = if failed > 0 {
+                format!(" ({failed} aborted)")
+            } else {
+                String::new()
+            };
             out.push(
                 "snapshot-match-count",
                 at,
-                format!("rule {:?} matches {count} of {evaluated} snapshot(s){errors}", rule.name),
+                format!(
+                    "rule {:?} matches {count} of {evaluated} snapshot(s){errors}",
+                    rule.name
+                ),
                 None,
                 None,
             );

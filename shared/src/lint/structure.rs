@@ -33,7 +33,10 @@ const TERMS: Shape = Shape::Term;
 
 fn fields(shape: Shape) -> &'static [(&'static str, Shape)] {
     match shape {
-        Shape::Spec => &[("version", Shape::String), ("compatibilities", Shape::List(&SETS))],
+        Shape::Spec => &[
+            ("version", Shape::String),
+            ("compatibilities", Shape::List(&SETS)),
+        ],
         Shape::Set => &[
             ("rules", Shape::List(&RULES)),
             ("weight", Shape::Other),
@@ -53,7 +56,11 @@ fn fields(shape: Shape) -> &'static [(&'static str, Shape)] {
             ("matchExpressions", Shape::ExprMap),
             ("matchName", Shape::Expr),
         ],
-        Shape::Expr => &[("op", Shape::String), ("value", Shape::StringList), ("type", Shape::String)],
+        Shape::Expr => &[
+            ("op", Shape::String),
+            ("value", Shape::StringList),
+            ("type", Shape::String),
+        ],
         _ => &[],
     }
 }
@@ -71,7 +78,13 @@ fn what(shape: Shape) -> &'static str {
 }
 
 /// NodeFeatureRule fields that NFD's compat spec decoder drops without a word.
-const NODE_FEATURE_RULE_ONLY: &[&str] = &["labels", "labelsTemplate", "annotations", "taints", "extendedResources"];
+const NODE_FEATURE_RULE_ONLY: &[&str] = &[
+    "labels",
+    "labelsTemplate",
+    "annotations",
+    "taints",
+    "extendedResources",
+];
 
 pub(super) fn check(src: &str, doc: &Document, out: &mut Diagnostics) {
     let index = LineIndex::new(src);
@@ -79,7 +92,8 @@ pub(super) fn check(src: &str, doc: &Document, out: &mut Diagnostics) {
         out.push(
             "extra-document",
             span,
-            "a second YAML document: NFD reads only the first one and ignores everything from here".into(),
+            "a second YAML document: NFD reads only the first one and ignores everything from here"
+                .into(),
             Some("put one spec per file".into()),
             None,
         );
@@ -132,7 +146,9 @@ fn walk(node: &Node, shape: Shape, out: &mut Diagnostics) {
         (_, Value::Map(entries)) if !fields(shape).is_empty() => {
             let known = fields(shape);
             for e in entries {
-                let Some(key) = e.key.as_scalar() else { continue };
+                let Some(key) = e.key.as_scalar() else {
+                    continue;
+                };
                 let key_text = key.go_key();
                 let key_text = key_text.as_deref().unwrap_or_default();
                 if let Some((_, field_shape)) = known.iter().find(|(f, _)| *f == key_text) {
@@ -160,13 +176,22 @@ fn walk(node: &Node, shape: Shape, out: &mut Diagnostics) {
     }
 }
 
-fn unknown_key(key: &str, span: Span, shape: Shape, known: &[(&str, Shape)], out: &mut Diagnostics) {
+fn unknown_key(
+    key: &str,
+    span: Span,
+    shape: Shape,
+    known: &[(&str, Shape)],
+    out: &mut Diagnostics,
+) {
     if shape == Shape::Rule && NODE_FEATURE_RULE_ONLY.contains(&key) {
         out.push(
             "ignored-field",
             span,
             format!("`{key}` is a NodeFeatureRule field: image compatibility specs ignore it"),
-            Some("a compat rule can only publish `vars` (to later rules through `rule.matched`)".into()),
+            Some(
+                "a compat rule can only publish `vars` (to later rules through `rule.matched`)"
+                    .into(),
+            ),
             None,
         );
         return;
@@ -180,15 +205,25 @@ fn unknown_key(key: &str, span: Span, shape: Shape, known: &[(&str, Shape)], out
         (None, None) => Some(format!(
             "{} has only: {}",
             what(shape),
-            known.iter().map(|(f, _)| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            known
+                .iter()
+                .map(|(f, _)| format!("`{f}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         )),
     };
     out.push(
         "unknown-key",
         span,
-        format!("unknown key `{key}` in {}: NFD silently ignores it", what(shape)),
+        format!(
+            "unknown key `{key}` in {}: NFD silently ignores it",
+            what(shape)
+        ),
         hint,
-        suggestion.map(|s| Fix { span, replacement: s.to_string() }),
+        suggestion.map(|s| Fix {
+            span,
+            replacement: s.to_string(),
+        }),
     );
 }
 
@@ -198,7 +233,9 @@ fn misplaced_hint(key: &str, shape: Shape) -> Option<String> {
         "matchExpressions" | "matchName" | "feature" => "a term inside `matchFeatures`",
         "op" | "value" | "type" => "an expression inside `matchExpressions`",
         "matchFeatures" | "matchAny" | "vars" | "varsTemplate" | "name" => "a rule inside `rules`",
-        "rules" | "weight" | "tag" | "description" => "a compatibility set inside `compatibilities`",
+        "rules" | "weight" | "tag" | "description" => {
+            "a compatibility set inside `compatibilities`"
+        }
         _ => return None,
     };
     (!fields(shape).iter().any(|(f, _)| *f == key)).then(|| format!("`{key}` belongs in {belongs}"))
@@ -220,7 +257,9 @@ fn coercion(span: Span, s: &Scalar, role: &str, out: &mut Diagnostics) {
     let why = match s.resolved {
         Resolved::Bool(_) => "a YAML 1.1 boolean",
         Resolved::Null => "null",
-        Resolved::Int(_) | Resolved::Uint(_) if s.text.trim_start_matches(['+', '-']).starts_with('0') && s.text.len() > 1 => {
+        Resolved::Int(_) | Resolved::Uint(_)
+            if s.text.trim_start_matches(['+', '-']).starts_with('0') && s.text.len() > 1 =>
+        {
             "an octal (or prefixed) integer"
         }
         Resolved::Int(_) | Resolved::Uint(_) => "an integer",
@@ -230,8 +269,14 @@ fn coercion(span: Span, s: &Scalar, role: &str, out: &mut Diagnostics) {
     out.push(
         "yaml11-coercion",
         span,
-        format!("unquoted `{}` is read by NFD as {why}: the {role} becomes {:?}", s.text, read),
+        format!(
+            "unquoted `{}` is read by NFD as {why}: the {role} becomes {:?}",
+            s.text, read
+        ),
         Some("quote it so NFD sees the text you wrote".into()),
-        Some(Fix { span, replacement: quoted(&s.text) }),
+        Some(Fix {
+            span,
+            replacement: quoted(&s.text),
+        }),
     );
 }
