@@ -7,12 +7,14 @@
 //! error, so lint can report them all.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::gostr;
+use regex::Regex;
+
 use crate::source::Span;
 use crate::spec::{Compatibility, Expr, ExprSpans, MatchAnyElem, NamedExpr, Rule, Spec, Term};
 use crate::yaml::{Entry, Node, Resolved, Value};
+use crate::{goregex, gostr};
 
 /// A place where Go's decoder would refuse the spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -52,25 +54,65 @@ impl Want {
     }
 }
 
+/// Where a value sits in the document: built on the stack while decoding and rendered
+/// (`compatibilities[0].rules[1].name`) only for an error.
+#[derive(Clone, Copy)]
+pub(crate) enum Path<'a> {
+    Root,
+    /// A prefix rendered by the caller.
+    Text(&'a str),
+    Field(&'a Path<'a>, &'a str),
+    Index(&'a Path<'a>, usize),
+}
+
+impl Path<'_> {
+    pub(crate) fn render(&self) -> String {
+        match self {
+            Path::Root => String::new(),
+            Path::Text(t) => t.to_string(),
+            Path::Field(parent, name) => {
+                let p = parent.render();
+                if p.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{p}.{name}")
+                }
+            }
+            Path::Index(parent, i) => format!("{}[{i}]", parent.render()),
+        }
+    }
+
+    /// The last field name, for messages ("`value` must be...").
+    fn leaf(&self) -> String {
+        match self {
+            Path::Field(_, name) => name.to_string(),
+            Path::Index(parent, _) => parent.leaf(),
+            Path::Text(t) => t.rsplit('.').next().unwrap_or(t).to_string(),
+            Path::Root => "document".into(),
+        }
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct Decoder {
     pub errors: Vec<DecodeError>,
+    regexes: HashMap<String, Result<Regex, String>>,
 }
 
 impl Decoder {
-    fn error(&mut self, path: &str, span: Span, message: String) {
+    fn error(&mut self, path: &Path, span: Span, message: String) {
         self.errors.push(DecodeError {
-            path: path.to_string(),
+            path: path.render(),
             message,
             span,
         });
     }
 
-    fn type_error(&mut self, path: &str, node: &Node, want: Want) {
+    fn type_error(&mut self, path: &Path, node: &Node, want: Want) {
         let found = node.kind_name();
         let mut message = format!(
             "`{}` must be {}, found {}",
-            leaf(path),
+            path.leaf(),
             want.describe(),
             a(found)
         );
@@ -89,7 +131,7 @@ impl Decoder {
     pub(crate) fn object<'n>(
         &mut self,
         node: &'n Node,
-        path: &str,
+        path: &Path,
         want: Want,
     ) -> Option<Vec<(Cow<'n, str>, &'n Entry)>> {
         match &node.value {
@@ -125,7 +167,7 @@ impl Decoder {
     fn fields<'n>(
         &mut self,
         node: &'n Node,
-        path: &str,
+        path: &Path,
         what: &'static str,
         names: &[&str],
     ) -> Vec<(usize, &'n Entry)> {
@@ -143,7 +185,7 @@ impl Decoder {
             .collect()
     }
 
-    fn list<'n>(&mut self, node: &'n Node, path: &str, of: &'static str) -> Option<&'n [Node]> {
+    fn list<'n>(&mut self, node: &'n Node, path: &Path, of: &'static str) -> Option<&'n [Node]> {
         match &node.value {
             Value::Seq(items) => Some(items),
             Value::Scalar(s) if s.resolved == Resolved::Null => None,
@@ -154,7 +196,7 @@ impl Decoder {
         }
     }
 
-    pub(crate) fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+    pub(crate) fn string(&mut self, node: &Node, path: &Path) -> Option<String> {
         match &node.value {
             Value::Scalar(s) => Some(s.go_string().into_owned()),
             _ => {
@@ -166,7 +208,7 @@ impl Decoder {
 
     /// A Go `int`: the YAML value goes through JSON, so `5.0` is 5 but `5.5`, `"5"` and `true`
     /// are errors.
-    fn int(&mut self, node: &Node, path: &str) -> Option<i64> {
+    fn int(&mut self, node: &Node, path: &Path) -> Option<i64> {
         let Value::Scalar(s) = &node.value else {
             self.type_error(path, node, Want::Int);
             return None;
@@ -187,23 +229,20 @@ impl Decoder {
             self.error(
                 path,
                 node.span,
-                format!("`{}` is not a valid integer for Go's int", leaf(path)),
+                format!("`{}` is not a valid integer for Go's int", path.leaf()),
             );
         }
         value
     }
 
-    fn strings(&mut self, node: &Node, path: &str) -> Vec<String> {
+    fn strings(&mut self, node: &Node, path: &Path) -> Vec<String> {
         let Some(items) = self.list(node, path, "strings") else {
             return Vec::new();
         };
         items
             .iter()
             .enumerate()
-            .map(|(i, item)| {
-                self.string(item, &format!("{path}[{i}]"))
-                    .unwrap_or_default()
-            })
+            .map(|(i, item)| self.string(item, &Path::Index(path, i)).unwrap_or_default())
             .collect()
     }
 
@@ -211,24 +250,27 @@ impl Decoder {
         let mut spec = Spec::default();
         for (field, entry) in self.fields(
             node,
-            "",
+            &Path::Root,
             "an object with `version` and `compatibilities`",
             &["version", "compatibilities"],
         ) {
             let v = &entry.value;
             match field {
                 0 => {
-                    spec.version = self.string(v, "version").unwrap_or_default();
+                    spec.version = self
+                        .string(v, &Path::Field(&Path::Root, "version"))
+                        .unwrap_or_default();
                     spec.version_span = Some(v.span);
                 }
                 _ => {
                     spec.compatibilities_span = Some(v.span);
+                    let sets = Path::Field(&Path::Root, "compatibilities");
                     spec.compatibilities = self
-                        .list(v, "compatibilities", "compatibility sets")
+                        .list(v, &sets, "compatibility sets")
                         .unwrap_or_default()
                         .iter()
                         .enumerate()
-                        .map(|(i, n)| self.compatibility(n, &format!("compatibilities[{i}]")))
+                        .map(|(i, n)| self.compatibility(n, &Path::Index(&sets, i)))
                         .collect()
                 }
             }
@@ -236,7 +278,7 @@ impl Decoder {
         spec
     }
 
-    fn compatibility(&mut self, node: &Node, path: &str) -> Compatibility {
+    fn compatibility(&mut self, node: &Node, path: &Path) -> Compatibility {
         let mut set = Compatibility {
             span: node.span,
             ..Default::default()
@@ -251,26 +293,30 @@ impl Decoder {
             match field {
                 0 => {
                     set.rules_span = Some(v.span);
-                    let p = format!("{path}.rules");
+                    let p = Path::Field(path, "rules");
                     set.rules = self
                         .list(v, &p, "rules")
                         .unwrap_or_default()
                         .iter()
                         .enumerate()
-                        .map(|(i, n)| self.rule(n, &format!("{p}[{i}]")))
+                        .map(|(i, n)| self.rule(n, &Path::Index(&p, i)))
                         .collect()
                 }
                 1 => {
-                    set.weight = self.int(v, &format!("{path}.weight")).unwrap_or_default();
+                    set.weight = self
+                        .int(v, &Path::Field(path, "weight"))
+                        .unwrap_or_default();
                     set.weight_span = Some(v.span);
                 }
                 2 => {
-                    set.tag = self.string(v, &format!("{path}.tag")).unwrap_or_default();
+                    set.tag = self
+                        .string(v, &Path::Field(path, "tag"))
+                        .unwrap_or_default();
                     set.tag_span = Some(v.span);
                 }
                 _ => {
                     set.description = self
-                        .string(v, &format!("{path}.description"))
+                        .string(v, &Path::Field(path, "description"))
                         .unwrap_or_default()
                 }
             }
@@ -278,7 +324,7 @@ impl Decoder {
         set
     }
 
-    fn rule(&mut self, node: &Node, path: &str) -> Rule {
+    fn rule(&mut self, node: &Node, path: &Path) -> Rule {
         let mut rule = Rule {
             span: node.span,
             ..Default::default()
@@ -292,35 +338,37 @@ impl Decoder {
             let v = &entry.value;
             match field {
                 0 => {
-                    rule.name = self.string(v, &format!("{path}.name")).unwrap_or_default();
+                    rule.name = self
+                        .string(v, &Path::Field(path, "name"))
+                        .unwrap_or_default();
                     rule.name_span = Some(v.span);
                 }
                 1 => {
                     // Go decodes into the existing map, so case variants of `vars` merge.
-                    if let Some(vars) = string_map(self, v, &format!("{path}.vars")) {
+                    if let Some(vars) = string_map(self, v, &Path::Field(path, "vars")) {
                         rule.vars.extend(vars);
                     }
                 }
                 2 => {
                     rule.vars_template = self
-                        .string(v, &format!("{path}.varsTemplate"))
+                        .string(v, &Path::Field(path, "varsTemplate"))
                         .unwrap_or_default();
                     rule.vars_template_span = v.span;
                 }
                 3 => {
-                    rule.match_features = self.terms(v, &format!("{path}.matchFeatures"));
+                    rule.match_features = self.terms(v, &Path::Field(path, "matchFeatures"));
                     rule.match_features_span = Some(v.span);
                 }
                 _ => {
                     rule.match_any_span = Some(v.span);
-                    let p = format!("{path}.matchAny");
+                    let p = Path::Field(path, "matchAny");
                     rule.match_any = self
                         .list(v, &p, "matchAny elements")
                         .unwrap_or_default()
                         .iter()
                         .enumerate()
                         .map(|(i, n)| {
-                            let ep = format!("{p}[{i}]");
+                            let ep = Path::Index(&p, i);
                             let mut elem = MatchAnyElem {
                                 match_features: Vec::new(),
                                 span: n.span,
@@ -332,7 +380,7 @@ impl Decoder {
                                 &["matchFeatures"],
                             ) {
                                 elem.match_features =
-                                    self.terms(&e.value, &format!("{ep}.matchFeatures"));
+                                    self.terms(&e.value, &Path::Field(&ep, "matchFeatures"));
                             }
                             elem
                         })
@@ -343,16 +391,16 @@ impl Decoder {
         rule
     }
 
-    fn terms(&mut self, node: &Node, path: &str) -> Vec<Term> {
+    fn terms(&mut self, node: &Node, path: &Path) -> Vec<Term> {
         self.list(node, path, "feature terms")
             .unwrap_or_default()
             .iter()
             .enumerate()
-            .map(|(i, n)| self.term(n, &format!("{path}[{i}]")))
+            .map(|(i, n)| self.term(n, &Path::Index(path, i)))
             .collect()
     }
 
-    fn term(&mut self, node: &Node, path: &str) -> Term {
+    fn term(&mut self, node: &Node, path: &Path) -> Term {
         let mut term = Term {
             span: node.span,
             feature_span: node.span,
@@ -368,19 +416,19 @@ impl Decoder {
             match field {
                 0 => {
                     term.feature = self
-                        .string(v, &format!("{path}.feature"))
+                        .string(v, &Path::Field(path, "feature"))
                         .unwrap_or_default();
                     term.feature_span = v.span;
                 }
                 1 => {
-                    let p = format!("{path}.matchExpressions");
+                    let p = Path::Field(path, "matchExpressions");
                     if let Some(entries) =
                         self.object(v, &p, Want::Object("a map from element name to expression"))
                     {
                         // A pointer to a map in Go: case variants of the field merge into one map.
                         let set = term.match_expressions.get_or_insert_with(Vec::new);
                         for (name, e) in entries {
-                            let expr = self.expr(&e.value, &format!("{p}.{name}"));
+                            let expr = self.expr(&e.value, &Path::Field(&p, &name));
                             let named = NamedExpr {
                                 name: name.into_owned(),
                                 expr,
@@ -393,14 +441,14 @@ impl Decoder {
                         }
                     }
                 }
-                _ => term.match_name = self.expr(v, &format!("{path}.matchName")),
+                _ => term.match_name = self.expr(v, &Path::Field(path, "matchName")),
             }
         }
         term.lookup = gostr::to_lower(&term.feature);
         term
     }
 
-    fn expr(&mut self, node: &Node, path: &str) -> Option<Expr> {
+    fn expr(&mut self, node: &Node, path: &Path) -> Option<Expr> {
         if node.is_null() {
             return None;
         }
@@ -415,11 +463,11 @@ impl Decoder {
             let v = &entry.value;
             match field {
                 0 => {
-                    op = self.string(v, &format!("{path}.op")).unwrap_or_default();
+                    op = self.string(v, &Path::Field(path, "op")).unwrap_or_default();
                     spans.op = Some(v.span);
                 }
                 1 => {
-                    value = self.strings(v, &format!("{path}.value"));
+                    value = self.strings(v, &Path::Field(path, "value"));
                     spans.value = Some(v.span);
                     spans.value_is_list = matches!(v.value, Value::Seq(_)) || v.is_null();
                     spans.items = match &v.value {
@@ -428,12 +476,28 @@ impl Decoder {
                     };
                 }
                 _ => {
-                    value_type = self.string(v, &format!("{path}.type")).unwrap_or_default();
+                    value_type = self
+                        .string(v, &Path::Field(path, "type"))
+                        .unwrap_or_default();
                     spans.value_type = Some(v.span);
                 }
             }
         }
-        Some(Expr::new(op, value, value_type, node.span, spans))
+        let cache = &mut self.regexes;
+        let mut compile = |pattern: &str| {
+            cache
+                .entry(pattern.to_string())
+                .or_insert_with(|| goregex::compile(pattern))
+                .clone()
+        };
+        Some(Expr::with_regex_compiler(
+            op,
+            value,
+            value_type,
+            node.span,
+            spans,
+            &mut compile,
+        ))
     }
 }
 
@@ -441,26 +505,17 @@ impl Decoder {
 pub(crate) fn string_map(
     d: &mut Decoder,
     node: &Node,
-    path: &str,
+    path: &Path,
 ) -> Option<BTreeMap<String, String>> {
     let entries = d.object(node, path, Want::Object("a map of strings"))?;
     let mut out = BTreeMap::new();
     for (key, e) in entries {
         let value = d
-            .string(&e.value, &format!("{path}.{key}"))
+            .string(&e.value, &Path::Field(path, &key))
             .unwrap_or_default();
         out.insert(key.into_owned(), value);
     }
     Some(out)
-}
-
-fn leaf(path: &str) -> &str {
-    let last = path.rsplit('.').next().unwrap_or(path);
-    if last.is_empty() {
-        "document"
-    } else {
-        last
-    }
 }
 
 fn a(kind: &str) -> String {

@@ -519,9 +519,10 @@ pub(crate) fn eval(expr: &Expr, valid: bool, value: Option<&str>) -> Result<bool
         }
         Op::InRegexp => {
             non_empty()?;
-            match &expr.parsed.regexes {
-                Ok(regexes) => Ok(regexes.iter().any(|r| r.is_match(input))),
-                Err(e) => Err(format!(
+            // Go compiles every pattern before matching any.
+            match expr.regex_errors().next() {
+                None => Ok(expr.parsed.regexes.iter().flatten().any(|r| r.is_match(input))),
+                Some((_, e)) => Err(format!(
                     "invalid expressiom, 'value' field must only contain valid regexps for Op {:?} (have {:?}): {e}",
                     expr.op, values
                 )),

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use crate::decode::{string_map, Decoder};
+use crate::decode::{string_map, Decoder, Path};
 use crate::features::{
     visit_struct, AttributeSet, Features, FlagSet, GoString, GoStringMap, Instance, InstanceSet,
 };
@@ -350,10 +350,14 @@ fn parse_yaml(src: &str) -> Result<Snapshots, SnapshotError> {
 type YamlResult<T> = Result<T, (Span, String)>;
 
 fn field<'n>(d: &mut Decoder, node: &'n Node, path: &str, name: &str) -> Option<&'n Node> {
-    d.object(node, path, crate::decode::Want::Object("an object"))?
-        .into_iter()
-        .rfind(|(k, _)| crate::gostr::json_key_matches(k, name))
-        .map(|(_, e)| &e.value)
+    d.object(
+        node,
+        &Path::Text(path),
+        crate::decode::Want::Object("an object"),
+    )?
+    .into_iter()
+    .rfind(|(k, _)| crate::gostr::json_key_matches(k, name))
+    .map(|(_, e)| &e.value)
 }
 
 fn yaml_document(d: &mut Decoder, root: &Node) -> YamlResult<Snapshots> {
@@ -364,7 +368,7 @@ fn yaml_document(d: &mut Decoder, root: &Node) -> YamlResult<Snapshots> {
         ));
     }
     let kind = field(d, root, "", "kind")
-        .and_then(|k| d.string(k, "kind"))
+        .and_then(|k| d.string(k, &Path::Text("kind")))
         .unwrap_or_default();
     let items = field(d, root, "", "items");
     if kind == "NodeFeatureList" || (kind.is_empty() && items.is_some()) {
@@ -417,7 +421,8 @@ fn join(path: &str, name: &str) -> String {
 }
 
 fn yaml_node_feature(d: &mut Decoder, node: &Node, path: &str) -> YamlResult<NodeSnapshot> {
-    if let Some(kind) = field(d, node, path, "kind").and_then(|k| d.string(k, &join(path, "kind")))
+    if let Some(kind) =
+        field(d, node, path, "kind").and_then(|k| d.string(k, &Path::Text(&join(path, "kind"))))
     {
         if !kind.is_empty() && kind != "NodeFeature" {
             return Err((
@@ -430,10 +435,11 @@ fn yaml_node_feature(d: &mut Decoder, node: &Node, path: &str) -> YamlResult<Nod
     if let Some(meta) = field(d, node, path, "metadata") {
         let mp = join(path, "metadata");
         snap.name = field(d, meta, &mp, "name")
-            .and_then(|n| d.string(n, &join(&mp, "name")))
+            .and_then(|n| d.string(n, &Path::Text(&join(&mp, "name"))))
             .filter(|n| !n.is_empty());
         if let Some(labels) = field(d, meta, &mp, "labels") {
-            snap.labels = string_map(d, labels, &join(&mp, "labels")).unwrap_or_default();
+            snap.labels =
+                string_map(d, labels, &Path::Text(&join(&mp, "labels"))).unwrap_or_default();
         }
     }
     let sp = join(path, "spec");
@@ -453,7 +459,7 @@ fn yaml_features(d: &mut Decoder, node: &Node, path: &str) -> Features {
         };
         let Some(entries) = d.object(
             sets,
-            &p,
+            &Path::Text(&p),
             crate::decode::Want::Object("a map of feature sets"),
         ) else {
             continue;
@@ -469,7 +475,7 @@ fn yaml_features(d: &mut Decoder, node: &Node, path: &str) -> Features {
                         els.filter(|n| !n.is_null()).and_then(|n| {
                             d.object(
                                 n,
-                                &ep,
+                                &Path::Text(&ep),
                                 crate::decode::Want::Object("a map of flag elements"),
                             )
                             .map(|e| e.into_iter().map(|(k, _)| k.into_owned()).collect())
@@ -477,7 +483,7 @@ fn yaml_features(d: &mut Decoder, node: &Node, path: &str) -> Features {
                     f.flags.insert(feature, FlagSet { elements: names });
                 }
                 1 => {
-                    let values = els.and_then(|n| string_map(d, n, &ep));
+                    let values = els.and_then(|n| string_map(d, n, &Path::Text(&ep)));
                     f.attributes
                         .insert(feature, AttributeSet { elements: values });
                 }
@@ -490,7 +496,11 @@ fn yaml_features(d: &mut Decoder, node: &Node, path: &str) -> Features {
                                 .map(|(i, inst)| Instance {
                                     attributes: field(d, inst, &format!("{ep}[{i}]"), "attributes")
                                         .and_then(|a| {
-                                            string_map(d, a, &format!("{ep}[{i}].attributes"))
+                                            string_map(
+                                                d,
+                                                a,
+                                                &Path::Text(&format!("{ep}[{i}].attributes")),
+                                            )
                                         }),
                                 })
                                 .collect(),

@@ -103,8 +103,8 @@ pub struct ExprSpans {
 #[derive(Clone, Debug)]
 pub(crate) struct Parsed {
     pub op: Option<Op>,
-    /// Compiled `InRegexp` patterns (empty for other ops).
-    pub regexes: Result<Vec<Regex>, String>,
+    /// Each `InRegexp` pattern compiled, or why Go would refuse it (empty for other ops).
+    pub regexes: Vec<Result<Regex, String>>,
     pub ints: Vec<Option<i64>>,
     pub versions: Vec<Option<version::Version>>,
 }
@@ -196,11 +196,24 @@ impl Expr {
         span: Span,
         spans: ExprSpans,
     ) -> Expr {
+        Expr::with_regex_compiler(op, value, value_type, span, spans, &mut goregex::compile)
+    }
+
+    /// Like [`Expr::new`], compiling `InRegexp` patterns with `compile` (a decoder passes a
+    /// caching compiler: specs repeat patterns, and compiling dominates decoding).
+    pub fn with_regex_compiler(
+        op: String,
+        value: Vec<String>,
+        value_type: String,
+        span: Span,
+        spans: ExprSpans,
+        compile: &mut dyn FnMut(&str) -> Result<Regex, String>,
+    ) -> Expr {
         let parsed_op = Op::parse(&op);
         let regexes = if parsed_op == Some(Op::InRegexp) {
-            value.iter().map(|p| goregex::compile(p)).collect()
+            value.iter().map(|p| compile(p)).collect()
         } else {
-            Ok(Vec::new())
+            Vec::new()
         };
         let numeric = parsed_op.is_some_and(Op::is_numeric);
         let ints = if numeric && value_type.is_empty() {
@@ -230,6 +243,15 @@ impl Expr {
 
     pub fn op(&self) -> Option<Op> {
         self.parsed.op
+    }
+
+    /// The `InRegexp` patterns that do not compile: (index in `value`, reason).
+    pub fn regex_errors(&self) -> impl Iterator<Item = (usize, &str)> {
+        self.parsed
+            .regexes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.as_str())))
     }
 
     /// NFD's report compares expressions by op and values only (not `type`).

@@ -504,16 +504,17 @@ fn expression(expr: &Expr, out: &mut Diagnostics) {
     }
     let item_span = |i: usize| expr.spans.items.get(i).copied().unwrap_or(value_span);
     if op == Op::InRegexp {
+        let mut errors = expr.regex_errors().peekable();
         for (i, pattern) in expr.value.iter().enumerate() {
-            match goregex::compile(pattern) {
-                Err(e) => out.push(
+            match errors.next_if(|(at, _)| *at == i) {
+                Some((_, e)) => out.push(
                     "invalid-regex",
                     item_span(i),
                     format!("{pattern:?} is not a valid Go regular expression: {e}"),
                     Some("NFD compiles every pattern when it evaluates the expression and aborts on the first bad one".into()),
                     None,
                 ),
-                Ok(_) => {
+                None => {
                     for note in goregex::dialect_notes(pattern) {
                         out.push("regex-dialect", item_span(i), note.to_string(), None, None);
                     }

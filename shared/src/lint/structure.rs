@@ -243,7 +243,8 @@ fn misplaced_hint(key: &str, shape: Shape) -> Option<String> {
 
 /// A plain scalar whose YAML 1.1 reading differs from its text.
 fn coercion(span: Span, s: &Scalar, role: &str, out: &mut Diagnostics) {
-    if s.style != Style::Plain || s.text.is_empty() {
+    // Only plain scalars that resolve to something other than a string can change.
+    if s.style != Style::Plain || s.text.is_empty() || s.resolved == Resolved::Str {
         return;
     }
     let read = match role {
