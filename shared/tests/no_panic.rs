@@ -1,0 +1,306 @@
+//! Property tests: no input makes parsing, decoding, lint or evaluation panic, hang or blow up.
+//! (The coverage-guided fuzz targets in shared/fuzz go further; these run on every test.)
+
+use nodefit_core::eval::{evaluate, Options};
+use nodefit_core::features::Features;
+use nodefit_core::{lint, parse_spec, report, snapshot, yaml};
+use proptest::prelude::*;
+
+/// Scalars that exercise YAML 1.1 resolution, Go integer/version parsing and regexes.
+fn scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("0302".to_string()),
+        Just("5.10".to_string()),
+        Just("y".to_string()),
+        Just("~".to_string()),
+        Just("\"Intel\"".to_string()),
+        Just("'10de'".to_string()),
+        Just("-0b11".to_string()),
+        Just(".inf".to_string()),
+        Just("\"(unclosed\"".to_string()),
+        Just("\"^\\\\d+$\"".to_string()),
+        Just("\"5.14.0-427.el9_4\"".to_string()),
+        Just("\"1.2.3-01\"".to_string()),
+        Just("99999999999999999999".to_string()),
+        "[a-zA-Z0-9_.-]{0,8}",
+        any::<i64>().prop_map(|i| i.to_string()),
+    ]
+}
+
+fn op() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("In"),
+        Just("NotIn"),
+        Just("InRegexp"),
+        Just("Exists"),
+        Just("DoesNotExist"),
+        Just("Gt"),
+        Just("Ge"),
+        Just("Lt"),
+        Just("Le"),
+        Just("GtLt"),
+        Just("GeLe"),
+        Just("IsTrue"),
+        Just("IsFalse"),
+        Just("\"\""),
+        Just("in"),
+        Just("~"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn expression() -> impl Strategy<Value = String> {
+    (
+        op(),
+        prop::collection::vec(scalar(), 0..4),
+        prop_oneof![Just(""), Just(", type: version"), Just(", type: Version")],
+    )
+        .prop_map(|(op, values, ty)| format!("{{op: {op}, value: [{}]{ty}}}", values.join(", ")))
+}
+
+fn feature() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("cpu.model"),
+        Just("cpu.cpuid"),
+        Just("kernel.loadedmodule"),
+        Just("kernel.version"),
+        Just("pci.device"),
+        Just("storage.block"),
+        Just("rule.matched"),
+        Just("CPU.Model"),
+        Just("nodot"),
+        Just("a.b.c"),
+        Just("system.osrelease"),
+        Just("memory.numa"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn element() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("vendor_id"),
+        Just("family"),
+        Just("vendor"),
+        Just("class"),
+        Just("AVX512F"),
+        Just("vfio_pci"),
+        Just("major"),
+        Just("full"),
+        Just("rotational"),
+        Just("y"),
+        Just("VERSION_ID"),
+    ]
+    .prop_map(str::to_string)
+}
+
+fn term() -> impl Strategy<Value = String> {
+    (
+        feature(),
+        prop::option::of(prop::collection::vec((element(), expression()), 0..3)),
+        prop::option::of(expression()),
+    )
+        .prop_map(|(f, exprs, name)| {
+            let mut t = format!("      - feature: {f}\n");
+            if let Some(exprs) = exprs {
+                if exprs.is_empty() {
+                    t.push_str("        matchExpressions: {}\n");
+                } else {
+                    t.push_str("        matchExpressions:\n");
+                    for (e, x) in exprs {
+                        t.push_str(&format!("          {e}: {x}\n"));
+                    }
+                }
+            }
+            if let Some(n) = name {
+                t.push_str(&format!("        matchName: {n}\n"));
+            }
+            t
+        })
+}
+
+fn rule() -> impl Strategy<Value = String> {
+    (
+        prop::collection::vec(term(), 0..3),
+        prop::collection::vec(prop::collection::vec(term(), 0..2), 0..3),
+        prop_oneof![
+            Just(""),
+            Just("    vars: {gpu: \"true\"}\n"),
+            Just("    varsTemplate: \"{{range .pci.device}}v={{.vendor}}\\n{{end}}\"\n"),
+            Just("    varsTemplate: \"{{range .cpu.model}}{{.Name}}={{.Value}}\\n{{end}}\"\n"),
+            Just("    varsTemplate: \"{{.nope | x}}\"\n"),
+        ],
+    )
+        .prop_map(|(features, any, vars)| {
+            let mut r = format!("  - name: r\n{vars}");
+            if !features.is_empty() {
+                r.push_str("    matchFeatures:\n");
+                for t in features {
+                    r.push_str(
+                        &t.replacen("      ", "    ", 1)
+                            .replace("\n        ", "\n      ")
+                            .replace("\n          ", "\n        "),
+                    );
+                }
+            }
+            if !any.is_empty() {
+                r.push_str("    matchAny:\n");
+                for elem in any {
+                    r.push_str("    - matchFeatures:\n");
+                    for t in elem {
+                        r.push_str(&t);
+                    }
+                }
+            }
+            r
+        })
+}
+
+fn spec() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        (
+            prop::collection::vec(rule(), 0..3),
+            prop::option::of(0i64..200),
+        ),
+        1..3,
+    )
+    .prop_map(|sets| {
+        let mut s = String::from("version: v1alpha1\ncompatibilities:\n");
+        for (rules, weight) in sets {
+            s.push_str("- tag: t\n");
+            if let Some(w) = weight {
+                s.push_str(&format!("  weight: {w}\n"));
+            }
+            s.push_str("  rules:\n");
+            for r in rules {
+                s.push_str(&r);
+            }
+        }
+        s
+    })
+}
+
+fn samples() -> Vec<Features> {
+    [
+        include_str!("data/samples/intel-spr-h100-cx6.features.json"),
+        include_str!("data/samples/amd-genoa-mi210-rhel9.features.json"),
+        include_str!("data/samples/arm64-graviton3-al2023.features.json"),
+    ]
+    .iter()
+    .map(|s| snapshot::parse(s).unwrap().nodes.remove(0).features)
+    .collect()
+}
+
+/// Runs everything a user can run on a spec.
+fn exercise(src: &str, nodes: &[Features]) {
+    let snaps: Vec<lint::LintSnapshot> = nodes
+        .iter()
+        .map(|f| lint::LintSnapshot {
+            name: "n",
+            features: f,
+        })
+        .collect();
+    let diagnostics = lint::lint(src, &snaps);
+    for d in &diagnostics {
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= src.len(),
+            "span out of the text: {d:?}"
+        );
+        assert!(src.is_char_boundary(d.span.start) && src.is_char_boundary(d.span.end));
+    }
+    let _ = lint::to_json("f", src, &diagnostics);
+    let _ = lint::apply_fixes(src, &diagnostics);
+    if let Ok(spec) = parse_spec(src) {
+        for f in nodes {
+            if let Ok(e) = evaluate(&spec, f, &Options::default()) {
+                let _ = report::to_go_json(&report::build(&spec, &e, f));
+            }
+            let _ = evaluate(
+                &spec,
+                f,
+                &Options {
+                    tags: vec!["t".into()],
+                },
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn generated_specs_never_panic(src in spec()) {
+        exercise(&src, &samples());
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics(src in "\\PC{0,300}") {
+        exercise(&src, &samples());
+        let _ = snapshot::parse(&src);
+    }
+
+    #[test]
+    fn yaml_like_text_never_panics(src in "[-:{}\\[\\],&*!|>'\"#%@ \\na-z0-9.~]{0,200}") {
+        exercise(&src, &[]);
+        let _ = snapshot::parse(&src);
+        let _ = yaml::parse(&src).map(|n| n.map(|n| yaml::to_json(&n)));
+    }
+
+    #[test]
+    fn generated_snapshots_never_panic(json in snapshot_json()) {
+        if let Ok(parsed) = snapshot::parse(&json) {
+            let nodes: Vec<Features> = parsed.nodes.into_iter().map(|n| n.features).collect();
+            exercise(include_str!("data/examples/image-compatibility.yaml"), &nodes);
+        }
+    }
+}
+
+fn snapshot_json() -> impl Strategy<Value = String> {
+    let elems = prop::option::of(prop::collection::btree_map(element(), scalar(), 0..4));
+    let inst = prop::option::of(prop::collection::vec(
+        prop::option::of(prop::collection::btree_map(element(), scalar(), 0..3)),
+        0..3,
+    ));
+    (prop::collection::vec((feature(), elems, inst), 0..5), any::<bool>()).prop_map(|(features, as_cr)| {
+        let q = |s: &str| serde_json::to_string(s.trim_matches(['"', '\''])).unwrap();
+        let mut attrs = Vec::new();
+        let mut insts = Vec::new();
+        for (f, e, i) in features {
+            let e = e.map_or("null".to_string(), |m| {
+                format!("{{{}}}", m.iter().map(|(k, v)| format!("{}: {}", q(k), q(v))).collect::<Vec<_>>().join(","))
+            });
+            attrs.push(format!("{}: {{\"elements\": {e}}}", q(&f.to_lowercase())));
+            let i = i.map_or("null".to_string(), |list| {
+                let items: Vec<String> = list
+                    .iter()
+                    .map(|a| a.as_ref().map_or("null".to_string(), |m| {
+                        format!("{{\"attributes\": {{{}}}}}", m.iter().map(|(k, v)| format!("{}: {}", q(k), q(v))).collect::<Vec<_>>().join(","))
+                    }))
+                    .collect();
+                format!("[{}]", items.join(","))
+            });
+            insts.push(format!("{}: {{\"elements\": {i}}}", q(&f.to_lowercase())));
+        }
+        let features = format!("{{\"attributes\": {{{}}}, \"instances\": {{{}}}}}", attrs.join(","), insts.join(","));
+        if as_cr {
+            format!("{{\"kind\": \"NodeFeature\", \"metadata\": {{\"name\": \"n\"}}, \"spec\": {{\"features\": {features}}}}}")
+        } else {
+            features
+        }
+    })
+}
+
+#[test]
+fn most_generated_specs_are_valid_so_evaluation_is_exercised() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = spec();
+    let total = 300;
+    let valid = (0..total)
+        .filter(|_| parse_spec(&strategy.new_tree(&mut runner).unwrap().current()).is_ok())
+        .count();
+    assert!(
+        valid * 2 > total,
+        "only {valid} of {total} generated specs decode"
+    );
+}
