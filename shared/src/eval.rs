@@ -136,32 +136,25 @@ impl<'a> View<'a> {
         }
     }
 
-    fn contains(&self, name: &str) -> bool {
-        self.features.contains(name) || (name == RULE_MATCHED && self.rule_matched.is_some())
-    }
-
-    fn sides(&self, name: &str) -> Sides<'_> {
+    /// The feature's three sides, or `None` when the feature is absent from all three maps
+    /// (a set with null elements still counts as present).
+    fn sides(&self, name: &str) -> Option<Sides<'_>> {
+        let f = self.features;
+        let flags = f.flags.get(name);
         let attributes = if name == RULE_MATCHED && self.rule_matched.is_some() {
-            self.rule_matched.as_ref()
+            Some(self.rule_matched.as_ref())
         } else {
-            self.features
-                .attributes
-                .get(name)
-                .and_then(|a| a.elements.as_ref())
+            f.attributes.get(name).map(|a| a.elements.as_ref())
         };
-        Sides {
-            flags: self
-                .features
-                .flags
-                .get(name)
-                .and_then(|f| f.elements.as_ref()),
-            attributes,
-            instances: self
-                .features
-                .instances
-                .get(name)
-                .and_then(|i| i.elements.as_deref()),
+        let instances = f.instances.get(name);
+        if flags.is_none() && attributes.is_none() && instances.is_none() {
+            return None;
         }
+        Some(Sides {
+            flags: flags.and_then(|s| s.elements.as_ref()),
+            attributes: attributes.flatten(),
+            instances: instances.and_then(|s| s.elements.as_deref()),
+        })
     }
 }
 
@@ -285,18 +278,15 @@ fn evaluate_matcher(
     let mut outcomes = Vec::with_capacity(terms.len());
     let mut data = TemplateData::new();
     for term in terms {
-        let mut out = TermOutcome {
-            expressions: vec![false; term.match_expressions.as_ref().map_or(0, Vec::len)],
-            ..Default::default()
-        };
-        if !view.contains(&term.lookup) {
+        let mut out = TermOutcome::default();
+        let Some(sides) = view.sides(&term.lookup) else {
             is_match = false;
+            out.expressions = vec![false; term.match_expressions.as_ref().map_or(0, Vec::len)];
             out.match_name = term.match_name.as_ref().map(|_| false);
             outcomes.push(out);
             continue;
-        }
+        };
         out.exists = true;
-        let sides = view.sides(&term.lookup);
         let mut elements = Vec::new();
         if let Some(exprs) = &term.match_expressions {
             let (ok, matched) = match_multi(exprs, &sides, collect.then_some(&mut elements))
@@ -386,7 +376,7 @@ fn match_multi(
         }
         let value = attrs.and_then(|a| a.get(name)).map(String::as_str);
         let on_attrs = match attrs {
-            Some(a) => eval(expr, a.contains_key(name), value).map_err(ctx)?,
+            Some(_) => eval(expr, value.is_some(), value).map_err(ctx)?,
             None => false,
         };
         if attrs.is_some() && !on_attrs && expr.op() == Some(Op::DoesNotExist) {
@@ -421,12 +411,9 @@ fn match_multi(
             let Some(expr) = &named.expr else {
                 return Err((format!("element {name:?}: the expression is null (NFD dereferences a nil pointer here and crashes)"), named.name_span));
             };
-            let held = eval(
-                expr,
-                attrs.contains_key(name),
-                attrs.get(name).map(String::as_str),
-            )
-            .map_err(|m| (format!("element {name:?}: {m}"), expr.span))?;
+            let value = attrs.get(name).map(String::as_str);
+            let held = eval(expr, value.is_some(), value)
+                .map_err(|m| (format!("element {name:?}: {m}"), expr.span))?;
             matched[i] |= held;
             all &= held;
         }
