@@ -2,5 +2,6 @@
 //! capture and the HTTP server. Everything that touches files, the network, the database or the
 //! terminal lives here; the rules themselves live in `nodefit-core`.
 
+pub mod capture;
 pub mod cli;
 pub mod files;

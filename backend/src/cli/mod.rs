@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod capture;
 mod lint;
 pub mod render;
 mod test;
@@ -30,6 +31,8 @@ enum Command {
     Test(test::TestArgs),
     /// Report every mistake in specs at the line where it was written (human, JSON or SARIF).
     Lint(lint::LintArgs),
+    /// Discover this host's features as NFD does and write the `nfd export features` JSON.
+    Capture(capture::CaptureArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Capture(args) => capture::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,4 +1,6 @@
 //! Helpers shared by the CLI tests: run the built `nodefit` binary and compare with golden files.
+//! Each test crate uses a subset of them.
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,0 +1,284 @@
+//! `nodefit capture`: this host's features, written as `nfd export features` prints them or as
+//! a NodeFeature custom resource.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, Context, Result};
+use clap::{Args, ValueEnum};
+use nodefit_core::features::Features;
+use serde::Serialize;
+
+use crate::capture::cpuid::{Cpuid, CpuidDump};
+use crate::capture::{self, Capture, HostRoots};
+use crate::files::read_text;
+
+use super::EXIT_BAD_INPUT;
+
+#[derive(Args)]
+pub struct CaptureArgs {
+    /// Where to write the snapshot; `-` is standard output. Repeat to write several copies
+    /// (`-o - -o node.json` prints it and keeps a file).
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "-")]
+    output: Vec<PathBuf>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = Format::Features)]
+    format: Format,
+    /// The node's name: `system.name.nodename` and the NodeFeature's name. NFD reads NODE_NAME.
+    #[arg(long, env = "NODE_NAME", value_name = "NAME")]
+    node_name: Option<String>,
+    #[command(flatten)]
+    host: HostArgs,
+    /// Answer CPUID from a dump (the output of `cpuid -r -1`) instead of this processor.
+    #[arg(long, value_name = "FILE")]
+    cpuid_dump: Option<PathBuf>,
+}
+
+/// Where the host's directories are: flags and environment shared by the commands that read
+/// the host (`capture`, and `validate-node` without a snapshot).
+#[derive(Args)]
+pub struct HostArgs {
+    /// Read a whole host filesystem mounted (or faked) under DIR: DIR/sys, DIR/proc, DIR/etc,
+    /// DIR/boot, DIR/usr, DIR/lib, and the paths NFD reads without prefix (DIR/proc/modules...).
+    #[arg(
+        long,
+        env = "NODEFIT_ROOT",
+        value_name = "DIR",
+        conflicts_with = "host_prefix"
+    )]
+    root: Option<PathBuf>,
+    /// NFD's container convention: PREFIX is glued to each directory name (`/host-` reads
+    /// /host-sys, /host-proc, /host-etc, /host-boot, /host-usr, /host-lib); the paths NFD reads
+    /// without prefix stay as they are.
+    #[arg(long, env = "NODEFIT_HOST_PREFIX", value_name = "PREFIX")]
+    host_prefix: Option<String>,
+    /// The host's /sys (overrides --root and --host-prefix for this directory).
+    #[arg(long, env = "NODEFIT_HOST_SYS", value_name = "DIR")]
+    host_sys: Option<PathBuf>,
+    /// The host's /proc, for /proc/swaps.
+    #[arg(long, env = "NODEFIT_HOST_PROC", value_name = "DIR")]
+    host_proc: Option<PathBuf>,
+    /// The host's /etc, for /etc/os-release.
+    #[arg(long, env = "NODEFIT_HOST_ETC", value_name = "DIR")]
+    host_etc: Option<PathBuf>,
+    /// The host's /boot, for the kernel config.
+    #[arg(long, env = "NODEFIT_HOST_BOOT", value_name = "DIR")]
+    host_boot: Option<PathBuf>,
+    /// The host's /usr, for kernel configs under src/ and lib/.
+    #[arg(long, env = "NODEFIT_HOST_USR", value_name = "DIR")]
+    host_usr: Option<PathBuf>,
+    /// The host's /lib, for modules/<release>/modules.builtin.
+    #[arg(long, env = "NODEFIT_HOST_LIB", value_name = "DIR")]
+    host_lib: Option<PathBuf>,
+}
+
+impl HostArgs {
+    /// Per-directory flags win over `--root` / `--host-prefix`, which win over this machine's
+    /// `/`.
+    pub fn roots(&self) -> HostRoots {
+        let mut roots = match (&self.root, &self.host_prefix) {
+            (Some(root), _) => HostRoots::under(root),
+            (None, Some(prefix)) => HostRoots::with_prefix(prefix),
+            (None, None) => HostRoots::local(),
+        };
+        for (flag, dir) in [
+            (&self.host_sys, &mut roots.sys),
+            (&self.host_proc, &mut roots.proc),
+            (&self.host_etc, &mut roots.etc),
+            (&self.host_boot, &mut roots.boot),
+            (&self.host_usr, &mut roots.usr),
+            (&self.host_lib, &mut roots.lib),
+        ] {
+            if let Some(path) = flag {
+                *dir = path.clone();
+            }
+        }
+        roots
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The JSON `nfd export features` prints.
+    Features,
+    /// A NodeFeature custom resource (nfd.k8s-sigs.io/v1alpha1), written as JSON, which is
+    /// also YAML.
+    Nodefeature,
+}
+
+pub fn run(args: CaptureArgs) -> Result<u8> {
+    let roots = args.host.roots();
+    let node_name = args.node_name.clone().unwrap_or_default();
+    if args.format == Format::Nodefeature && node_name.is_empty() {
+        return Err(anyhow!(
+            "--format nodefeature needs the node's name: pass --node-name or set NODE_NAME"
+        ));
+    }
+    let dump = match &args.cpuid_dump {
+        Some(path) => {
+            let text = read_text(path)?;
+            Some(CpuidDump::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?)
+        }
+        None => None,
+    };
+    let captured = match &dump {
+        Some(d) => capture::capture_with_cpuid(&roots, &node_name, Some(d as &dyn Cpuid)),
+        None => capture::capture(&roots, &node_name),
+    };
+    report_problems(&captured);
+    let text = match args.format {
+        Format::Features => to_go_json_indent(&captured.features),
+        Format::Nodefeature => to_go_json_indent(&node_feature(&node_name, &captured.features)),
+    };
+    let mut code = 0;
+    for path in &args.output {
+        if let Err(e) = write_output(path, &text) {
+            eprintln!("error: {e:#}");
+            code = EXIT_BAD_INPUT;
+        }
+    }
+    Ok(code)
+}
+
+/// Prints each source problem as a warning on standard error.
+pub fn report_problems(captured: &Capture) {
+    for p in &captured.problems {
+        let nfd = if p.aborts_nfd {
+            " (nfd validate-node stops on this error)"
+        } else {
+            ""
+        };
+        eprintln!("warning: source {}: {}{nfd}", p.source, p.message);
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NodeFeature<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata<'a>,
+    spec: Spec<'a>,
+}
+
+#[derive(Serialize)]
+struct Metadata<'a> {
+    name: &'a str,
+    labels: std::collections::BTreeMap<&'static str, &'a str>,
+}
+
+#[derive(Serialize)]
+struct Spec<'a> {
+    features: &'a Features,
+}
+
+/// The object nfd-worker writes for its node (without the labels it computes from rules).
+fn node_feature<'a>(name: &'a str, features: &'a Features) -> NodeFeature<'a> {
+    NodeFeature {
+        api_version: "nfd.k8s-sigs.io/v1alpha1",
+        kind: "NodeFeature",
+        metadata: Metadata {
+            name,
+            labels: [("nfd.node.kubernetes.io/node-name", name)].into(),
+        },
+        spec: Spec { features },
+    }
+}
+
+fn write_output(path: &Path, text: &str) -> Result<()> {
+    if path.as_os_str() == "-" {
+        let mut out = std::io::stdout().lock();
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .context("cannot write the snapshot to standard output")
+    } else {
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+    }
+}
+
+/// Go's `json.MarshalIndent(v, "", "    ")` (HTML-safe escaping, as `nfd` prints), plus a
+/// final newline.
+fn to_go_json_indent<T: Serialize>(value: &T) -> String {
+    let mut buf = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, GoIndent::default());
+    value
+        .serialize(&mut ser)
+        .expect("snapshots contain only strings and maps");
+    buf.push(b'\n');
+    String::from_utf8(buf).expect("serde_json writes UTF-8")
+}
+
+/// serde_json's pretty printer with four spaces, escaping `<`, `>`, `&`, U+2028 and U+2029 as
+/// Go's encoder does.
+struct GoIndent(serde_json::ser::PrettyFormatter<'static>);
+
+impl Default for GoIndent {
+    fn default() -> Self {
+        GoIndent(serde_json::ser::PrettyFormatter::with_indent(b"    "))
+    }
+}
+
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
+            self.0.$name(w $(, $arg)*)
+        })*
+    };
+}
+
+impl serde_json::ser::Formatter for GoIndent {
+    delegate! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        end_object_key();
+        begin_object_value();
+        end_object_value();
+    }
+
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            let escape = match c {
+                '<' => "\\u003c",
+                '>' => "\\u003e",
+                '&' => "\\u0026",
+                '\u{2028}' => "\\u2028",
+                '\u{2029}' => "\\u2029",
+                _ => continue,
+            };
+            w.write_all(&fragment.as_bytes()[start..i])?;
+            w.write_all(escape.as_bytes())?;
+            start = i + c.len_utf8();
+        }
+        w.write_all(&fragment.as_bytes()[start..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_indent_escapes_like_go() {
+        let mut f = Features::default();
+        f.attributes.insert(
+            "system.dmiid".into(),
+            nodefit_core::features::AttributeSet {
+                elements: Some([("sys_vendor".to_string(), "AT&T <x>".to_string())].into()),
+            },
+        );
+        assert_eq!(
+            to_go_json_indent(&f),
+            "{\n    \"attributes\": {\n        \"system.dmiid\": {\n            \"elements\": {\n                \"sys_vendor\": \"AT\\u0026T \\u003cx\\u003e\"\n            }\n        }\n    },\n    \"flags\": {},\n    \"instances\": {}\n}\n"
+        );
+    }
+}
