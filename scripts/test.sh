@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_rust
 
-apt_install ca-certificates curl gcc pkg-config
+apt_install ca-certificates curl gcc pkg-config openssl
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target list --installed | grep -q wasm32-unknown-unknown
 bash e2e/testbed/setup.sh
 

@@ -5,3 +5,5 @@
 pub mod capture;
 pub mod cli;
 pub mod files;
+pub mod registry;
+pub mod signing;

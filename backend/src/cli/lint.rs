@@ -69,13 +69,19 @@ pub fn run(args: LintArgs) -> Result<u8> {
         });
     }
     match args.format {
-        Format::Human => print!("{}", human(&linted, super::use_color(std::io::stdout().is_terminal()))),
+        Format::Human => print!(
+            "{}",
+            human(&linted, super::use_color(std::io::stdout().is_terminal()))
+        ),
         Format::Json => {
             let diagnostics = linted
                 .iter()
                 .flat_map(|l| lint::to_json(&l.file, &l.src, &l.diagnostics))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&JsonOutput { diagnostics })?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&JsonOutput { diagnostics })?
+            );
         }
         Format::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&linted))?),
     }
@@ -96,7 +102,11 @@ fn level(severity: Severity) -> Level {
 
 /// rustc-style output: the location, the source line, a caret under the span, the hint and fix.
 fn human(linted: &[Linted], color: bool) -> String {
-    let renderer = if color { Renderer::styled() } else { Renderer::plain() };
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut out = String::new();
     let (mut errors, mut warnings) = (0, 0);
     for l in linted {
@@ -110,7 +120,11 @@ fn human(linted: &[Linted], color: bool) -> String {
                 if f.span.start == f.span.end {
                     format!("fix: insert `{}`", f.replacement.trim_end())
                 } else {
-                    format!("fix: replace `{}` with `{}`", &l.src[f.span.start..f.span.end], f.replacement)
+                    format!(
+                        "fix: replace `{}` with `{}`",
+                        &l.src[f.span.start..f.span.end],
+                        f.replacement
+                    )
                 }
             });
             let end = d.span.end.max(d.span.start);

@@ -5,10 +5,19 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod attach;
 mod capture;
+mod detach;
+mod discover;
+mod fetch;
+mod keygen;
 mod lint;
+mod registry_opts;
 pub mod render;
+mod sign;
 mod test;
+mod validate_node;
+mod verify;
 
 /// Exit code for a command whose input could not be used (a file unreadable, a spec NFD would
 /// refuse, an evaluation error).
@@ -33,6 +42,22 @@ enum Command {
     Lint(lint::LintArgs),
     /// Discover this host's features as NFD does and write the `nfd export features` JSON.
     Capture(capture::CaptureArgs),
+    /// Attach a spec to an image in a registry as an NFD compatibility artifact.
+    Attach(attach::AttachArgs),
+    /// List the compatibility artifacts attached to an image, newest (NFD's choice) first.
+    Discover(discover::DiscoverArgs),
+    /// Download the spec NFD's validate-node would use for an image.
+    Fetch(fetch::FetchArgs),
+    /// Delete a compatibility artifact and drop it from the referrers fallback index.
+    Detach(detach::DetachArgs),
+    /// `nfd compat validate-node` for a node snapshot: fetch the image's spec and evaluate it.
+    ValidateNode(validate_node::ValidateNodeArgs),
+    /// Generate an ECDSA P-256 key pair for signing compatibility artifacts (cosign-compatible).
+    Keygen(keygen::KeygenArgs),
+    /// Sign an image's compatibility artifact (a classic cosign signature, in its `.sig` tag).
+    Sign(sign::SignArgs),
+    /// Verify an image's compatibility artifact against a trusted public key, as cosign would.
+    Verify(verify::VerifyArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -41,12 +66,24 @@ pub fn main() -> ExitCode {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
         Command::Capture(args) => capture::run(args),
+        Command::Attach(args) => attach::run(args),
+        Command::Discover(args) => discover::run(args),
+        Command::Fetch(args) => fetch::run(args),
+        Command::Detach(args) => detach::run(args),
+        Command::ValidateNode(args) => validate_node::run(args),
+        Command::Keygen(args) => keygen::run(args),
+        Command::Sign(args) => sign::run(args),
+        Command::Verify(args) => verify::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(EXIT_BAD_INPUT)
+            if e.downcast_ref::<crate::signing::Refusal>().is_some() {
+                return ExitCode::from(crate::signing::EXIT_REFUSED);
+            }
+            let registry = e.downcast_ref::<crate::registry::Error>();
+            ExitCode::from(registry.map_or(EXIT_BAD_INPUT, crate::registry::Error::exit_code))
         }
     }
 }

@@ -1,0 +1,953 @@
+//! HTTP to one repository of one registry: authentication, retries, timeouts, size limits,
+//! request counting, and errors that say which registry, repository and request failed how.
+//!
+//! This is ours rather than `oci_client::Client` because that client
+//! - sends an extra `GET /v2/` before every request of an anonymous session (its token cache
+//!   stores nothing when there is no token), doubling the requests to public registries;
+//! - has no retries, no overall deadline and no request count;
+//! - reports failures without the request and status, and panics when a registry answers a
+//!   manifest push by digest without `Location`;
+//! - knows neither docker's config file nor credential helpers.
+//!
+//! It uses the same reqwest underneath, so nodefit carries one HTTP stack.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, Url};
+use tokio::time::Instant;
+
+use super::auth::{parse_challenges, Challenge, CredentialSource, Credentials};
+use super::retry;
+use super::{Error, RequestError};
+
+/// Largest error body read to explain a failure.
+const MAX_ERROR_BODY: usize = 16 * 1024;
+/// Largest token server answer.
+const MAX_TOKEN_BODY: usize = 1024 * 1024;
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: usize = 10;
+/// Longest explanation quoted from a registry's error body.
+const MAX_DETAIL_CHARS: usize = 300;
+
+/// How to reach a registry; one per command.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Plain HTTP to the registry; redirects to HTTPS are still followed, over verified TLS.
+    pub plain_http: bool,
+    /// Extra trusted CA certificates (PEM), added to the system's roots.
+    pub ca_file: Option<std::path::PathBuf>,
+    pub credentials: CredentialSource,
+    /// Longest a single request may take, body included.
+    pub request_timeout: Duration,
+    /// Longest a TCP (and TLS) connection may take to set up.
+    pub connect_timeout: Duration,
+    /// When the whole command gives up.
+    pub deadline: Instant,
+    /// Print one line per request to standard error.
+    pub verbose: bool,
+}
+
+/// What a repository is opened for; decides the scope of bearer tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Pull,
+    Push,
+    Delete,
+}
+
+impl Access {
+    fn actions(self) -> &'static str {
+        match self {
+            Access::Pull => "pull",
+            Access::Push => "pull,push",
+            Access::Delete => "pull,push,delete",
+        }
+    }
+}
+
+/// A request to send. `url` may be any URL the registry handed out (an upload `Location`, a
+/// redirect); the `Authorization` header only goes to the registry itself.
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub accept: Option<String>,
+    pub content_type: Option<&'static str>,
+    pub body: Option<Vec<u8>>,
+    /// Largest successful response body accepted.
+    pub limit: usize,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            accept: None,
+            content_type: None,
+            body: None,
+            limit: 0,
+        }
+    }
+
+    pub fn accept(mut self, accept: &str) -> Self {
+        self.accept = Some(accept.to_owned());
+        self
+    }
+
+    pub fn body(mut self, content_type: &'static str, body: Vec<u8>) -> Self {
+        self.content_type = Some(content_type);
+        self.body = Some(body);
+        self
+    }
+
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+}
+
+/// A registry's answer. Error statuses are answers too: the caller decides what it expected.
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    /// How many times the request was sent (retries included, authentication not).
+    pub attempts: u32,
+    method: Method,
+    url: Url,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+pub struct Transport {
+    /// For `http://` URLs, only with `--plain-http`; loads no CA roots.
+    plain: Option<reqwest::Client>,
+    /// For `https://` URLs, built when the first one is dialled: loading the system's CA roots
+    /// takes longer than a whole `discover` on a local registry.
+    tls: OnceLock<Result<reqwest::Client, String>>,
+    extra_roots: Vec<reqwest::Certificate>,
+    base: Url,
+    registry: String,
+    repository: String,
+    scope: String,
+    settings: Settings,
+    credentials: Mutex<Option<Credentials>>,
+    auth: tokio::sync::Mutex<AuthState>,
+    requests: AtomicU64,
+}
+
+#[derive(Default)]
+struct AuthState {
+    header: Option<HeaderValue>,
+    /// Bumped whenever `header` changes, so that requests that were refused together answer the
+    /// challenge once.
+    generation: u64,
+}
+
+/// Why one attempt failed without an HTTP answer.
+struct Failure {
+    detail: String,
+    /// Whether another attempt may succeed (a refused connection may; a certificate the
+    /// system does not trust, or an oversized answer, will not).
+    transient: bool,
+}
+
+impl Failure {
+    fn transient(detail: String) -> Self {
+        Self {
+            detail,
+            transient: true,
+        }
+    }
+
+    fn from_reqwest(error: &reqwest::Error) -> Self {
+        let detail = describe_reqwest_error(error);
+        let transient = !detail.contains("certificate");
+        Self { detail, transient }
+    }
+}
+
+impl Transport {
+    /// A transport to `repository` on `endpoint` (`host[:port]`); `registry` is the name the user
+    /// wrote, used in messages.
+    pub fn new(
+        registry: &str,
+        endpoint: &str,
+        repository: &str,
+        access: Access,
+        settings: Settings,
+    ) -> Result<Self, Error> {
+        // reqwest is built without a default crypto provider (ring instead of aws-lc: no cmake
+        // or C toolchain beyond cc on CI); installing one twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let scheme = if settings.plain_http { "http" } else { "https" };
+        let base = Url::parse(&format!("{scheme}://{endpoint}/"))
+            .map_err(|e| Error::Usage(format!("registry {registry:?} is not a valid host: {e}")))?;
+        let mut extra_roots = Vec::new();
+        if let Some(path) = &settings.ca_file {
+            let pem = std::fs::read(path)
+                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+            extra_roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                Error::Usage(format!("{} holds no PEM certificates: {e}", path.display()))
+            })?;
+            if extra_roots.is_empty() {
+                return Err(Error::Usage(format!(
+                    "{} holds no PEM certificates",
+                    path.display()
+                )));
+            }
+        }
+        let plain = if settings.plain_http {
+            // Redirects that leave plain HTTP come back to `attempt`, which re-sends them
+            // through the TLS client.
+            let stay_plain = reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.url().scheme() != "http" {
+                    attempt.stop()
+                } else if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.error("too many redirects")
+                } else {
+                    attempt.follow()
+                }
+            });
+            let client = client_builder(&settings)
+                .tls_certs_only(Vec::new())
+                .redirect(stay_plain)
+                .build()
+                .map_err(|e| Error::Usage(format!("cannot set up HTTP: {}", error_chain(&e))))?;
+            Some(client)
+        } else {
+            None
+        };
+        Ok(Self {
+            plain,
+            tls: OnceLock::new(),
+            extra_roots,
+            base,
+            registry: registry.to_owned(),
+            repository: repository.to_owned(),
+            scope: format!("repository:{repository}:{}", access.actions()),
+            settings,
+            credentials: Mutex::new(None),
+            auth: tokio::sync::Mutex::new(AuthState::default()),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The client for `url`'s scheme. Plain HTTP only with `--plain-http`.
+    fn client_for(&self, url: &Url) -> Result<&reqwest::Client, Failure> {
+        let permanent = |detail: String| Failure {
+            detail,
+            transient: false,
+        };
+        if url.scheme() == "http" {
+            return self.plain.as_ref().ok_or_else(|| {
+                permanent("refusing plain HTTP to a registry reached over HTTPS".into())
+            });
+        }
+        self.tls
+            .get_or_init(|| {
+                client_builder(&self.settings)
+                    .https_only(true)
+                    .tls_certs_merge(self.extra_roots.clone())
+                    .build()
+                    .map_err(|e| {
+                        format!(
+                            "cannot set up HTTPS (no system CA certificates? install \
+                             ca-certificates, or give --ca-file): {}",
+                            error_chain(&e)
+                        )
+                    })
+            })
+            .as_ref()
+            .map_err(|e| permanent(e.clone()))
+    }
+
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// Whether to log requests to standard error.
+    pub fn verbose(&self) -> bool {
+        self.settings.verbose
+    }
+
+    /// HTTP requests sent so far (retries and token requests included).
+    pub fn requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// `/v2/<repository>/<rest>` on the registry.
+    pub fn url(&self, rest: &str) -> Url {
+        self.base
+            .join(&format!("v2/{}/{rest}", self.repository))
+            .expect("repository names and digests are URL-safe")
+    }
+
+    /// Resolves a `Location` header against the registry, as HTTP says relative ones are.
+    pub fn location(&self, response: &Response) -> Result<Url, Error> {
+        let location = response.header("location").ok_or_else(|| {
+            self.fail(response, "the registry sent no Location header".to_owned())
+        })?;
+        response
+            .url
+            .join(location)
+            .map_err(|e| self.fail(response, format!("unusable Location header: {e}")))
+    }
+
+    /// An error for an answer the caller did not expect.
+    pub fn unexpected(&self, response: &Response) -> Error {
+        let status = reqwest::StatusCode::from_u16(response.status)
+            .map(|s| s.to_string())
+            .unwrap_or_else(|_| response.status.to_string());
+        let detail = error_detail(&response.body);
+        let outcome = if detail.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {detail}")
+        };
+        self.fail(response, outcome)
+    }
+
+    /// Fails unless the status is one of `ok`.
+    pub fn expect(&self, response: Response, ok: &[u16]) -> Result<Response, Error> {
+        if ok.contains(&response.status) {
+            Ok(response)
+        } else {
+            Err(self.unexpected(&response))
+        }
+    }
+
+    /// An error about `response` (the request it answered is named).
+    pub fn fail(&self, response: &Response, outcome: String) -> Error {
+        self.error(&response.method, &response.url, outcome, response.attempts)
+    }
+
+    fn error(&self, method: &Method, url: &Url, outcome: String, attempts: u32) -> Error {
+        Error::Request(Box::new(RequestError {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            method: method.to_string(),
+            target: display_url(url),
+            outcome,
+            attempts,
+        }))
+    }
+
+    /// Sends `request`, answering authentication challenges and retrying transient failures
+    /// (429, 5xx, connection errors, timeouts) with backoff until [`retry::MAX_ATTEMPTS`] or the
+    /// deadline. Returns the registry's last answer, whatever its status.
+    pub async fn send(&self, request: &Request) -> Result<Response, Error> {
+        let mut attempts = 0;
+        let mut challenges_answered = 0;
+        loop {
+            let (authorization, generation) = {
+                let state = self.auth.lock().await;
+                (state.header.clone(), state.generation)
+            };
+            let authorization = authorization.filter(|_| self.same_origin(&request.url));
+            attempts += 1;
+            let outcome = self.attempt(request, authorization.as_ref()).await;
+            let outcome = match outcome {
+                // A 401 is not a failed attempt but a question; it is answered at most twice
+                // (once more for an expired token), then the credentials were refused.
+                Ok(mut response) if response.status == 401 => {
+                    if challenges_answered == 2 {
+                        response.attempts = attempts;
+                        return Err(self.refused(&response));
+                    }
+                    self.answer_challenge(&response, generation).await?;
+                    challenges_answered += 1;
+                    attempts -= 1;
+                    continue;
+                }
+                other => other,
+            };
+            let (transient, retry_after) = match &outcome {
+                Ok(response) => (
+                    retry::retryable_status(response.status),
+                    response
+                        .header("retry-after")
+                        .and_then(retry::parse_retry_after),
+                ),
+                Err(failure) => (failure.transient, None),
+            };
+            let wait = retry::backoff(attempts, retry_after);
+            let out_of_time = Instant::now() + wait >= self.settings.deadline;
+            if transient && attempts < retry::MAX_ATTEMPTS && !out_of_time {
+                if self.settings.verbose {
+                    eprintln!(
+                        "nodefit: {} {}: retrying in {} ms",
+                        request.method,
+                        display_url(&request.url),
+                        wait.as_millis()
+                    );
+                }
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            return match outcome {
+                Ok(mut response) => {
+                    response.attempts = attempts;
+                    Ok(response)
+                }
+                Err(failure) => {
+                    let mut outcome = failure.detail;
+                    if transient && out_of_time && attempts < retry::MAX_ATTEMPTS {
+                        outcome.push_str(
+                            "; no time left to retry before the overall timeout (--timeout)",
+                        );
+                    }
+                    Err(self.error(&request.method, &request.url, outcome, attempts))
+                }
+            };
+        }
+    }
+
+    /// One HTTP exchange, body included, bounded by the request timeout and the deadline.
+    async fn attempt(
+        &self,
+        request: &Request,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Response, Failure> {
+        let now = Instant::now();
+        if now >= self.settings.deadline {
+            return Err(Failure::transient(
+                "the overall timeout (--timeout) expired before it could be sent".into(),
+            ));
+        }
+        let budget = self
+            .settings
+            .request_timeout
+            .min(self.settings.deadline - now);
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let started = std::time::Instant::now();
+        let exchange = async {
+            let mut url = request.url.clone();
+            let mut authorization = authorization;
+            let response = loop {
+                let mut builder = self
+                    .client_for(&url)?
+                    .request(request.method.clone(), url.clone());
+                if let Some(accept) = &request.accept {
+                    builder = builder.header(ACCEPT, accept);
+                }
+                if let Some(value) = authorization {
+                    builder = builder.header(AUTHORIZATION, value.clone());
+                }
+                if let Some(body) = &request.body {
+                    let content_type = request.content_type.unwrap_or("application/octet-stream");
+                    builder = builder
+                        .header(CONTENT_TYPE, content_type)
+                        .body(body.clone());
+                } else if matches!(request.method, Method::PUT | Method::POST) {
+                    builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
+                }
+                let response = builder
+                    .send()
+                    .await
+                    .map_err(|e| Failure::from_reqwest(&e))?;
+                // A plain HTTP registry redirecting to HTTPS (blob storage, typically): follow
+                // with the TLS client, without credentials, which belong to the registry.
+                let to_tls = response.status().is_redirection() && url.scheme() == "http";
+                let next = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| url.join(l).ok())
+                    .filter(|next| to_tls && next.scheme() == "https");
+                match next {
+                    Some(next) => {
+                        self.requests.fetch_add(1, Ordering::Relaxed);
+                        url = next;
+                        authorization = None;
+                    }
+                    None => break response,
+                }
+            };
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let url = response.url().clone();
+            let success = (200..300).contains(&status);
+            let limit = if success {
+                request.limit
+            } else {
+                MAX_ERROR_BODY
+            };
+            let body = read_body(response, limit, !success).await?;
+            Ok(Response {
+                status,
+                headers,
+                body,
+                attempts: 1,
+                method: request.method.clone(),
+                url,
+            })
+        };
+        let outcome = match tokio::time::timeout(budget, exchange).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Failure::transient(
+                if budget < self.settings.request_timeout {
+                    format!(
+                        "no answer before the overall timeout (--timeout) expired ({} ms left)",
+                        budget.as_millis()
+                    )
+                } else {
+                    format!(
+                        "no answer within {} (--request-timeout)",
+                        human_duration(budget)
+                    )
+                },
+            )),
+        };
+        if self.settings.verbose {
+            let result = match &outcome {
+                Ok(r) => r.status.to_string(),
+                Err(f) => format!("failed: {}", f.detail),
+            };
+            eprintln!(
+                "nodefit: {} {} -> {result} ({:.1} ms)",
+                request.method,
+                display_url(&request.url),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        outcome
+    }
+
+    fn same_origin(&self, url: &Url) -> bool {
+        url.scheme() == self.base.scheme()
+            && url.host_str() == self.base.host_str()
+            && url.port_or_known_default() == self.base.port_or_known_default()
+    }
+
+    fn credentials(&self) -> Result<Credentials, Error> {
+        let mut cached = self.credentials.lock().expect("credentials lock");
+        if let Some(credentials) = cached.as_ref() {
+            return Ok(credentials.clone());
+        }
+        // Looked up only when a registry asks: anonymous registries never run a helper.
+        let (credentials, origin) = self.settings.credentials.resolve(&self.registry)?;
+        if self.settings.verbose {
+            eprintln!(
+                "nodefit: credentials for {}: {} from {origin}",
+                self.registry,
+                credentials.kind()
+            );
+        }
+        *cached = Some(credentials.clone());
+        Ok(credentials)
+    }
+
+    fn refused(&self, response: &Response) -> Error {
+        let kind = self
+            .credentials
+            .lock()
+            .expect("credentials lock")
+            .as_ref()
+            .map_or("no credentials", Credentials::kind);
+        let mut error = self.unexpected(response);
+        if let Error::Request(e) = &mut error {
+            e.outcome.push_str(&format!(
+                " (authentication with {kind} was refused; use `docker login`, or \
+                 --registry-username with --registry-password-stdin, or --registry-token-stdin)"
+            ));
+        }
+        error
+    }
+
+    /// Answers a 401: basic credentials for a `Basic` challenge, a token from the realm for a
+    /// `Bearer` one. Requests refused at the same time answer it once (`generation`).
+    async fn answer_challenge(&self, response: &Response, generation: u64) -> Result<(), Error> {
+        let mut state = self.auth.lock().await;
+        if state.generation != generation {
+            return Ok(());
+        }
+        let challenges: Vec<Challenge> = response
+            .headers
+            .get_all(reqwest::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(parse_challenges)
+            .collect();
+        let credentials = self.credentials()?;
+        let header = if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
+            match &credentials {
+                Credentials::AccessToken(token) => format!("Bearer {}", token.expose()),
+                _ => format!("Bearer {}", self.fetch_token(bearer, &credentials).await?),
+            }
+        } else if challenges.iter().any(|c| c.scheme == "basic") {
+            match &credentials {
+                Credentials::Basic { username, password } => {
+                    use base64::Engine;
+                    let pair = format!("{username}:{}", password.expose());
+                    format!(
+                        "Basic {}",
+                        base64::engine::general_purpose::STANDARD.encode(pair)
+                    )
+                }
+                other => {
+                    return Err(self.fail(
+                        response,
+                        format!(
+                            "HTTP 401 Unauthorized: the registry wants a username and password \
+                             (basic auth) and nodefit has {}; use `docker login`, or \
+                             --registry-username with --registry-password-stdin",
+                            other.kind()
+                        ),
+                    ))
+                }
+            }
+        } else {
+            return Err(self.fail(
+                response,
+                "HTTP 401 Unauthorized without a Basic or Bearer challenge".to_owned(),
+            ));
+        };
+        let mut value = HeaderValue::from_str(&header).map_err(|_| {
+            self.fail(
+                response,
+                "the credentials contain characters not allowed in an HTTP header".to_owned(),
+            )
+        })?;
+        value.set_sensitive(true);
+        state.header = Some(value);
+        state.generation += 1;
+        Ok(())
+    }
+
+    /// Gets a bearer token from the challenge's realm for this repository's scope: with the
+    /// refresh token (OAuth2 `POST`) or basic credentials or anonymously (`GET`), like docker
+    /// and oras.
+    async fn fetch_token(
+        &self,
+        challenge: &Challenge,
+        credentials: &Credentials,
+    ) -> Result<String, Error> {
+        let realm = challenge
+            .params
+            .get("realm")
+            .and_then(|r| Url::parse(r).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .ok_or_else(|| {
+                self.error(
+                    &Method::GET,
+                    &self.base,
+                    "the Bearer challenge has no usable realm URL".into(),
+                    1,
+                )
+            })?;
+        if realm.scheme() == "http" && !self.settings.plain_http {
+            return Err(self.error(
+                &Method::GET,
+                &realm,
+                "the token server is plain HTTP; credentials are not sent in the clear \
+                 (use --plain-http only for registries you trust on the network path)"
+                    .into(),
+                1,
+            ));
+        }
+        let mut params: Vec<(&str, &str)> = vec![("scope", &self.scope)];
+        if let Some(service) = challenge.params.get("service") {
+            params.push(("service", service));
+        }
+        let mut request = match credentials {
+            Credentials::IdentityToken(token) => {
+                let mut form = Url::parse("http://form.invalid/").expect("static URL");
+                form.query_pairs_mut()
+                    .extend_pairs(&params)
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("client_id", "nodefit")
+                    .append_pair("refresh_token", token.expose());
+                let body = form.query().unwrap_or_default().as_bytes().to_vec();
+                Request::new(Method::POST, realm.clone())
+                    .body("application/x-www-form-urlencoded", body)
+            }
+            _ => {
+                let mut url = realm.clone();
+                url.query_pairs_mut().extend_pairs(&params);
+                Request::new(Method::GET, url)
+            }
+        };
+        request.limit = MAX_TOKEN_BODY;
+        let basic = match credentials {
+            Credentials::Basic { username, password } => Some((username, password)),
+            _ => None,
+        };
+        let mut attempts = 0;
+        let response = loop {
+            attempts += 1;
+            let client = self
+                .client_for(&request.url)
+                .map_err(|f| self.error(&request.method, &request.url, f.detail, attempts))?;
+            let mut builder = client
+                .request(request.method.clone(), request.url.clone())
+                .timeout(self.settings.request_timeout);
+            if let Some((username, password)) = basic {
+                builder = builder.basic_auth(username, Some(password.expose()));
+            }
+            if let Some(body) = &request.body {
+                builder = builder
+                    .header(CONTENT_TYPE, request.content_type.unwrap_or_default())
+                    .body(body.clone());
+            }
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let result = builder.send().await;
+            if self.settings.verbose {
+                let status = match &result {
+                    Ok(r) => r.status().as_u16().to_string(),
+                    Err(e) => format!("failed: {}", describe_reqwest_error(e)),
+                };
+                eprintln!(
+                    "nodefit: {} {} (token for {}) -> {status}",
+                    request.method,
+                    display_url(&request.url),
+                    self.scope
+                );
+            }
+            match result {
+                Ok(r) if !retry::retryable_status(r.status().as_u16()) => break r,
+                Ok(r) if attempts >= retry::MAX_ATTEMPTS => break r,
+                Err(e) if attempts >= retry::MAX_ATTEMPTS => {
+                    return Err(self.error(
+                        &request.method,
+                        &request.url,
+                        describe_reqwest_error(&e),
+                        attempts,
+                    ))
+                }
+                _ => tokio::time::sleep(retry::backoff(attempts, None)).await,
+            }
+        };
+        let status = response.status();
+        if !status.is_success() {
+            // The body is not quoted: token servers may echo what they were sent.
+            return Err(self.error(
+                &request.method,
+                &request.url,
+                format!(
+                    "token server answered HTTP {status} for scope {} with {}",
+                    self.scope,
+                    credentials.kind()
+                ),
+                attempts,
+            ));
+        }
+        let body = read_body(response, MAX_TOKEN_BODY, false)
+            .await
+            .map_err(|f| self.error(&request.method, &request.url, f.detail, attempts))?;
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: String,
+            #[serde(default)]
+            access_token: String,
+        }
+        let token: Token = serde_json::from_slice(&body).map_err(|_| {
+            self.error(
+                &request.method,
+                &request.url,
+                "the token server's answer is not the JSON registries use".into(),
+                attempts,
+            )
+        })?;
+        let token = if token.token.is_empty() {
+            token.access_token
+        } else {
+            token.token
+        };
+        if token.is_empty() {
+            return Err(self.error(
+                &request.method,
+                &request.url,
+                "the token server's answer holds no token".into(),
+                attempts,
+            ));
+        }
+        Ok(token)
+    }
+}
+
+fn client_builder(settings: &Settings) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .user_agent(concat!("nodefit/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(settings.connect_timeout)
+}
+
+/// Reads a body up to `limit` bytes: beyond it, an error, or (`truncate`, for error bodies)
+/// just the first `limit` bytes.
+async fn read_body(
+    mut response: reqwest::Response,
+    limit: usize,
+    truncate: bool,
+) -> Result<Vec<u8>, Failure> {
+    let too_large = || Failure {
+        detail: format!("the answer is larger than {limit} bytes"),
+        transient: false,
+    };
+    if !truncate && response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| Failure::from_reqwest(&e))?
+    {
+        if body.len() + chunk.len() > limit {
+            if truncate {
+                body.extend_from_slice(&chunk[..limit - body.len()]);
+                return Ok(body);
+            }
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A URL for messages and logs: without its query, which may carry upload state or signatures.
+fn display_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    shown.set_fragment(None);
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// A reqwest error as a cause, without its URL (which may carry a query) and with its sources.
+fn describe_reqwest_error(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "cannot connect"
+    } else if error.is_body() || error.is_decode() {
+        "the answer broke off"
+    } else if error.is_redirect() {
+        "bad redirect"
+    } else {
+        "request failed"
+    };
+    let chain = error_chain(error);
+    let mut detail = if chain.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind}: {chain}")
+    };
+    if detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate") {
+        detail.push_str(" (a private CA? give its certificate with --ca-file)");
+    }
+    detail
+}
+
+/// The sources of an error, joined, skipping reqwest's own URL-bearing top line.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = e.source();
+    }
+    parts.join(": ")
+}
+
+/// A short, printable explanation from a registry's error body: the distribution-spec
+/// `{"errors": [{"code", "message"}]}` when present, else the first line of text.
+fn error_detail(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct Errors {
+        errors: Vec<ErrorEntry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct ErrorEntry {
+        #[serde(default)]
+        code: String,
+        #[serde(default)]
+        message: String,
+    }
+    let text = match serde_json::from_slice::<Errors>(body) {
+        Ok(parsed) if !parsed.errors.is_empty() => parsed
+            .errors
+            .iter()
+            .map(|e| match (e.code.is_empty(), e.message.is_empty()) {
+                (false, false) => format!("{}: {}", e.code, e.message),
+                (false, true) => e.code.clone(),
+                _ => e.message.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        _ => String::from_utf8_lossy(body)
+            .lines()
+            .map(str::trim)
+            .find(|l| !l.is_empty())
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if clean.chars().count() > MAX_DETAIL_CHARS {
+        let cut: String = clean.chars().take(MAX_DETAIL_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        clean
+    }
+}
+
+/// `1.5 s`, `300 ms`.
+fn human_duration(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        format!("{} s", d.as_secs_f64())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_bodies_are_summarised() {
+        assert_eq!(
+            error_detail(
+                br#"{"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:..."}]}"#
+            ),
+            "MANIFEST_BLOB_UNKNOWN: blob unknown to registry"
+        );
+        assert_eq!(
+            error_detail(b"\n404 page not found\n"),
+            "404 page not found"
+        );
+        assert_eq!(error_detail(b""), "");
+        let long = "x".repeat(1000);
+        assert_eq!(error_detail(long.as_bytes()).len(), MAX_DETAIL_CHARS + 3);
+        assert_eq!(error_detail(b"a\x1b[31mb"), "a [31mb");
+    }
+
+    #[test]
+    fn urls_in_messages_carry_no_query_or_userinfo() {
+        let url =
+            Url::parse("http://u:p@127.0.0.1:5000/v2/a/blobs/uploads/x?_state=secret&digest=d")
+                .unwrap();
+        assert_eq!(
+            display_url(&url),
+            "http://127.0.0.1:5000/v2/a/blobs/uploads/x"
+        );
+    }
+}
