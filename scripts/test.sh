@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_rust
 
-apt_install ca-certificates curl gcc pkg-config openssl
+# postgresql: the server tests start their own cluster on loopback.
+apt_install ca-certificates curl gcc pkg-config openssl postgresql
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target list --installed | grep -q wasm32-unknown-unknown
 bash e2e/testbed/setup.sh
 

@@ -6,4 +6,5 @@ pub mod capture;
 pub mod cli;
 pub mod files;
 pub mod registry;
+pub mod server;
 pub mod signing;

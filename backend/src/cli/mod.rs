@@ -14,8 +14,10 @@ mod keygen;
 mod lint;
 mod registry_opts;
 pub mod render;
+mod serve;
 mod sign;
 mod test;
+mod token;
 mod validate_node;
 mod verify;
 
@@ -58,6 +60,10 @@ enum Command {
     Sign(sign::SignArgs),
     /// Verify an image's compatibility artifact against a trusted public key, as cosign would.
     Verify(verify::VerifyArgs),
+    /// Run the server: the JSON API and the web UI, on SQLite (default) or PostgreSQL.
+    Serve(serve::ServeArgs),
+    /// Create, list and revoke the server's API tokens.
+    Token(token::TokenArgs),
 }
 
 pub fn main() -> ExitCode {
@@ -74,6 +80,8 @@ pub fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,105 @@
+//! Prometheus metrics (`GET /metrics`): requests by route and status, their latency, and the
+//! counters that explain the fleet evaluation's speed. The registry belongs to the state, not
+//! to a global, so that several servers can run in one process (as tests do).
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use super::state::AppState;
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    duration: HistogramVec,
+    pub snapshots_uploaded: IntCounter,
+    pub cache_hits: IntCounter,
+    pub cache_misses: IntCounter,
+}
+
+/// Latency buckets (seconds): fine below 100 ms, where the API should answer.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+impl Metrics {
+    pub fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "nodefit_http_requests_total",
+                "HTTP requests answered, by route and status",
+            ),
+            &["method", "route", "status"],
+        )?;
+        let duration = HistogramVec::new(
+            HistogramOpts::new(
+                "nodefit_http_request_duration_seconds",
+                "Time to answer an HTTP request",
+            )
+            .buckets(BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        let snapshots_uploaded = IntCounter::new(
+            "nodefit_snapshots_stored_total",
+            "Snapshots stored (duplicates not counted)",
+        )?;
+        let cache_hits = IntCounter::new(
+            "nodefit_feature_cache_hits_total",
+            "Parsed features found in memory",
+        )?;
+        let cache_misses = IntCounter::new(
+            "nodefit_feature_cache_misses_total",
+            "Parsed features read from the database",
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(duration.clone()))?;
+        registry.register(Box::new(snapshots_uploaded.clone()))?;
+        registry.register(Box::new(cache_hits.clone()))?;
+        registry.register(Box::new(cache_misses.clone()))?;
+        Ok(Self {
+            registry,
+            requests,
+            duration,
+            snapshots_uploaded,
+            cache_hits,
+            cache_misses,
+        })
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = Vec::new();
+        // Encoding into memory fails only on metrics this module did not build.
+        if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {
+            tracing::error!(error = %e, "cannot encode metrics");
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// Counts and times every request. The route label is the matched route (`/api/v1/specs/{id}`),
+/// never the raw path, so that the number of series stays bounded.
+pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("other", MatchedPath::as_str)
+        .to_owned();
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(req).await;
+    let m = &state.metrics;
+    m.duration
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    m.requests
+        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .inc();
+    response
+}
