@@ -38,7 +38,8 @@ pub fn build(state: AppState) -> Router {
         .merge(api::snapshots::router(state.config.max_upload_bytes))
         .merge(api::specs::router())
         .merge(api::tokens::router())
-        .merge(api::registries::router());
+        .merge(api::registries::router())
+        .merge(api::publish::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .routes(routes!(healthz))

@@ -26,8 +26,9 @@ pub struct ErrorBody {
 #[derive(Serialize, ToSchema)]
 pub struct ErrorObject {
     /// Stable, machine-readable: `unauthorized`, `forbidden`, `not_found`, `bad_request`,
-    /// `parse_error`, `invalid_spec`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `unavailable`, `internal`.
+    /// `parse_error`, `invalid_spec`, `lint_failed`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type`, `registry_content`, `registry_unavailable`, `unavailable`,
+    /// `internal`.
     pub code: String,
     pub message: String,
     /// Where applicable: `line`/`column` of a parse error, the decode errors of a spec.

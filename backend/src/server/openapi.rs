@@ -18,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         (name = "snapshots", description = "Node feature snapshots"),
         (name = "specs", description = "Image compatibility specs, versions, lint and evaluation"),
         (name = "registries", description = "The registries publishing may reach"),
+        (name = "publishing", description = "Publishing specs (lint, sign, attach), and what is attached to images"),
         (name = "auth", description = "API tokens"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

@@ -3,6 +3,7 @@
 //! answer. Extractors here answer their rejections as [`ApiError`]s, so every failure has the
 //! API's error shape.
 
+pub mod publish;
 pub mod registries;
 pub mod snapshots;
 pub mod specs;

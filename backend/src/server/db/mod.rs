@@ -12,6 +12,7 @@
 //! and PostgreSQL locks the row being changed, which serialises concurrent saves of one spec
 //! across processes.
 
+mod publications;
 mod snapshots;
 mod specs;
 mod tokens;
@@ -25,6 +26,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use publications::{NewPublication, PublicationRow};
 pub use snapshots::{EvalRow, NewSnapshot, SnapshotQuery, SnapshotRow, Stored};
 pub use specs::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
 pub use tokens::TokenRow;

@@ -1,0 +1,143 @@
+//! Publications: which spec version went to which image, with the digests that prove it.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{format_time, is_unique_violation, now_ms, Db};
+
+#[derive(Clone, Debug)]
+pub struct PublicationRow {
+    pub id: i64,
+    pub spec_id: i64,
+    pub version: i64,
+    pub registry: String,
+    pub image: String,
+    pub image_digest: String,
+    pub artifact_digest: String,
+    pub signature_digest: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// A publication to record.
+#[derive(Clone, Debug)]
+pub struct NewPublication<'a> {
+    pub spec_id: i64,
+    pub version: i64,
+    pub registry: &'a str,
+    pub image: &'a str,
+    pub image_digest: &'a str,
+    pub artifact_digest: &'a str,
+    pub signature_digest: Option<&'a str>,
+    pub created_by: &'a str,
+}
+
+const COLUMNS: &str = "id, spec_id, version, registry, image, image_digest, artifact_digest, \
+                       signature_digest, created_at, created_by";
+
+fn row(r: &AnyRow) -> Result<PublicationRow, sqlx::Error> {
+    Ok(PublicationRow {
+        id: r.try_get("id")?,
+        spec_id: r.try_get("spec_id")?,
+        version: r.try_get("version")?,
+        registry: r.try_get("registry")?,
+        image: r.try_get("image")?,
+        image_digest: r.try_get("image_digest")?,
+        artifact_digest: r.try_get("artifact_digest")?,
+        signature_digest: r.try_get("signature_digest")?,
+        created_at: format_time(r.try_get("created_at")?),
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+impl Db {
+    /// The publication of this spec version to this image digest, if there is one.
+    pub async fn find_publication(
+        &self,
+        spec_id: i64,
+        version: i64,
+        registry: &str,
+        image_digest: &str,
+    ) -> Result<Option<PublicationRow>, sqlx::Error> {
+        sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM publications \
+             WHERE spec_id = $1 AND version = $2 AND registry = $3 AND image_digest = $4"
+        ))
+        .bind(spec_id)
+        .bind(version)
+        .bind(registry)
+        .bind(image_digest)
+        .fetch_optional(&self.pool)
+        .await?
+        .map(|r| row(&r))
+        .transpose()
+    }
+
+    /// Records a publication. When a concurrent request recorded the same one first, returns
+    /// that one and `false`.
+    pub async fn record_publication(
+        &self,
+        p: &NewPublication<'_>,
+    ) -> Result<(PublicationRow, bool), sqlx::Error> {
+        let inserted = sqlx::query(&format!(
+            "INSERT INTO publications (spec_id, version, registry, image, image_digest, \
+             artifact_digest, signature_digest, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
+        ))
+        .bind(p.spec_id)
+        .bind(p.version)
+        .bind(p.registry)
+        .bind(p.image)
+        .bind(p.image_digest)
+        .bind(p.artifact_digest)
+        .bind(p.signature_digest)
+        .bind(now_ms())
+        .bind(p.created_by)
+        .fetch_one(&self.pool)
+        .await;
+        match inserted {
+            Ok(r) => Ok((row(&r)?, true)),
+            Err(e) if is_unique_violation(&e) => {
+                let existing = self
+                    .find_publication(p.spec_id, p.version, p.registry, p.image_digest)
+                    .await?
+                    .ok_or(e)?;
+                Ok((existing, false))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Publications, newest first, optionally of one spec.
+    pub async fn list_publications(
+        &self,
+        spec_id: Option<i64>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<PublicationRow>, sqlx::Error> {
+        let rows = match spec_id {
+            Some(id) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM publications WHERE spec_id = $1 \
+                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
+                ))
+                .bind(id)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM publications \
+                     ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+                ))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(row).collect()
+    }
+}

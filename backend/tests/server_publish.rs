@@ -1,0 +1,392 @@
+//! Publishing through the server, end to end: a real `nodefit serve` with a signing key and two
+//! real registries (distribution 2.8 with basic auth, no referrers API; go-containerregistry
+//! with it), checked through the registry, `nodefit verify` and the real cosign.
+
+mod server_support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use nodefit_e2e::testbed::{self, Registry, TempDir};
+use serde_json::{json, Value};
+use server_support::{sqlite, Options, Server, ADMIN};
+
+const PASSWORD: &str = "publish-test-key-password";
+const SPEC: &str = "version: v1alpha1\ncompatibilities:\n- description: x86 nodes\n  rules:\n  - name: cpu\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions:\n        vendor_id: {op: In, value: [\"Intel\", \"AMD\"]}\n";
+
+struct Setup {
+    server: Server,
+    basic: Registry,
+    referrers: Registry,
+    public_key: std::path::PathBuf,
+    _dirs: (TempDir, TempDir),
+}
+
+fn nodefit(args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+        .args(args)
+        .env("NODEFIT_KEY_PASSWORD", PASSWORD)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nodefit");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn setup() -> Setup {
+    let basic = Registry::distribution_with_basic_auth("publisher", "registry-secret");
+    let referrers = Registry::referrers();
+    testbed::seed_image(&basic, "demo/app:v1");
+    testbed::seed_image(&referrers, "demo/app:v1");
+
+    let keys = TempDir::new("publish-keys");
+    let key = keys.path().join("cosign.key");
+    let public_key = keys.path().join("cosign.pub");
+    let out = nodefit(
+        &[
+            "keygen",
+            "--cosign-format",
+            "--output-key",
+            key.to_str().unwrap(),
+            "--output-pub",
+            public_key.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let config = keys.path().join("nodefit.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[signing]\nkey_file = {key:?}\n\n[registries.lab]\nhost = {:?}\nplain_http = true\nusername = \"publisher\"\npassword = \"registry-secret\"\n\n[registries.oci]\nhost = {:?}\nplain_http = true\n",
+            basic.host(),
+            referrers.host()
+        ),
+    )
+    .unwrap();
+    let (store, data) = sqlite();
+    let server = Server::start_with(
+        &store,
+        Options {
+            args: vec!["--config", config.to_str().unwrap()],
+            env: vec![("NODEFIT_KEY_PASSWORD", PASSWORD)],
+            ..Options::default()
+        },
+    );
+    Setup {
+        server,
+        basic,
+        referrers,
+        public_key,
+        _dirs: (keys, data),
+    }
+}
+
+fn create_spec(server: &Server, name: &str, content: &str) -> i64 {
+    let created = server.json(
+        "POST",
+        "/api/v1/specs",
+        ADMIN,
+        &json!({"name": name, "content": content}),
+    );
+    created.expect(201);
+    created.json()["id"].as_i64().unwrap()
+}
+
+fn referrers(server: &Server, registry: &str) -> Value {
+    let r = server.get(
+        &format!("/api/v1/images/referrers?registry={registry}&image=demo/app:v1"),
+        ADMIN,
+    );
+    r.expect(200);
+    r.json()
+}
+
+#[test]
+fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
+    let s = setup();
+    let publisher = s.server.token("publisher");
+    let spec = create_spec(&s.server, "x86", SPEC);
+    assert_eq!(
+        s.server.get("/api/v1/registries", ADMIN).json(),
+        json!([{"name": "lab"}, {"name": "oci"}]),
+        "names only: no host, no credentials"
+    );
+
+    for (name, registry) in [("lab", &s.basic), ("oci", &s.referrers)] {
+        let request = json!({"specId": spec, "registry": name, "image": "demo/app:v1"});
+        let first = s
+            .server
+            .json("POST", "/api/v1/publish", &publisher, &request);
+        first.expect(201);
+        let publication = first.json();
+        let artifact = publication["artifactDigest"].as_str().unwrap().to_owned();
+        assert!(publication["signatureDigest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:"));
+        assert_eq!(publication["version"], 1);
+        assert_eq!(publication["createdBy"], "publisher-user");
+
+        let again = s
+            .server
+            .json("POST", "/api/v1/publish", &publisher, &request);
+        again.expect(200);
+        assert_eq!(
+            again.json()["id"],
+            publication["id"],
+            "a retry finds the first publication"
+        );
+
+        let listed = referrers(&s.server, name);
+        let artifacts = listed["artifacts"].as_array().unwrap();
+        assert_eq!(artifacts.len(), 1, "published once: {listed}");
+        assert_eq!(artifacts[0]["digest"], artifact.as_str());
+        assert_eq!(artifacts[0]["nfdChoice"], true);
+        assert_eq!(artifacts[0]["signature"]["count"], 1);
+        assert_eq!(
+            listed["source"],
+            if name == "lab" {
+                "tag-schema"
+            } else {
+                "referrers-api"
+            }
+        );
+
+        // The registry holds a signed artifact nodefit's own verifier accepts.
+        let image = format!("{}/demo/app:v1", registry.host());
+        let mut args = vec![
+            "verify",
+            "--image",
+            &image,
+            "--key",
+            s.public_key.to_str().unwrap(),
+            "--plain-http",
+        ];
+        let mut stdin = String::new();
+        if let Some((user, password)) = registry.credentials() {
+            args.extend(["--registry-username", user, "--registry-password-stdin"]);
+            stdin = format!("{password}\n");
+        }
+        let verified = nodefit(&args, &stdin);
+        assert!(
+            verified.status.success(),
+            "nodefit verify: {}",
+            String::from_utf8_lossy(&verified.stderr)
+        );
+        assert!(String::from_utf8_lossy(&verified.stdout).contains(&artifact));
+    }
+
+    // And the real cosign accepts the server's signature (anonymous registry).
+    let cosign = testbed::cosign(&[
+        "verify",
+        "--key",
+        s.public_key.to_str().unwrap(),
+        "--insecure-ignore-tlog=true",
+        "--allow-http-registry",
+        &format!(
+            "{}/demo/app@{}",
+            s.referrers.host(),
+            referrers(&s.server, "oci")["artifacts"][0]["digest"]
+                .as_str()
+                .unwrap()
+        ),
+    ]);
+    cosign.assert_success();
+
+    let public_key = s.server.get("/api/v1/signing/public-key", ADMIN);
+    public_key.expect(200);
+    assert_eq!(
+        public_key.text(),
+        std::fs::read_to_string(&s.public_key).unwrap()
+    );
+
+    let history = s
+        .server
+        .get(&format!("/api/v1/publications?specId={spec}"), ADMIN);
+    history.expect(200);
+    assert_eq!(history.json().as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_new_version_publishes_a_newer_artifact_that_nfd_picks() {
+    let s = setup();
+    let spec = create_spec(&s.server, "x86", SPEC);
+    let publish = |version: i64| {
+        s.server.json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &json!({"specId": spec, "version": version, "registry": "oci", "image": "demo/app:v1"}),
+        )
+    };
+    publish(1).expect(201);
+    let v2 = SPEC.replace("x86 nodes", "x86 nodes, v2");
+    s.server
+        .json(
+            "PUT",
+            &format!("/api/v1/specs/{spec}"),
+            ADMIN,
+            &json!({"content": v2}),
+        )
+        .expect(200);
+    let second = publish(2);
+    second.expect(201);
+    let listed = referrers(&s.server, "oci");
+    assert_eq!(listed["artifacts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        listed["artifacts"][0]["digest"],
+        second.json()["artifactDigest"],
+        "the newest is NFD's choice"
+    );
+
+    let fetched = nodefit(
+        &[
+            "fetch",
+            "--image",
+            &format!("{}/demo/app:v1", s.referrers.host()),
+            "--plain-http",
+        ],
+        "",
+    );
+    assert!(fetched.status.success());
+    assert_eq!(String::from_utf8_lossy(&fetched.stdout), v2);
+}
+
+#[test]
+fn publishing_is_refused_before_any_registry_is_reached_when_it_must_be() {
+    let s = setup();
+    let viewer = s.server.token("viewer");
+    let author = s.server.token("author");
+    let spec = create_spec(&s.server, "x86", SPEC);
+    let broken = create_spec(&s.server, "broken", &SPEC.replace("op: In", "op: in"));
+    let request = |spec: i64, registry: &str, image: &str| json!({"specId": spec, "registry": registry, "image": image});
+
+    let anonymous = serde_json::to_vec(&request(spec, "oci", "demo/app:v1")).unwrap();
+    s.server
+        .request(
+            "POST",
+            "/api/v1/publish",
+            None,
+            Some(("application/json", &anonymous)),
+        )
+        .expect_error(401, "unauthorized");
+    s.server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            &viewer,
+            &request(spec, "oci", "demo/app:v1"),
+        )
+        .expect_error(403, "forbidden");
+    s.server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            &author,
+            &request(spec, "oci", "demo/app:v1"),
+        )
+        .expect_error(403, "forbidden");
+    s.server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &request(spec, "elsewhere", "demo/app:v1"),
+        )
+        .expect_error(400, "bad_request");
+    s.server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &request(spec, "oci", "http://evil.example.com/app:v1"),
+        )
+        .expect_error(400, "bad_request");
+    // A host-like first component stays a repository path inside the configured registry.
+    s.server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &request(spec, "oci", "evil.example.com/app:v1"),
+        )
+        .expect_error(422, "registry_content");
+    s.server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &request(9999, "oci", "demo/app:v1"),
+        )
+        .expect_error(404, "not_found");
+
+    let lint = s.server.json(
+        "POST",
+        "/api/v1/publish",
+        ADMIN,
+        &request(broken, "oci", "demo/app:v1"),
+    );
+    let error = lint.expect_error(422, "lint_failed");
+    let diagnostics = error["details"]["diagnostics"].as_array().unwrap();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["code"] == "unknown-op" && d["line"] == 9),
+        "{error}"
+    );
+
+    assert!(
+        referrers(&s.server, "oci")["artifacts"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing attached"
+    );
+    assert!(
+        !s.server.logs().contains("registry-secret"),
+        "credentials never logged"
+    );
+}
+
+#[test]
+fn detach_removes_the_artifact_from_the_image() {
+    let s = setup();
+    let spec = create_spec(&s.server, "x86", SPEC);
+    let viewer = s.server.token("viewer");
+    for registry in ["lab", "oci"] {
+        let published = s.server.json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &json!({"specId": spec, "registry": registry, "image": "demo/app:v1"}),
+        );
+        published.expect(201);
+        let artifact = published.json()["artifactDigest"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!(
+            "/api/v1/images/referrers?registry={registry}&image=demo/app:v1&artifact={artifact}"
+        );
+        s.server
+            .delete(&path, &viewer)
+            .expect_error(403, "forbidden");
+        s.server.delete(&path, ADMIN).expect(204);
+        assert!(referrers(&s.server, registry)["artifacts"]
+            .as_array()
+            .unwrap()
+            .is_empty());
+    }
+}
