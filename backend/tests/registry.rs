@@ -893,7 +893,7 @@ fn unusable_input_is_refused_up_front() {
                 "127.0.0.1:9/a:v1".into(),
                 broken.display().to_string(),
             ],
-            "NFD cannot decode this spec",
+            "error[wrong-type]",
         ),
         (
             vec![

@@ -6,7 +6,12 @@ use std::path::PathBuf;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 
+use std::io::IsTerminal;
+
+use nodefit_core::lint::{self, Severity};
+
 use super::registry_opts::{block_on, platform, RegistryOpts};
+use super::render;
 use super::sign::{load_private_key, print_signed, sign_attached};
 use crate::files::read_text;
 use crate::registry::{self, Access, Client, ImageRef, ReferrersSource, CREATED};
@@ -112,17 +117,35 @@ pub fn run(args: AttachArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The check a spec passes before it is published: today, that NFD can decode it at all. The
-/// one place to put a fuller lint; `--force` publishes anyway, with a warning.
+/// The check a spec passes before it is published: no lint error (`nodefit lint`'s rules:
+/// NFD refusing or aborting on it, keys NFD ignores, rules no node can satisfy...). `--force`
+/// publishes anyway, after showing them.
 fn preflight(name: &str, spec: &str, force: bool) -> Result<()> {
-    match super::test::load_spec(name, spec) {
-        Ok(_) => Ok(()),
-        Err(e) if force => {
-            eprintln!("warning: attaching anyway (--force): {e:#}");
-            Ok(())
-        }
-        Err(e) => bail!("{e:#}\n(refusing to attach a spec NFD cannot use; --force overrides)"),
+    let errors: Vec<_> = lint::lint(spec, &[])
+        .into_iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
     }
+    let shown = render::diagnostics(
+        name,
+        spec,
+        &errors,
+        super::use_color(std::io::stderr().is_terminal()),
+    );
+    if force {
+        eprint!("{shown}");
+        eprintln!(
+            "warning: attaching anyway (--force) despite {} lint error(s)",
+            errors.len()
+        );
+        return Ok(());
+    }
+    bail!(
+        "{shown}refusing to attach {name}: {} lint error(s) (`nodefit lint {name}` shows every diagnostic; --force overrides)",
+        errors.len()
+    )
 }
 
 /// `key=value` pairs, plus `org.opencontainers.image.created` set to now (RFC 3339, UTC,
@@ -172,10 +195,17 @@ mod tests {
     }
 
     #[test]
-    fn specs_nfd_cannot_decode_are_refused_unless_forced() {
-        let broken = "compatibilities: [{rules: 5}]\n";
-        assert!(preflight("s.yaml", broken, false).is_err());
-        assert!(preflight("s.yaml", broken, true).is_ok());
-        assert!(preflight("s.yaml", "version: v1alpha1\ncompatibilities: []\n", false).is_ok());
+    fn specs_with_lint_errors_are_refused_unless_forced() {
+        let undecodable = "compatibilities: [{rules: 5}]\n";
+        let unknown_op = "version: v1alpha1\ncompatibilities:\n- rules:\n  - name: r\n    matchFeatures:\n    - feature: kernel.loadedmodule\n      matchExpressions:\n        vfio_pci: {op: exists}\n";
+        for broken in [undecodable, unknown_op] {
+            let refused = preflight("s.yaml", broken, false).unwrap_err().to_string();
+            assert!(refused.contains("refusing to attach s.yaml"), "{refused}");
+            assert!(preflight("s.yaml", broken, true).is_ok());
+        }
+        let warnings_only = unknown_op
+            .replace("exists", "Exists")
+            .replace("vfio_pci", "vfio-pci");
+        assert!(preflight("s.yaml", &warnings_only, false).is_ok());
     }
 }

@@ -32,6 +32,25 @@ pub struct CaptureArgs {
     /// Answer CPUID from a dump (the output of `cpuid -r -1`) instead of this processor.
     #[arg(long, value_name = "FILE")]
     cpuid_dump: Option<PathBuf>,
+    /// Also send the snapshot to the nodefit server at this URL (`POST /api/v1/snapshots`).
+    #[arg(
+        long,
+        env = "NODEFIT_SERVER_URL",
+        value_name = "URL",
+        requires = "token"
+    )]
+    upload: Option<String>,
+    /// The API token for --upload (a role that may write snapshots: author or above).
+    #[arg(
+        long,
+        env = "NODEFIT_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+    /// A label for the uploaded snapshot, `key=value` (pool, cloud, os...); repeat for more.
+    #[arg(long = "label", value_name = "KEY=VALUE", requires = "upload")]
+    labels: Vec<String>,
 }
 
 /// Where the host's directories are: flags and environment shared by the commands that read
@@ -137,7 +156,83 @@ pub fn run(args: CaptureArgs) -> Result<u8> {
             code = EXIT_BAD_INPUT;
         }
     }
+    if let (Some(server), Some(token)) = (&args.upload, &args.token) {
+        let summary = upload(server, token, &args.labels, text)?;
+        eprintln!("uploaded to {server}: {summary}");
+    }
     Ok(code)
+}
+
+/// Longest an upload may take.
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Sends the snapshot to a nodefit server; returns what it stored, in words.
+fn upload(server: &str, token: &str, labels: &[String], body: String) -> Result<String> {
+    for label in labels {
+        if label.split_once('=').is_none_or(|(k, _)| k.is_empty()) {
+            return Err(anyhow!("--label {label:?}: expected KEY=VALUE"));
+        }
+    }
+    let mut url = reqwest::Url::parse(server)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            anyhow!("--upload {server:?}: expected the server's http:// or https:// URL")
+        })?;
+    url.path_segments_mut()
+        .map_err(|()| anyhow!("--upload {server:?} cannot have a path appended"))?
+        .pop_if_empty()
+        .extend(["api", "v1", "snapshots"]);
+    for label in labels {
+        url.query_pairs_mut().append_pair("label", label);
+    }
+    // reqwest is built without a default crypto provider (see registry/transport.rs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .user_agent(concat!("nodefit/", env!("CARGO_PKG_VERSION")))
+        .timeout(UPLOAD_TIMEOUT)
+        .build()
+        .context("cannot set up HTTP")?;
+    let where_to = format!(
+        "POST {}",
+        url.as_str().split('?').next().unwrap_or_default()
+    );
+    let (status, answer) = super::registry_opts::block_on(async {
+        let response = client
+            .post(url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.text().await.unwrap_or_default()))
+    })?
+    .map_err(|e| anyhow!("{where_to}: {e}"))?;
+    let json: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
+    if !status.is_success() {
+        let message = json
+            .pointer("/error/message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("no explanation");
+        return Err(anyhow!("{where_to}: {status}: {message}"));
+    }
+    let stored: Vec<String> = json["snapshots"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| format!("snapshot {}", s["id"]))
+        .collect();
+    let duplicates = json["duplicates"].as_array().map_or(0, Vec::len);
+    Ok(format!(
+        "{}{}",
+        stored.join(", "),
+        if duplicates > 0 {
+            " (already stored: identical features)"
+        } else {
+            ""
+        }
+    ))
 }
 
 /// Prints each source problem as a warning on standard error.

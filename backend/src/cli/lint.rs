@@ -4,12 +4,12 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use annotate_snippets::{Level, Renderer, Snippet};
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use nodefit_core::lint::{self, Diagnostic, LintSnapshot, Severity, RULES};
 use serde_json::json;
 
+use super::render;
 use super::test::{load_snapshot_file, LabelledNode};
 use crate::files::read_text;
 
@@ -92,59 +92,15 @@ pub fn run(args: LintArgs) -> Result<u8> {
     Ok(if any_error { EXIT_LINT_ERRORS } else { 0 })
 }
 
-fn level(severity: Severity) -> Level {
-    match severity {
-        Severity::Error => Level::Error,
-        Severity::Warning => Level::Warning,
-        Severity::Info => Level::Info,
-    }
-}
-
 /// rustc-style output: the location, the source line, a caret under the span, the hint and fix.
 fn human(linted: &[Linted], color: bool) -> String {
-    let renderer = if color {
-        Renderer::styled()
-    } else {
-        Renderer::plain()
-    };
     let mut out = String::new();
-    let (mut errors, mut warnings) = (0, 0);
     for l in linted {
-        for d in &l.diagnostics {
-            match d.severity {
-                Severity::Error => errors += 1,
-                Severity::Warning => warnings += 1,
-                Severity::Info => {}
-            }
-            let fix_note = d.fix.as_ref().map(|f| {
-                if f.span.start == f.span.end {
-                    format!("fix: insert `{}`", f.replacement.trim_end())
-                } else {
-                    format!(
-                        "fix: replace `{}` with `{}`",
-                        &l.src[f.span.start..f.span.end],
-                        f.replacement
-                    )
-                }
-            });
-            let end = d.span.end.max(d.span.start);
-            let mut message = level(d.severity).title(&d.message).id(d.code).snippet(
-                Snippet::source(&l.src)
-                    .line_start(1)
-                    .origin(&l.file)
-                    .fold(true)
-                    .annotation(level(d.severity).span(d.span.start..end)),
-            );
-            if let Some(hint) = &d.hint {
-                message = message.footer(Level::Help.title(hint));
-            }
-            if let Some(note) = &fix_note {
-                message = message.footer(Level::Note.title(note));
-            }
-            out.push_str(&renderer.render(message).to_string());
-            out.push_str("\n\n");
-        }
+        out.push_str(&render::diagnostics(&l.file, &l.src, &l.diagnostics, color));
     }
+    let all = || linted.iter().flat_map(|l| &l.diagnostics);
+    let errors = all().filter(|d| d.severity == Severity::Error).count();
+    let warnings = all().filter(|d| d.severity == Severity::Warning).count();
     let files = linted.len();
     out.push_str(&format!(
         "{} file{} checked: {errors} error{}, {warnings} warning{}\n",

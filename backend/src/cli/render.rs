@@ -1,6 +1,8 @@
 //! Human-readable output shared by commands: NFD-style report tables and source locations.
 
+use annotate_snippets::{Level, Renderer, Snippet};
 use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
+use nodefit_core::lint::{Diagnostic, Severity};
 use nodefit_core::report::{CompatibilityStatus, MatchedExpression, MatcherType};
 use nodefit_core::source::{LineIndex, Span};
 
@@ -124,4 +126,50 @@ pub fn status_text(ok: bool, color: bool) -> String {
         (true, false) => "OK".into(),
         (false, false) => "FAIL".into(),
     }
+}
+
+/// Lint diagnostics as rustc prints errors: the location, the source line, a mark under the
+/// span, the hint and the fix (via annotate-snippets, rustc's own renderer).
+pub fn diagnostics(file: &str, src: &str, diagnostics: &[Diagnostic], color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
+    let level = |severity| match severity {
+        Severity::Error => Level::Error,
+        Severity::Warning => Level::Warning,
+        Severity::Info => Level::Info,
+    };
+    let mut out = String::new();
+    for d in diagnostics {
+        let fix_note = d.fix.as_ref().map(|f| {
+            if f.span.start == f.span.end {
+                format!("fix: insert `{}`", f.replacement.trim_end())
+            } else {
+                format!(
+                    "fix: replace `{}` with `{}`",
+                    &src[f.span.start..f.span.end],
+                    f.replacement
+                )
+            }
+        });
+        let end = d.span.end.max(d.span.start);
+        let mut message = level(d.severity).title(&d.message).id(d.code).snippet(
+            Snippet::source(src)
+                .line_start(1)
+                .origin(file)
+                .fold(true)
+                .annotation(level(d.severity).span(d.span.start..end)),
+        );
+        if let Some(hint) = &d.hint {
+            message = message.footer(Level::Help.title(hint));
+        }
+        if let Some(note) = &fix_note {
+            message = message.footer(Level::Note.title(note));
+        }
+        out.push_str(&renderer.render(message).to_string());
+        out.push_str("\n\n");
+    }
+    out
 }
