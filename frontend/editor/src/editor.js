@@ -1,0 +1,184 @@
+// CodeMirror 6 for nodefit's web UI. The Rust app (frontend/src/editor.rs) calls this small API
+// through `globalThis.nodefitEditor`; everything that knows about specs (lint, completions)
+// stays in Rust, so this file only adapts CodeMirror.
+//
+// Positions crossing this boundary are UTF-16 offsets, CodeMirror's unit; the Rust side converts
+// from the core's byte spans.
+
+import { EditorState, EditorSelection } from "@codemirror/state";
+import {
+  EditorView,
+  keymap,
+  lineNumbers,
+  highlightActiveLine,
+  highlightActiveLineGutter,
+  highlightSpecialChars,
+  drawSelection,
+} from "@codemirror/view";
+import { defaultKeymap, history, historyKeymap, indentWithTab } from "@codemirror/commands";
+import { search, searchKeymap, highlightSelectionMatches } from "@codemirror/search";
+import { autocompletion, completionKeymap, closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
+import { setDiagnostics, lintGutter, lintKeymap } from "@codemirror/lint";
+import {
+  syntaxHighlighting,
+  defaultHighlightStyle,
+  indentOnInput,
+  bracketMatching,
+  foldGutter,
+  foldKeymap,
+} from "@codemirror/language";
+import { yaml } from "@codemirror/lang-yaml";
+
+// Lint results are applied in a microtask: CodeMirror forbids dispatching from inside an update
+// listener, and a microtask still runs before the browser paints, so the user never sees a
+// keystroke without its diagnostics.
+function scheduleLint(editor) {
+  if (editor.lintQueued) return;
+  editor.lintQueued = true;
+  queueMicrotask(() => {
+    editor.lintQueued = false;
+    editor.lintNow();
+  });
+}
+
+class Editor {
+  // hooks.change(text) -> JSON array of diagnostics; hooks.complete(text, pos, explicit) -> JSON
+  // completion result or "" for none.
+  constructor(parent, doc, hooks, label) {
+    this.hooks = hooks;
+    this.lintQueued = false;
+    const completionSource = (context) => {
+      const json = hooks.complete(context.state.doc.toString(), context.pos, context.explicit);
+      if (!json) return null;
+      const result = JSON.parse(json);
+      return { from: result.from, to: result.to, options: result.options, validFor: /^[\w.\-\/]*$/ };
+    };
+    this.view = new EditorView({
+      parent,
+      state: EditorState.create({
+        doc,
+        extensions: [
+          lineNumbers(),
+          highlightActiveLineGutter(),
+          highlightSpecialChars(),
+          history(),
+          foldGutter(),
+          drawSelection(),
+          indentOnInput(),
+          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          bracketMatching(),
+          closeBrackets(),
+          autocompletion({ override: [completionSource], icons: false }),
+          highlightActiveLine(),
+          highlightSelectionMatches(),
+          search({ top: true }),
+          lintGutter(),
+          yaml(),
+          EditorState.tabSize.of(2),
+          // Tab indents (YAML is indentation); Escape then Tab moves focus out of the editor,
+          // CodeMirror's documented way to keep it keyboard accessible.
+          keymap.of([
+            ...closeBracketsKeymap,
+            ...defaultKeymap,
+            ...searchKeymap,
+            ...historyKeymap,
+            ...foldKeymap,
+            ...completionKeymap,
+            ...lintKeymap,
+            indentWithTab,
+          ]),
+          EditorView.contentAttributes.of({ "aria-label": label }),
+          EditorView.updateListener.of((update) => {
+            if (update.docChanged) {
+              performance.mark("nodefit-edit");
+              scheduleLint(this);
+            }
+          }),
+        ],
+      }),
+    });
+    this.lintNow();
+  }
+
+  // Runs the Rust lint on the current text and shows its diagnostics. The "nodefit-lint"
+  // performance measure (edit to diagnostics in the DOM) is what docs/benchmarks.md reports.
+  lintNow() {
+    const start = performance.getEntriesByName("nodefit-edit", "mark").pop()?.startTime ?? performance.now();
+    performance.clearMarks("nodefit-edit");
+    const raw = JSON.parse(this.hooks.change(this.view.state.doc.toString()));
+    const diagnostics = raw.map((d) => this.toCodeMirror(d));
+    this.view.dispatch(setDiagnostics(this.view.state, diagnostics));
+    performance.measure("nodefit-lint", { start, end: performance.now() });
+  }
+
+  toCodeMirror(d) {
+    const length = this.view.state.doc.length;
+    const from = Math.min(d.from, length);
+    const to = Math.min(Math.max(d.to, from), length);
+    const out = {
+      from,
+      to,
+      severity: d.severity,
+      source: d.code,
+      message: d.hint ? `${d.message}\n${d.hint}` : d.message,
+    };
+    if (d.fix) {
+      const fix = d.fix;
+      out.actions = [
+        {
+          name: fix.label,
+          apply: (view) => {
+            view.dispatch({ changes: { from: fix.from, to: fix.to, insert: fix.insert } });
+            view.focus();
+          },
+        },
+      ];
+    }
+    return out;
+  }
+
+  text() {
+    return this.view.state.doc.toString();
+  }
+
+  // Replaces the whole text as one undoable change (loading a spec, restoring a version).
+  setText(text) {
+    this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: text } });
+  }
+
+  // Targeted edits (quick fix, rule builder): `changes` is a JSON array of {from, to, insert}
+  // in the current document's positions, applied as one undoable change; the cursor ends up
+  // after the last one.
+  edit(changes) {
+    const list = JSON.parse(changes);
+    if (list.length === 0) return;
+    const set = this.view.state.changes(list);
+    const last = list[list.length - 1];
+    this.view.dispatch({
+      changes: set,
+      selection: EditorSelection.cursor(set.mapPos(last.to, 1)),
+      scrollIntoView: true,
+    });
+    this.view.focus();
+  }
+
+  // Selects a range, scrolls it into view and focuses the editor (problems list, builder).
+  select(from, to) {
+    const length = this.view.state.doc.length;
+    this.view.dispatch({
+      selection: EditorSelection.range(Math.min(from, length), Math.min(to, length)),
+      scrollIntoView: true,
+    });
+    this.view.focus();
+  }
+
+  focus() {
+    this.view.focus();
+  }
+}
+
+export function create(parent, doc, hooks, label) {
+  return new Editor(parent, doc, hooks, label);
+}
+
+globalThis.nodefitEditor = { create };

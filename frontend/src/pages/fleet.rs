@@ -1,0 +1,242 @@
+//! The Fleet tab: the saved spec against every stored snapshot, as a matrix of nodes × sets.
+//!
+//! This one asks the server (`POST /specs/{id}/evaluate`): the fleet can be far larger than what
+//! is worth downloading into a browser tab, and the server pages and filters it.
+
+use leptos::ev;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde::Serialize;
+
+use crate::api::{self, Fleet, FleetItem};
+use crate::pages::editor::save;
+use crate::state::AppState;
+
+#[derive(Serialize)]
+struct EvaluateBody {
+    limit: usize,
+    offset: usize,
+}
+
+/// The server's largest page of the matrix.
+const PAGE: usize = 500;
+/// The most nodes one matrix shows; past that, filter by labels on the Snapshots tab.
+const MAX_NODES: usize = 5000;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Verdicts {
+    All,
+    Compatible,
+    Incompatible,
+}
+
+fn matches_filter(item: &FleetItem, text: &str, verdicts: Verdicts) -> bool {
+    let by_verdict = match verdicts {
+        Verdicts::All => true,
+        Verdicts::Compatible => item.compatible,
+        Verdicts::Incompatible => !item.compatible,
+    };
+    let text = text.trim().to_lowercase();
+    let by_text = text.is_empty()
+        || item.node_name.to_lowercase().contains(&text)
+        || item
+            .labels
+            .iter()
+            .any(|(k, v)| format!("{k}={v}").to_lowercase().contains(&text));
+    by_verdict && by_text
+}
+
+fn failing(item: &FleetItem, set: usize) -> String {
+    item.sets
+        .iter()
+        .find(|c| c.index == set)
+        .map(|c| {
+            c.failing_rules
+                .iter()
+                .map(|r| {
+                    r.as_str()
+                        .map(str::to_string)
+                        .or_else(|| r.get("name").and_then(|n| n.as_str()).map(str::to_string))
+                        .unwrap_or_else(|| r.to_string())
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn FleetPage(app: AppState) -> impl IntoView {
+    let fleet = RwSignal::new(None::<Fleet>);
+    let filter = RwSignal::new(String::new());
+    let verdicts = RwSignal::new(Verdicts::All);
+    let busy = RwSignal::new(false);
+    let evaluate = move |_| {
+        busy.set(true);
+        spawn_local(async move {
+            let result = async {
+                // The server evaluates stored versions: save first when the editor has changes.
+                let spec = match app.spec.get_untracked() {
+                    Some(s) if !app.dirty() => s,
+                    _ => save(app, "Saved to evaluate the fleet").await?,
+                };
+                let path = format!("/specs/{}/evaluate", api::enc(&spec.id));
+                let mut fleet: Fleet = api::call(
+                    "POST",
+                    &path,
+                    api::json(&EvaluateBody {
+                        limit: PAGE,
+                        offset: 0,
+                    }),
+                )
+                .await?;
+                while fleet.items.len() < fleet.total.min(MAX_NODES) {
+                    let page: Fleet = api::call(
+                        "POST",
+                        &path,
+                        api::json(&EvaluateBody {
+                            limit: PAGE,
+                            offset: fleet.items.len(),
+                        }),
+                    )
+                    .await?;
+                    if page.items.is_empty() {
+                        break;
+                    }
+                    fleet.items.extend(page.items);
+                }
+                Ok::<Fleet, api::ApiError>(fleet)
+            }
+            .await;
+            match result {
+                Ok(f) => {
+                    app.info(format!(
+                        "Fleet: {} of {} nodes compatible with version {}.",
+                        f.compatible, f.total, f.spec_version
+                    ));
+                    fleet.set(Some(f));
+                }
+                Err(e) => app.error(format!("Evaluating the fleet failed: {e}")),
+            }
+            busy.set(false);
+        });
+    };
+    let set_verdicts = move |ev: ev::Event| {
+        verdicts.set(match event_target_value(&ev).as_str() {
+            "ok" => Verdicts::Compatible,
+            "fail" => Verdicts::Incompatible,
+            _ => Verdicts::All,
+        })
+    };
+    view! {
+        <h2 id="fleet-heading">"Fleet"</h2>
+        <p class="help">
+            "The saved spec against every stored snapshot, evaluated by the server. Unsaved
+            changes are saved first (a new version)."
+        </p>
+        <button
+            type="button"
+            data-testid="run-fleet"
+            on:click=evaluate
+            disabled=move || busy.get() || (!app.may("write") && app.spec.with(Option::is_none))
+        >
+            {move || if busy.get() { "Evaluating…" } else { "Evaluate the fleet" }}
+        </button>
+        <div class="filters">
+            <label>
+                "Filter nodes "
+                <input
+                    type="search"
+                    placeholder="name or label"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))
+                />
+            </label>
+            <label>
+                "Show "
+                <select on:change=set_verdicts>
+                    <option value="all">"all nodes"</option>
+                    <option value="ok">"compatible only"</option>
+                    <option value="fail">"incompatible only"</option>
+                </select>
+            </label>
+        </div>
+        {move || fleet.get().map(|f| {
+            let sets = f.sets.clone();
+            let header = sets
+                .iter()
+                .map(|s| {
+                    let mut title = format!("#{}", s.index + 1);
+                    if !s.tag.is_empty() {
+                        title.push_str(&format!(" {}", s.tag));
+                    }
+                    view! {
+                        <th scope="col" title=s.description.clone()>
+                            {title}
+                            <span class="count">{format!("{} of {}", s.matched, f.total)}</span>
+                        </th>
+                    }
+                })
+                .collect_view();
+            let rows = move || {
+                let text = filter.get();
+                let v = verdicts.get();
+                let sets = sets.clone();
+                f.items
+                    .iter()
+                    .filter(|i| matches_filter(i, &text, v))
+                    .map(|item| {
+                        let cells = sets
+                            .iter()
+                            .map(|s| {
+                                let hit = item.sets.iter().any(|c| c.index == s.index && c.is_match);
+                                let best = item.best_set == Some(s.index);
+                                let why = if hit { String::new() } else { failing(item, s.index) };
+                                let title = if why.is_empty() { String::new() } else { format!("Failing: {why}") };
+                                view! {
+                                    <td class=if hit { "cell ok" } else { "cell fail" } title=title>
+                                        {if hit { "OK" } else { "FAIL" }}
+                                        {best.then_some(" ★")}
+                                    </td>
+                                }
+                            })
+                            .collect_view();
+                        let error = item.error.as_ref().map(|e| {
+                            e.get("message").and_then(|m| m.as_str()).map(str::to_string).unwrap_or_else(|| e.to_string())
+                        });
+                        let labels = item.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+                        view! {
+                            <tr data-testid="fleet-row">
+                                <th scope="row">
+                                    {item.node_name.clone()}
+                                    " "
+                                    <span class="muted">{labels}</span>
+                                </th>
+                                <td class=if item.compatible { "verdict ok" } else { "verdict fail" }>
+                                    {if item.compatible { "compatible" } else { "not compatible" }}
+                                    {error.map(|e| view! { <span class="error">{format!(" error: {e}")}</span> })}
+                                </td>
+                                {cells}
+                            </tr>
+                        }
+                    })
+                    .collect_view()
+            };
+            view! {
+                <table class="matrix" data-testid="fleet-matrix">
+                    <caption data-testid="fleet-summary">
+                        {format!("{} of {} nodes compatible (spec version {})", f.compatible, f.total, f.spec_version)}
+                    </caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">"Node"</th>
+                            <th scope="col">"Verdict"</th>
+                            {header}
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            }
+        })}
+    }
+}

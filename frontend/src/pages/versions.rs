@@ -1,0 +1,163 @@
+//! The Versions tab: the open spec's history, the diff of two versions, and restore.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, Diff, VersionContent, VersionInfo};
+use crate::editor;
+use crate::pages::editor::save;
+use crate::state::{AppState, Tab};
+
+#[component]
+pub fn VersionsPage(app: AppState) -> impl IntoView {
+    let versions = RwSignal::new(Vec::<VersionInfo>::new());
+    let from = RwSignal::new(0u64);
+    let to = RwSignal::new(0u64);
+    let diff = RwSignal::new(None::<String>);
+
+    let load = move || {
+        let Some(spec) = app.spec.get_untracked() else {
+            versions.set(Vec::new());
+            return;
+        };
+        spawn_local(async move {
+            let path = format!("/specs/{}/versions", api::enc(&spec.id));
+            match api::call::<api::List<VersionInfo>>("GET", &path, api::Body::None).await {
+                Ok(list) => {
+                    let mut list = list.into_vec();
+                    list.sort_by_key(|v| std::cmp::Reverse(v.version));
+                    if let (Some(newest), Some(prev)) = (list.first(), list.get(1)) {
+                        to.set(newest.version);
+                        from.set(prev.version);
+                    }
+                    versions.set(list);
+                }
+                Err(e) => app.error(format!("Loading the history failed: {e}")),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        app.spec.track();
+        if app.tab.get() == Tab::Versions {
+            load();
+        }
+    });
+
+    let show_diff = move |_| {
+        let Some(spec) = app.spec.get_untracked() else {
+            return;
+        };
+        let (a, b) = (from.get_untracked(), to.get_untracked());
+        spawn_local(async move {
+            let path = format!("/specs/{}/diff?from={a}&to={b}", api::enc(&spec.id));
+            match api::call::<Diff>("GET", &path, api::Body::None).await {
+                Ok(d) => diff.set(Some(d.unified)),
+                Err(e) => app.error(format!("Computing the diff failed: {e}")),
+            }
+        });
+    };
+
+    let restore = move |version: u64| {
+        let Some(spec) = app.spec.get_untracked() else {
+            return;
+        };
+        spawn_local(async move {
+            let path = format!("/specs/{}/versions/{version}", api::enc(&spec.id));
+            let restored = async {
+                let v: VersionContent = api::call("GET", &path, api::Body::None).await?;
+                editor::set_text(app, &v.content);
+                save(app, &format!("Restore version {version}")).await
+            }
+            .await;
+            match restored {
+                Ok(s) => {
+                    app.info(format!(
+                        "Restored version {version} as version {}.",
+                        s.version
+                    ));
+                    load();
+                }
+                Err(e) => app.error(format!("Restoring failed: {e}")),
+            }
+        });
+    };
+
+    let version_select = move |label: &'static str, sig: RwSignal<u64>| {
+        view! {
+            <label>
+                {label}
+                " "
+                <select on:change=move |ev| sig.set(event_target_value(&ev).parse().unwrap_or(0))>
+                    {move || versions.get().into_iter().map(|v| {
+                        let n = v.version;
+                        view! { <option value=n.to_string() selected=move || sig.get() == n>{format!("version {n}")}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+
+    view! {
+        <h2 id="versions-heading">"Versions"</h2>
+        {move || app.spec.with(Option::is_none).then(|| view! {
+            <p>"Open or save a spec on the Editor tab to see its history."</p>
+        })}
+        <table class="versions" data-testid="versions">
+            <thead>
+                <tr>
+                    <th scope="col">"Version"</th>
+                    <th scope="col">"Message"</th>
+                    <th scope="col">"By"</th>
+                    <th scope="col">"When"</th>
+                    <th scope="col">"Actions"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {move || versions.get().into_iter().map(|v| {
+                    let n = v.version;
+                    view! {
+                        <tr>
+                            <th scope="row">{n}</th>
+                            <td>{v.message.clone().unwrap_or_default()}</td>
+                            <td>{v.created_by.clone().unwrap_or_default()}</td>
+                            <td>{v.created_at.clone()}</td>
+                            <td>
+                                <button
+                                    type="button"
+                                    disabled=move || !app.may("write")
+                                    on:click=move |_| restore(n)
+                                >
+                                    {format!("Restore version {n}")}
+                                </button>
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <div class="diff-controls">
+            {version_select("From", from)}
+            {version_select("To", to)}
+            <button type="button" on:click=show_diff disabled=move || versions.with(|v| v.len() < 2)>
+                "Show diff"
+            </button>
+        </div>
+        {move || diff.get().map(|d| {
+            let lines = d.lines().map(|l| {
+                let class = if l.starts_with("+++") || l.starts_with("---") {
+                    "meta"
+                } else if l.starts_with('+') {
+                    "add"
+                } else if l.starts_with('-') {
+                    "del"
+                } else if l.starts_with("@@") {
+                    "hunk"
+                } else {
+                    "ctx"
+                };
+                view! { <span class=class>{l.to_string()}"\n"</span> }
+            }).collect_view();
+            view! { <pre class="diff" data-testid="diff" aria-label="Unified diff">{lines}</pre> }
+        })}
+    }
+}
