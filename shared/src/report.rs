@@ -233,17 +233,54 @@ fn expressions<'a>(
 
 /// Serializes like Go's `json.Marshal`: compact, with `<`, `>`, `&`, U+2028 and U+2029 escaped.
 pub fn to_go_json<T: Serialize + ?Sized>(value: &T) -> String {
+    go_json(value, serde_json::ser::CompactFormatter)
+}
+
+/// Like Go's `json.MarshalIndent(v, "", "    ")` (how `nfd export features` prints), plus a
+/// final newline.
+pub fn to_go_json_indent<T: Serialize + ?Sized>(value: &T) -> String {
+    let mut text = go_json(
+        value,
+        serde_json::ser::PrettyFormatter::with_indent(b"    "),
+    );
+    text.push('\n');
+    text
+}
+
+fn go_json<T: Serialize + ?Sized, F: serde_json::ser::Formatter>(value: &T, inner: F) -> String {
     let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, GoFormatter);
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, GoEscaping(inner));
     value
         .serialize(&mut ser)
-        .expect("report values always serialize");
+        .expect("reports and features contain only strings, numbers, lists and maps");
     String::from_utf8(buf).expect("serde_json writes UTF-8")
 }
 
-struct GoFormatter;
+/// A serde_json formatter that escapes strings as Go's encoder does; layout is `F`'s.
+struct GoEscaping<F>(F);
 
-impl serde_json::ser::Formatter for GoFormatter {
+macro_rules! delegate {
+    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
+        $(fn $name<W: ?Sized + std::io::Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
+            self.0.$name(w $(, $arg)*)
+        })*
+    };
+}
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for GoEscaping<F> {
+    delegate! {
+        begin_array();
+        end_array();
+        begin_array_value(first: bool);
+        end_array_value();
+        begin_object();
+        end_object();
+        begin_object_key(first: bool);
+        end_object_key();
+        begin_object_value();
+        end_object_value();
+    }
+
     fn write_string_fragment<W: ?Sized + std::io::Write>(
         &mut self,
         writer: &mut W,

@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::capture::cpuid::{Cpuid, CpuidDump};
 use crate::capture::{self, Capture, HostRoots};
 use crate::files::read_text;
+use nodefit_core::report::to_go_json_indent;
 
 use super::EXIT_BAD_INPUT;
 
@@ -288,73 +289,6 @@ fn write_output(path: &Path, text: &str) -> Result<()> {
             .context("cannot write the snapshot to standard output")
     } else {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-    }
-}
-
-/// Go's `json.MarshalIndent(v, "", "    ")` (HTML-safe escaping, as `nfd` prints), plus a
-/// final newline.
-fn to_go_json_indent<T: Serialize>(value: &T) -> String {
-    let mut buf = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(&mut buf, GoIndent::default());
-    value
-        .serialize(&mut ser)
-        .expect("snapshots contain only strings and maps");
-    buf.push(b'\n');
-    String::from_utf8(buf).expect("serde_json writes UTF-8")
-}
-
-/// serde_json's pretty printer with four spaces, escaping `<`, `>`, `&`, U+2028 and U+2029 as
-/// Go's encoder does.
-struct GoIndent(serde_json::ser::PrettyFormatter<'static>);
-
-impl Default for GoIndent {
-    fn default() -> Self {
-        GoIndent(serde_json::ser::PrettyFormatter::with_indent(b"    "))
-    }
-}
-
-macro_rules! delegate {
-    ($($name:ident($($arg:ident: $ty:ty),*);)*) => {
-        $(fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> std::io::Result<()> {
-            self.0.$name(w $(, $arg)*)
-        })*
-    };
-}
-
-impl serde_json::ser::Formatter for GoIndent {
-    delegate! {
-        begin_array();
-        end_array();
-        begin_array_value(first: bool);
-        end_array_value();
-        begin_object();
-        end_object();
-        begin_object_key(first: bool);
-        end_object_key();
-        begin_object_value();
-        end_object_value();
-    }
-
-    fn write_string_fragment<W: ?Sized + Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> std::io::Result<()> {
-        let mut start = 0;
-        for (i, c) in fragment.char_indices() {
-            let escape = match c {
-                '<' => "\\u003c",
-                '>' => "\\u003e",
-                '&' => "\\u0026",
-                '\u{2028}' => "\\u2028",
-                '\u{2029}' => "\\u2029",
-                _ => continue,
-            };
-            w.write_all(&fragment.as_bytes()[start..i])?;
-            w.write_all(escape.as_bytes())?;
-            start = i + c.len_utf8();
-        }
-        w.write_all(&fragment.as_bytes()[start..])
     }
 }
 
