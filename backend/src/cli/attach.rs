@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use std::io::IsTerminal;
 
 use nodefit_core::lint::{self, Severity};
 
-use super::registry_opts::{block_on, platform, RegistryOpts};
+use super::registry_opts::{block_on, platform, Output, RegistryOpts};
 use super::render;
 use super::sign::{load_private_key, print_signed, sign_attached};
 use crate::files::read_text;
@@ -44,12 +44,6 @@ pub struct AttachArgs {
     output: Output,
     #[command(flatten)]
     registry: RegistryOpts,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Output {
-    Text,
-    Json,
 }
 
 pub fn run(args: AttachArgs) -> Result<u8> {

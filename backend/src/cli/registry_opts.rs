@@ -47,6 +47,13 @@ pub struct RegistryOpts {
     pub verbose: bool,
 }
 
+/// `--output` of the registry commands: sentences for people, or JSON for scripts.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
 /// Longest wait for a TCP or TLS connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 

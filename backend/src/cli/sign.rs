@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use p256::ecdsa::SigningKey;
 
-use super::registry_opts::{block_on, platform, RegistryOpts};
+use super::registry_opts::{block_on, platform, Output, RegistryOpts};
 use crate::registry::{Access, Client, ImageRef, Platform};
 use crate::signing::password::{password, Confirm};
 use crate::signing::remote::{self, Signed};
@@ -34,12 +34,6 @@ pub struct SignArgs {
     output: Output,
     #[command(flatten)]
     registry: RegistryOpts,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Output {
-    Text,
-    Json,
 }
 
 pub fn run(args: SignArgs) -> Result<u8> {

@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
-use super::registry_opts::{block_on, platform, RegistryOpts};
+use super::registry_opts::{block_on, platform, Output, RegistryOpts};
 use super::sign::read_key_file;
 use crate::registry::{Access, Client, ImageRef, Platform};
 use crate::signing::remote::{self, Verified};
@@ -34,12 +34,6 @@ pub struct VerifyArgs {
     output: Output,
     #[command(flatten)]
     registry: RegistryOpts,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Output {
-    Text,
-    Json,
 }
 
 /// `--output json`: the verdict, and what was checked or why it was refused.
