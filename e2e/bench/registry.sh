@@ -21,67 +21,16 @@ for tool in "$ORAS" "$GGCR" docker-registry skopeo umoci; do
 done
 cargo build -q --release -p nodefit
 NODEFIT=$PWD/target/release/nodefit
+. e2e/bench/lib.sh
 ARTIFACT_TYPE=application/vnd.nfd.image-compatibility.v1alpha1
 SPEC_TYPE=application/vnd.nfd.image-compatibility.spec.v1alpha1+yaml
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-
-wait_ready() {
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return
-        sleep 0.05
-    done
-    echo "registry on port $1 did not start" >&2
-    exit 1
-}
-
-# A small linux/amd64 image, built offline.
-umoci init --layout "$WORK/layout" >/dev/null
-umoci new --image "$WORK/layout:img" >/dev/null
-umoci config --image "$WORK/layout:img" --os linux --architecture amd64 --config.cmd /bin/true >/dev/null
-
-start_distribution() {
-    local port=$1 dir=$WORK/distribution
-    mkdir -p "$dir"
-    cat >"$dir/config.yml" <<CONFIG
-version: 0.1
-log: {level: info}
-storage:
-  filesystem: {rootdirectory: $dir/data}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:$port, secret: bench}
-CONFIG
-    docker-registry serve "$dir/config.yml" >"$WORK/distribution.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "$port"
-}
-
-start_ggcr() {
-    "$GGCR" -addr "127.0.0.1:$1" >"$WORK/ggcr.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "$1"
-}
+build_image
 
 # Requests to one repository in a registry's log (distribution's access log, ggcr's log lines).
 requests_to() {
     grep -cE "(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/$2/" "$1" || true
 }
-
-now_ns() { date +%s%N; }
 
 declare -A TIMES COUNTS
 # time_run KEY command...: appends the run's wall time in ms to TIMES[KEY].
@@ -94,11 +43,6 @@ time_run() {
     TIMES[$key]+="$(( (end - start) / 1000 )) "
 }
 
-stats() { # prints "median mean" in ms of the microsecond list $1
-    tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1; s+=$1} END {
-        m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2;
-        printf "%.1f %.1f", m/1000, s/NR/1000 }'
-}
 
 bench_registry() {
     local name=$1 log=$2 host=$3
@@ -110,7 +54,7 @@ bench_registry() {
     mkdir -p "$dir"
     for i in $(seq "$RUNS"); do
         for tool in oras nodefit; do
-            printf 'version: v1alpha1\ncompatibilities:\n- description: "%s run %s on %s"\n  rules: []\n' \
+            printf 'version: v1alpha1\ncompatibilities:\n- description: "%s run %s on %s"\n  rules:\n  - name: cpu\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions:\n        vendor_id: {op: In, value: ["Intel", "AMD"]}\n' \
                 "$tool" "$i" "$name" >"$dir/$tool-$i.yaml"
         done
     done

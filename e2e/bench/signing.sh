@@ -24,58 +24,9 @@ for tool in "$COSIGN" "$GGCR" docker-registry skopeo umoci curl; do
 done
 cargo build -q --release -p nodefit
 NODEFIT=$PWD/target/release/nodefit
+. e2e/bench/lib.sh
 
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-    local port
-    while :; do
-        port=$((20000 + RANDOM % 20000))
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || { echo "$port"; return; }
-    done
-}
-
-wait_ready() {
-    for _ in $(seq 100); do
-        curl -s -o /dev/null "http://127.0.0.1:$1/v2/" && return
-        sleep 0.05
-    done
-    echo "registry on port $1 did not start" >&2
-    exit 1
-}
-
-start_distribution() {
-    local port=$1 dir=$WORK/distribution
-    mkdir -p "$dir"
-    cat >"$dir/config.yml" <<CONFIG
-version: 0.1
-log: {level: info}
-storage:
-  filesystem: {rootdirectory: $dir/data}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:$port, secret: bench}
-CONFIG
-    docker-registry serve "$dir/config.yml" >"$WORK/distribution.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "$port"
-}
-
-start_ggcr() {
-    "$GGCR" -addr "127.0.0.1:$1" >"$WORK/ggcr.log" 2>&1 &
-    PIDS+=($!)
-    wait_ready "$1"
-}
-
-# A small linux/amd64 image, built offline.
-umoci init --layout "$WORK/layout" >/dev/null
-umoci new --image "$WORK/layout:img" >/dev/null
-umoci config --image "$WORK/layout:img" --os linux --architecture amd64 --config.cmd /bin/true >/dev/null
+build_image
 
 # Keys: A and B in cosign's encrypted format (from nodefit keygen, which cosign reads), C plain.
 export NODEFIT_KEY_PASSWORD=bench COSIGN_PASSWORD=bench COSIGN_YES=true
@@ -86,8 +37,6 @@ cd "$WORK/keys"
 "$NODEFIT" keygen --output-key c.key 2>/dev/null
 
 requests_in() { grep -cE '(GET|HEAD|PUT|POST|PATCH|DELETE) /v2/bench/' "$1" || true; }
-
-now_ns() { date +%s%N; }
 
 declare -A TIMES COUNTS
 # time_run KEY LOG command...: appends the run's wall time in µs to TIMES[KEY], and the
@@ -104,18 +53,13 @@ time_run() {
     COUNTS[$key]=$(( ${COUNTS[$key]:-0} + $(requests_in "$log") - before ))
 }
 
-stats() { # prints "median mean" in ms of the microsecond list $1
-    tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{v[NR]=$1; s+=$1} END {
-        m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2;
-        printf "%.1f %.1f", m/1000, s/NR/1000 }'
-}
 
 bench_registry() {
     local name=$1 log=$2 host=$3
     local image=$host/bench/app
     skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$WORK/layout:img" "docker://$image:v1"
     for i in $(seq "$RUNS"); do
-        printf 'version: v1alpha1\ncompatibilities:\n- description: "run %s on %s"\n  rules: []\n' \
+        printf 'version: v1alpha1\ncompatibilities:\n- description: "run %s on %s"\n  rules:\n  - name: cpu\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions:\n        vendor_id: {op: In, value: ["Intel", "AMD"]}\n' \
             "$i" "$name" >"spec-$name-$i.yaml"
         local artifact
         artifact=$("$NODEFIT" attach --plain-http --image "$image:v1" "spec-$name-$i.yaml" |
