@@ -177,6 +177,7 @@ fn every_endpoint_answers_each_role_as_documented(store: &Store) {
             "viewer",
         ),
         call("GET", "/api/v1/registries", None, "viewer"),
+        call("GET", "/api/v1/publications", None, "viewer"),
         call("GET", "/api/v1/tokens", None, "admin"),
         call(
             "POST",

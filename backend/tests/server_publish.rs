@@ -205,6 +205,15 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
     ]);
     cosign.assert_success();
 
+    for path in [
+        "/api/v1/signing/public-key",
+        "/api/v1/publications",
+        "/api/v1/images/referrers?registry=oci&image=demo/app:v1",
+    ] {
+        s.server
+            .request("GET", path, None, None)
+            .expect_error(401, "unauthorized");
+    }
     let public_key = s.server.get("/api/v1/signing/public-key", ADMIN);
     public_key.expect(200);
     assert_eq!(
