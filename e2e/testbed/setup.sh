@@ -29,7 +29,10 @@ if [[ $(id -u) != 0 ]]; then
 fi
 
 # --- 1. Debian bookworm packages -------------------------------------------------------------
-system_pkgs=(docker-registry apache2-utils skopeo umoci golang-go patch ca-certificates curl)
+# The golang-*-dev packages are the Go libraries NFD decodes specs with (sigs.k8s.io/yaml, go-yaml
+# v2, Masterminds semver), for the differential tests' reference decoder.
+system_pkgs=(docker-registry apache2-utils skopeo umoci golang-go patch ca-certificates curl
+	golang-k8s-sigs-yaml-dev golang-gopkg-yaml.v2-dev golang-github-masterminds-semver-dev)
 missing=()
 for p in "${system_pkgs[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -qx 'install ok installed' || missing+=("$p")
@@ -128,6 +131,18 @@ if [[ ! -x $bin/ggcr-registry || ! -f $ggcr_stamp || $(<"$ggcr_stamp") != *"$ggc
 			go build -o "$bin/ggcr-registry.tmp" main.go)
 	mv "$bin/ggcr-registry.tmp" "$bin/ggcr-registry"
 	echo "$(basename "$deb") $ggcr_key" >"$ggcr_stamp"
+fi
+
+# --- 4. nfd-decode: the differential tests' reference, from Debian's Go libraries ----------------
+decode_src=$here/../differential/nfd-decode.go
+decode_stamp=$bin/.nfd-decode.stamp
+decode_key=$(sha256sum "$decode_src" | cut -d' ' -f1)
+if [[ ! -x $bin/nfd-decode || ! -f $decode_stamp || $(<"$decode_stamp") != "$decode_key" ]]; then
+	log "building nfd-decode"
+	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$TESTBED_DIR/go-cache GOPROXY=off GOFLAGS='' CGO_ENABLED=0 \
+		go build -o "$bin/nfd-decode.tmp" "$decode_src"
+	mv "$bin/nfd-decode.tmp" "$bin/nfd-decode"
+	echo "$decode_key" >"$decode_stamp"
 fi
 
 # --- Summary -----------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ pub struct Version {
 }
 
 /// `v?N(.N)?(.N)?(-PRE)?(+META)?`, each `N` ASCII digits within u64, `PRE`/`META` dot-separated
-/// non-empty identifiers of `[0-9A-Za-z-]`; a numeric `PRE` identifier (one that fits in u64)
-/// with a leading zero is refused.
+/// non-empty identifiers of `[0-9A-Za-z-]`; an all-digit `PRE` identifier with a leading zero is
+/// refused.
 pub fn parse(s: &str) -> Option<Version> {
     let rest = s.strip_prefix('v').unwrap_or(s);
     let (core, meta) = match rest.split_once('+') {
@@ -47,8 +47,9 @@ pub fn parse(s: &str) -> Option<Version> {
         if !identifiers_ok(pre) {
             return None;
         }
-        let leading_zero_number =
-            |id: &str| id.len() > 1 && id.starts_with('0') && id.parse::<u64>().is_ok();
+        let leading_zero_number = |id: &str| {
+            id.len() > 1 && id.starts_with('0') && id.bytes().all(|b| b.is_ascii_digit())
+        };
         if pre.split('.').any(leading_zero_number) {
             return None;
         }

@@ -144,7 +144,8 @@ pub fn parse(src: &str) -> Result<Option<Node>, YamlError> {
 #[derive(Debug, Default)]
 pub struct Document {
     pub root: Option<Node>,
-    /// Span of the start of a second document, which NFD never reads.
+    /// Where a second document (or anything else after the first one) starts: NFD never
+    /// reads it.
     pub extra_document: Option<Span>,
     /// Keys that appear twice in one mapping: (first occurrence, later occurrence).
     pub duplicate_keys: Vec<(Span, Span)>,
@@ -155,11 +156,18 @@ pub fn parse_document(src: &str) -> Result<Document, YamlError> {
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(src);
     let mut documents = 0;
+    let mut first_ended = None;
     let mut extra_document = None;
     loop {
         let (event, yspan) = match parser.next_event() {
             None => break,
             Some(Ok(ev)) => ev,
+            // go-yaml stops reading after the first document: what follows it is never parsed,
+            // so it cannot be a syntax error; lint calls it ignored content.
+            Some(Err(_)) if first_ended.is_some() => {
+                extra_document = first_ended;
+                break;
+            }
             Some(Err(e)) => {
                 let at = offsets.byte(e.marker().index());
                 return Err(YamlError {
@@ -178,7 +186,8 @@ pub fn parse_document(src: &str) -> Result<Document, YamlError> {
                 }
             }
             Event::StreamEnd => break,
-            Event::DocumentEnd | Event::StreamStart | Event::Nothing => {}
+            Event::DocumentEnd => first_ended = Some(Span::new(span.end, span.end)),
+            Event::StreamStart | Event::Nothing => {}
             other => builder.event(other, span)?,
         }
     }
@@ -633,19 +642,26 @@ fn is_yaml_style_float(s: &str) -> bool {
     i == b.len()
 }
 
-/// `strconv.ParseFloat(s, 64)` for the decimal forms go-yaml reaches (it also accepts
-/// "1.", ".5", exponents and a sign; Rust's parser agrees on those). Out-of-range values are
-/// an error in Go, infinity in Rust.
+/// `strconv.ParseFloat(s, 64)` for the decimal forms go-yaml reaches: an optional sign, digits
+/// with at most one `.`, an exponent, and Go's `_` digit separators (each between two digits).
+/// Out-of-range values are an error in Go, infinity in Rust: both are refused here.
 fn go_parse_float(s: &str) -> Option<f64> {
-    let digits_etc = s.trim_start_matches(['+', '-']);
-    if digits_etc.is_empty()
+    let b = s.as_bytes();
+    let separators_ok = b.iter().enumerate().all(|(i, &c)| {
+        c != b'_'
+            || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+    });
+    let plain: String = s.chars().filter(|&c| c != '_').collect();
+    let digits_etc = plain.trim_start_matches(['+', '-']);
+    if !separators_ok
+        || digits_etc.is_empty()
         || !digits_etc
             .bytes()
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
     {
         return None;
     }
-    let f: f64 = s.parse().ok()?;
+    let f: f64 = plain.parse().ok()?;
     f.is_finite().then_some(f)
 }
 
@@ -787,6 +803,8 @@ mod tests {
             ("08", "8"),
             ("-0", "0"),
             ("2024-01-02", "2024-01-02"),
+            (".0_3", "0.03"),
+            ("._5", "._5"),
             ("True", "true"),
             ("tRUE", "tRUE"),
             ("Intel", "Intel"),

@@ -1,0 +1,363 @@
+//! Differential tests against the Go libraries NFD itself uses: every spec is decoded by
+//! nodefit and by `sigs.k8s.io/yaml` into NFD-shaped Go types (e2e/differential/nfd-decode.go,
+//! built by e2e/testbed/setup.sh), and every version string is parsed by nodefit and by
+//! Masterminds semver. Both must agree: same refusals, same decoded values.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use nodefit_core::spec::{Compatibility, Expr, Rule, Spec, Term};
+use nodefit_core::{decode, version, yaml};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
+use serde_json::{json, Map, Value};
+
+mod grammar;
+
+fn reference_binary() -> PathBuf {
+    let dir = std::env::var_os("TESTBED_DIR")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/testbed"));
+    let bin = dir.join("bin/nfd-decode");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `bash e2e/testbed/setup.sh` (it builds the Go reference decoder)",
+        bin.display()
+    );
+    bin
+}
+
+/// What Go makes of the specs and versions.
+fn reference(specs: &[String], versions: &[String]) -> Value {
+    let mut child = Command::new(reference_binary())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run nfd-decode");
+    let input = json!({"specs": specs, "versions": versions}).to_string();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "nfd-decode failed");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// nodefit's decoding, in the JSON shape Go's `json.Marshal` gives the NFD types.
+fn decoded(src: &str) -> Result<Value, String> {
+    let root = yaml::parse(src).map_err(|e| e.message)?;
+    let (spec, errors) = decode::decode_spec(root.as_ref());
+    match errors.first() {
+        Some(e) => Err(format!("{}: {}", e.path, e.message)),
+        None => Ok(spec_json(&spec)),
+    }
+}
+
+fn spec_json(s: &Spec) -> Value {
+    json!({"version": s.version, "compatibilities": s.compatibilities.iter().map(set_json).collect::<Vec<_>>()})
+}
+
+fn set_json(c: &Compatibility) -> Value {
+    let mut m = Map::new();
+    m.insert("rules".into(), c.rules.iter().map(rule_json).collect());
+    if c.weight != 0 {
+        m.insert("weight".into(), c.weight.into());
+    }
+    m.insert("tag".into(), c.tag.clone().into());
+    m.insert("description".into(), c.description.clone().into());
+    Value::Object(m)
+}
+
+fn rule_json(r: &Rule) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), r.name.clone().into());
+    if !r.vars.is_empty() {
+        m.insert("vars".into(), json!(r.vars));
+    }
+    if !r.vars_template.is_empty() {
+        m.insert("varsTemplate".into(), r.vars_template.clone().into());
+    }
+    if !r.match_features.is_empty() {
+        m.insert(
+            "matchFeatures".into(),
+            r.match_features.iter().map(term_json).collect(),
+        );
+    }
+    if !r.match_any.is_empty() {
+        let any: Vec<Value> = r
+            .match_any
+            .iter()
+            .map(|e| json!({"matchFeatures": e.match_features.iter().map(term_json).collect::<Vec<_>>()}))
+            .collect();
+        m.insert("matchAny".into(), any.into());
+    }
+    Value::Object(m)
+}
+
+fn term_json(t: &Term) -> Value {
+    let exprs = t.match_expressions.as_ref().map(|list| {
+        list.iter()
+            .map(|n| {
+                (
+                    n.name.clone(),
+                    n.expr.as_ref().map_or(Value::Null, expr_json),
+                )
+            })
+            .collect::<Map<_, _>>()
+    });
+    json!({
+        "feature": t.feature,
+        "matchExpressions": exprs.map_or(Value::Null, Value::Object),
+        "matchName": t.match_name.as_ref().map_or(Value::Null, expr_json),
+    })
+}
+
+fn expr_json(e: &Expr) -> Value {
+    let mut m = Map::new();
+    m.insert("op".into(), e.op.clone().into());
+    if !e.value.is_empty() {
+        m.insert("value".into(), json!(e.value));
+    }
+    if !e.value_type.is_empty() {
+        m.insert("type".into(), e.value_type.clone().into());
+    }
+    Value::Object(m)
+}
+
+/// Go tells a nil slice (`null`) from an empty one; nodefit does not need to (NFD treats both as
+/// "no rules"), so lists compare as lists.
+fn normalize(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                if child.is_null()
+                    && matches!(k.as_str(), "compatibilities" | "rules" | "matchFeatures")
+                {
+                    *child = json!([]);
+                }
+                normalize(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize),
+        _ => {}
+    }
+}
+
+fn curated() -> Vec<String> {
+    let mut specs: Vec<String> = [
+        "version: v1alpha1\ncompatibilities: []\n",
+        "",
+        "# only a comment\n",
+        "- a\n",
+        "just text\n",
+        "version: [v1]\n",
+        "version: 1.10\ncompatibilities:\n- weight: 10.0\n  tag: on\n  description: 0302\n",
+        "compatibilities:\n- weight: '10'\n",
+        "compatibilities:\n- weight: 1.5\n",
+        "compatibilities:\n- weight: .inf\n",
+        "compatibilities:\n- weight: 99999999999999999999\n",
+        "compatibilities:\n- rules:\n  - matchfeatures:\n    - feature: a.b\n",
+        "compatibilities:\n- rules:\n  - MatchFeatures:\n    - feature: x.y\n    matchFeatures:\n    - feature: a.b\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      MatchExpressions: {e: {op: In, value: [x]}}\n      matchExpressions: {f: {op: In, value: [y]}}\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions:\n        e: {op: In, value: [x]}\n        e: {op: In, value: [z]}\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions: {e: ~, y: {op: Exists}, 1.50: {}, 0302: {OP: In, Value: [1]}}\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions: {e: {op: In, value: x}}\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions: {e: {op: In, value: [[x]]}}\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions: []\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchName: {op: InRegexp, value: [\"^v\"]}\n",
+        "compatibilities:\n- rules:\n  - vars: {a: 1, b: ~, c: y, d: 5.10}\n    varsTemplate: 5\n",
+        "compatibilities:\n- rules:\n  - vars: {a: [1]}\n",
+        "base: &b {op: In, value: [x]}\ncompatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions:\n        e: {<<: *b, value: [z]}\n        f: *b\n",
+        "version: v1\n---\nversion: v2\n",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions: {e: {op: In, value: [!!str 0302, !!int 0302, '0302', \"y\"]}}\n",
+        "compatibilities:\n- rules:\n  - matchAny:\n    - matchFeatures: []\n    - ~\n    - {}\n",
+        "compatibilities: [null, {rules: [null]}]\n",
+        "{\"version\": \"v1alpha1\", \"compatibilities\": [{\"rules\": [{\"name\": \"r\", \"matchFeatures\": [{\"feature\": \"cpu.model\", \"matchExpressions\": {\"vendor_id\": {\"op\": \"In\", \"value\": [\"Intel\"]}}}]}]}]}",
+        "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions: {~: {op: Exists}}\n",
+        "compatibilities:\n- rules:\n  - name: [a]\n",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    for scalar in [
+        "0302",
+        "0200",
+        "0880",
+        "5.10",
+        "1.0",
+        "123456789.0",
+        "y",
+        "Yes",
+        "on",
+        "OFF",
+        "n",
+        "~",
+        "null",
+        "0x10",
+        "0o17",
+        "0b101",
+        "-0b11",
+        "1_000",
+        "+5",
+        "10de",
+        "8086",
+        "1e3",
+        ".5",
+        "1.",
+        ".inf",
+        "-.inf",
+        ".nan",
+        "99999999999999999999",
+        "18446744073709551615",
+        "1234567.0",
+        "100000.0",
+        "0.0001",
+        "0.00001",
+        "22.04",
+        "3.14159265358979",
+        "08",
+        "-0",
+        "2024-01-02",
+        "True",
+        "tRUE",
+        "0x",
+        "1e400",
+        "-",
+        "0b",
+        "0o",
+        "+",
+        "1e",
+        "2001-12-14t21:59:43.10-05:00",
+        "<<",
+        "=",
+    ] {
+        specs.push(format!(
+            "compatibilities:\n- rules:\n  - matchFeatures:\n    - feature: a.b\n      matchExpressions:\n        e: {{op: In, value: [{scalar}]}}\n"
+        ));
+    }
+    specs
+}
+
+/// YAML syntax that go-yaml (a YAML 1.1 parser, ported from libyaml) and saphyr-parser (YAML
+/// 1.2) accept differently, listed in docs/nfd-compatibility.md: anchor names beyond letters,
+/// digits, `-` and `_`, and a plain `-` inside a flow collection (`[-]`).
+fn known_syntax_divergence(src: &str, ours: &Result<Value, String>) -> bool {
+    let anchors = src.contains('&') || src.contains('*');
+    let flow_dash = matches!(ours, Err(e) if e.contains("plain scalar cannot start with '-'"));
+    anchors || flow_dash
+}
+
+#[test]
+fn specs_decode_as_nfds_go_libraries_decode_them() {
+    let mut specs = curated();
+    let mut runner = TestRunner::deterministic();
+    let generated = grammar::spec();
+    specs.extend((0..1500).map(|_| generated.new_tree(&mut runner).unwrap().current()));
+    // YAML-ish noise: what the YAML reader accepts and refuses must match go-yaml's too.
+    let noise =
+        proptest::string::string_regex("[-:{}\\[\\],&*!|>'\"#%@ \\na-z0-9.~?]{0,80}").unwrap();
+    specs.extend((0..1500).map(|_| noise.new_tree(&mut runner).unwrap().current()));
+    let go = reference(&specs, &[]);
+    let mut differences = Vec::new();
+    let mut known = 0;
+    for (src, want) in specs.iter().zip(go["specs"].as_array().unwrap()) {
+        let got = decoded(src);
+        if (got.is_err() != want.get("spec").is_none()) && known_syntax_divergence(src, &got) {
+            known += 1;
+            continue;
+        }
+        match (&got, want.get("spec")) {
+            (Ok(ours), Some(theirs)) => {
+                let (mut ours, mut theirs) = (ours.clone(), theirs.clone());
+                normalize(&mut ours);
+                normalize(&mut theirs);
+                if ours != theirs {
+                    differences.push(format!("{src:?}\n  nodefit: {ours}\n  go:      {theirs}"));
+                }
+            }
+            (Err(_), None) => {}
+            (Ok(_), None) => differences.push(format!(
+                "{src:?}\n  nodefit accepts it, go refuses: {}",
+                want["error"]
+            )),
+            (Err(e), Some(_)) => {
+                differences.push(format!("{src:?}\n  go accepts it, nodefit refuses: {e}"))
+            }
+        }
+    }
+    // The known cases must stay corner cases.
+    assert!(
+        known * 100 < specs.len(),
+        "{known} known syntax divergences in {} specs",
+        specs.len()
+    );
+    assert!(
+        differences.is_empty(),
+        "{} of {} specs decode differently:\n{}",
+        differences.len(),
+        specs.len(),
+        differences
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
+fn versions_parse_as_masterminds_semver_parses_them() {
+    let mut versions: Vec<String> = [
+        "22.04",
+        "v1",
+        "6.1.0-rc7",
+        "5.15.0-91-generic",
+        "6.1.91-99.172.amzn2023.aarch64",
+        "1.2.3+meta.1",
+        "1.2.3-0",
+        "",
+        "1.2.3.4",
+        "5.14.0-427.13.1.el9_4.x86_64",
+        " 1.2",
+        "-1",
+        "1.2.3-01",
+        "1..2",
+        "1.2.",
+        "1.2.3-",
+        "1.2.3+",
+        "1.2.3-a..b",
+        "99999999999999999999",
+        "V1.2",
+        "1.2.3-0099999999999999999999",
+        "01.02.03",
+        "1.2-3+4",
+        "v",
+        "1.2.3-alpha.01",
+        "18446744073709551615.0.0",
+        "1.2.3+01",
+        "1.2.3-x-y.z",
+    ]
+    .into_iter()
+    .map(str::to_string)
+    .collect();
+    let mut runner = TestRunner::deterministic();
+    let shape = "v?[0-9]{1,3}(\\.[0-9]{1,3}){0,3}(-[0-9a-z.]{0,6})?(\\+[0-9a-z._-]{0,4})?";
+    let strategy = proptest::string::string_regex(shape).unwrap();
+    versions.extend((0..2000).map(|_| strategy.new_tree(&mut runner).unwrap().current()));
+    let go = reference(&[], &versions);
+    let mut differences = Vec::new();
+    for (v, want) in versions.iter().zip(go["versions"].as_array().unwrap()) {
+        let ours = version::parse(v)
+            .map(|p| json!([p.major, p.minor, p.patch]))
+            .unwrap_or(Value::Null);
+        if &ours != want {
+            differences.push(format!("{v:?}: nodefit {ours}, Masterminds {want}"));
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
