@@ -3,10 +3,14 @@
 // api/image-compatibility and nodefeaturerule types) and parses versions with Masterminds
 // semver, and prints what Go makes of them, so that tests can compare nodefit's own reading.
 //
-// Input (stdin): {"specs": ["<yaml>", ...], "versions": ["<text>", ...]}.
-// Output (stdout): {"specs": [{"spec": <json>} | {"error": "..."}], "versions": [[maj, min, pat] | null]}.
+// Input (stdin): {"specs": ["<yaml>", ...], "versions": ["<text>", ...],
+// "regexps": [["<pattern>", "<input>"], ...]}.
+// Output (stdout): {"specs": [{"spec": <json>} | {"error": "..."}], "versions": [[maj, min, pat] | null],
+// "regexps": [true | false | null]} (null: the pattern does not compile; else whether it finds a
+// match in the input, as NFD's InRegexp does).
 //
-// Built by e2e/testbed/setup.sh from Debian's Go packages (golang-k8s-sigs-yaml-dev,
+// Built by e2e/testbed/setup.sh with Go 1.25 (NFD's toolchain: regexp is part of its behaviour)
+// from Debian's Go packages (golang-k8s-sigs-yaml-dev,
 // golang-gopkg-yaml.v2-dev, golang-github-masterminds-semver-dev) in GOPATH mode.
 package main
 
@@ -14,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"regexp"
 
 	"github.com/Masterminds/semver"
 	"sigs.k8s.io/yaml"
@@ -59,8 +64,9 @@ type Spec struct {
 }
 
 type input struct {
-	Specs    []string `json:"specs"`
-	Versions []string `json:"versions"`
+	Specs    []string    `json:"specs"`
+	Versions []string    `json:"versions"`
+	Regexps  [][2]string `json:"regexps"`
 }
 
 type specResult struct {
@@ -77,6 +83,7 @@ func main() {
 	out := struct {
 		Specs    []specResult `json:"specs"`
 		Versions []*[3]uint64 `json:"versions"`
+		Regexps  []*bool      `json:"regexps"`
 	}{}
 	for _, src := range in.Specs {
 		var s Spec
@@ -93,6 +100,15 @@ func main() {
 			continue
 		}
 		out.Versions = append(out.Versions, &[3]uint64{uint64(parsed.Major()), uint64(parsed.Minor()), uint64(parsed.Patch())})
+	}
+	for _, pair := range in.Regexps {
+		re, err := regexp.Compile(pair[0])
+		if err != nil {
+			out.Regexps = append(out.Regexps, nil)
+			continue
+		}
+		found := re.MatchString(pair[1])
+		out.Regexps = append(out.Regexps, &found)
 	}
 	if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
 		fmt.Fprintln(os.Stderr, "nfd-decode:", err)

@@ -3,10 +3,13 @@
 #   - Debian bookworm packages: docker-registry (distribution 2.8), htpasswd, skopeo, umoci, Go, curl;
 #   - oras and cosign from Debian trixie, unpacked into $TESTBED_DIR/bin (bookworm has neither);
 #   - ggcr-registry: go-containerregistry's in-memory registry with the referrers API, built from
-#     trixie's Go source package plus ggcr-referrers.patch, into $TESTBED_DIR/bin.
+#     trixie's Go source package plus ggcr-referrers.patch, into $TESTBED_DIR/bin;
+#   - nfd-decode: the differential tests' reference (e2e/differential/nfd-decode.go), built with
+#     Go 1.25 from trixie-backports (the toolchain NFD is built with: its regexp and Unicode tables
+#     are part of NFD's behaviour) against bookworm's packaged NFD dependencies.
 # Runs as root on a fresh Debian bookworm; safe to re-run, and a second run only checks stamps.
 # Nothing from outside Debian's archive is downloaded, and the system's apt sources are not touched:
-# trixie is reached through a private source list under $TESTBED_DIR/apt.
+# trixie and trixie-backports are reached through a private source list under $TESTBED_DIR/apt.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -63,9 +66,11 @@ private_lists_ready=
 private_lists() {
 	[[ -z $private_lists_ready ]] || return 0
 	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEBIAN_MIRROR trixie main" \
-		>"$apt_dir/sources.list"
-	log "updating the private trixie package list"
+	# Backports are pinned below trixie by their Release file, so they only supply what trixie
+	# lacks (golang-1.25).
+	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+		"$DEBIAN_MIRROR" trixie "$DEBIAN_MIRROR" trixie-backports >"$apt_dir/sources.list"
+	log "updating the private trixie package lists"
 	apt-get "${apt_opts[@]}" update -q >"$apt_dir/update.log" 2>&1 ||
 		{ cat "$apt_dir/update.log" >&2; die "apt-get update of the private source list failed"; }
 	private_lists_ready=1
@@ -136,11 +141,20 @@ fi
 # --- 4. nfd-decode: the differential tests' reference, from Debian's Go libraries ----------------
 decode_src=$here/../differential/nfd-decode.go
 decode_stamp=$bin/.nfd-decode.stamp
-decode_key=$(sha256sum "$decode_src" | cut -d' ' -f1)
+decode_key=$(cat "$decode_src" "$here/setup.sh" | sha256sum | cut -c1-16)
 if [[ ! -x $bin/nfd-decode || ! -f $decode_stamp || $(<"$decode_stamp") != "$decode_key" ]]; then
-	log "building nfd-decode"
-	GO111MODULE=off GOPATH=/usr/share/gocode GOCACHE=$TESTBED_DIR/go-cache GOPROXY=off GOFLAGS='' CGO_ENABLED=0 \
-		go build -o "$bin/nfd-decode.tmp" "$decode_src"
+	go_root=$TESTBED_DIR/go-1.25
+	if [[ ! -x $go_root/usr/lib/go-1.25/bin/go ]]; then
+		rm -rf "$go_root"
+		for pkg in golang-1.25-go golang-1.25-src; do
+			fetch_deb "$pkg" '^1\.25\.'
+			dpkg-deb -x "$deb" "$go_root"
+		done
+	fi
+	log "building nfd-decode with $("$go_root/usr/lib/go-1.25/bin/go" version | cut -d' ' -f3)"
+	GOROOT=$go_root/usr/lib/go-1.25 GOTOOLCHAIN=local GO111MODULE=off GOPATH=/usr/share/gocode \
+		GOCACHE=$TESTBED_DIR/go-cache GOPROXY=off GOFLAGS='' CGO_ENABLED=0 \
+		"$go_root/usr/lib/go-1.25/bin/go" build -o "$bin/nfd-decode.tmp" "$decode_src"
 	mv "$bin/nfd-decode.tmp" "$bin/nfd-decode"
 	echo "$decode_key" >"$decode_stamp"
 fi

@@ -29,14 +29,18 @@ fn reference_binary() -> PathBuf {
     bin
 }
 
-/// What Go makes of the specs and versions.
+/// What Go makes of the specs, versions and regexps.
 fn reference(specs: &[String], versions: &[String]) -> Value {
+    reference_with(specs, versions, &[])
+}
+
+fn reference_with(specs: &[String], versions: &[String], regexps: &[(String, String)]) -> Value {
     let mut child = Command::new(reference_binary())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .expect("run nfd-decode");
-    let input = json!({"specs": specs, "versions": versions}).to_string();
+    let input = json!({"specs": specs, "versions": versions, "regexps": regexps}).to_string();
     child
         .stdin
         .take()
@@ -360,4 +364,174 @@ fn versions_parse_as_masterminds_semver_parses_them() {
         }
     }
     assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
+
+#[test]
+fn regexps_compile_and_match_as_go_regexp_does() {
+    let mut pairs: Vec<(String, String)> = [
+        (r"^\d+$", "123"),
+        (r"^\d$", "\u{663}"),
+        (r"^\w+$", "é"),
+        (r"^[\w.]+$", "a.b_c"),
+        (r"^\s$", "\u{b}"),
+        (r"^\s$", "\u{a0}"),
+        (r"\bfoo\b", "é foo"),
+        (r"\Bx", "éx"),
+        (r"[^\d]", "5"),
+        (r"\Qa.b\E", "a.b"),
+        (r"[a&&b]", "&"),
+        (r"(?i)intel", "INTEL"),
+        (r"(?i)k", "\u{212a}"),
+        (r"(?x) a", "a"),
+        (r"\<w", "w"),
+        (r"a{1001}", "a"),
+        (r"a{2,1000}", "aa"),
+        (r"(", "("),
+        (r"[z-a]", "a"),
+        (r"[]a]", "]"),
+        (r"[[:alpha:]]", "q"),
+        (r"^(?P<x>a)$", "a"),
+        (r"^(?<x>a)$", "a"),
+        (r"^(?<x>a)(?P<x>b)$", "ab"),
+        (r"^(?<1>a)$", "a"),
+        (r"(?<é>a)", "a"),
+        (r"(?<>a)", "a"),
+        (r"\pp", "!"),
+        (r"[\pL-z]", "-"),
+        (r"\pL", "é"),
+        (r"\p{Greek}", "α"),
+        (r"^.$", "é"),
+        (r"\x{e9}", "é"),
+        (r"\u00e9", "é"),
+        (r"\e", "e"),
+        (r"(?U)a+", "aa"),
+        (r"(?s).", "\n"),
+        (r"\z", ""),
+        (r"\A", ""),
+        (r"a**", "a"),
+        (r"a++", "a"),
+        (r"\1", "a"),
+        (r"(?=a)", "a"),
+        (r"[\b]", "b"),
+        (r"\C", "a"),
+        (r"\Z", "a"),
+        (r"[[:word:]]", "_"),
+        (r"[[:]\Q.*\E{2,}", ":.*.*"),
+        (r"[[:]]", ":]"),
+        (r"[[:^alpha:]]", "1"),
+        (r"[[:^^alpha:]]", "1"),
+        (r"[[:foo:]]", "f"),
+        (r"[[:alpha:]-z]", "-"),
+        (r"\D\W\S", "a b"),
+        (r"10de|8086", "x8086"),
+        (r"^0[23]", "0302"),
+        (r"[\s\S]", "x"),
+        (r"(?m)^b", "a\nb"),
+    ]
+    .iter()
+    .map(|(p, i)| (p.to_string(), i.to_string()))
+    .collect();
+    let mut runner = TestRunner::deterministic();
+    let pattern = proptest::string::string_regex(
+        r"(\\[dDwWsSbB]|\[\^?(\\[dws]|a-z|0-9|é|_|&&|--)*\]|\(\?i\)|[a-zé0-9.^$|*+?]|\{[0-9],?[0-9]?\}|\(|\)){1,8}",
+    )
+    .unwrap();
+    let input = proptest::string::string_regex("[a-z0-9 é\u{663}\u{a0}_.\n]{0,10}").unwrap();
+    pairs.extend((0..3000).map(|_| {
+        (
+            pattern.new_tree(&mut runner).unwrap().current(),
+            input.new_tree(&mut runner).unwrap().current(),
+        )
+    }));
+    // `\p` names: Go 1.25 compares them loosely and knows fewer than Rust.
+    let names = [
+        "L",
+        "l",
+        "Lu",
+        "lu",
+        "LU",
+        "Letter",
+        "uppercase letter",
+        "upper-case_Letter",
+        "LC",
+        "lc",
+        "Cn",
+        "Assigned",
+        "^Assigned",
+        "any",
+        "ASCII",
+        "ascii",
+        "Greek",
+        "GREEK",
+        "Grek",
+        "Old_Italic",
+        "olditalic",
+        "SignWriting",
+        "Kawi",
+        "Garay",
+        "Emoji",
+        "Alphabetic",
+        "sc=Greek",
+        "cntrl",
+        "digit",
+        "Punct",
+        "Combining_Mark",
+        "Cs",
+        "Surrogate",
+        "Zs",
+        "^L",
+        "^^L",
+        "",
+        " L",
+        "-Greek",
+        "é",
+        "Latn",
+        "Zyyy",
+        "Common",
+    ];
+    let inputs = [
+        "a",
+        "É",
+        "α",
+        "\u{10300}",
+        "\u{378}",
+        "٣",
+        " ",
+        "!",
+        "\u{11f00}",
+        "\u{1f600}",
+    ];
+    for name in names {
+        for pattern in [
+            format!(r"^\p{{{name}}}$"),
+            format!(r"^\P{{{name}}}$"),
+            format!(r"^[x\p{{{name}}}]$"),
+            format!(r"(?i)^\p{{{name}}}$"),
+        ] {
+            pairs.extend(inputs.iter().map(|i| (pattern.clone(), i.to_string())));
+        }
+    }
+    let go = reference_with(&[], &[], &pairs);
+    let mut differences = Vec::new();
+    for ((p, i), want) in pairs.iter().zip(go["regexps"].as_array().unwrap()) {
+        let ours = match nodefit_core::goregex::compile(p) {
+            Ok(re) => Value::Bool(re.is_match(i)),
+            Err(_) => Value::Null,
+        };
+        if &ours != want {
+            differences.push(format!("{p:?} on {i:?}: nodefit {ours}, Go {want}"));
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        pairs.len(),
+        differences
+            .iter()
+            .take(30)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
