@@ -72,10 +72,11 @@ fn generated(n: usize) -> Vec<Features> {
                     devs.push(Instance {
                         attributes: Some(
                             [
-                                ("vendor".to_string(), "0eee".to_string()),
-                                ("class".to_string(), "0200".to_string()),
+                                ("vendor".into(), "0eee".into()),
+                                ("class".into(), "0200".into()),
                             ]
-                            .into(),
+                            .into_iter()
+                            .collect(),
                         ),
                     });
                 }

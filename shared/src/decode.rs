@@ -345,7 +345,9 @@ impl Decoder {
                 }
                 1 => {
                     // Go decodes into the existing map, so case variants of `vars` merge.
-                    if let Some(vars) = string_map(self, v, &Path::Field(path, "vars")) {
+                    if let Some(vars) =
+                        string_map::<BTreeMap<_, _>>(self, v, &Path::Field(path, "vars"))
+                    {
                         rule.vars.extend(vars);
                     }
                 }
@@ -502,20 +504,35 @@ impl Decoder {
 }
 
 /// A Go `map[string]string`: `vars`, and snapshots' attributes and labels.
-pub(crate) fn string_map(
-    d: &mut Decoder,
-    node: &Node,
-    path: &Path,
-) -> Option<BTreeMap<String, String>> {
+pub(crate) fn string_map<M>(d: &mut Decoder, node: &Node, path: &Path) -> Option<M>
+where
+    M: Default + Extend<(M::Key, M::Value)> + StringMap,
+{
     let entries = d.object(node, path, Want::Object("a map of strings"))?;
-    let mut out = BTreeMap::new();
+    let mut out = M::default();
     for (key, e) in entries {
         let value = d
             .string(&e.value, &Path::Field(path, &key))
             .unwrap_or_default();
-        out.insert(key.into_owned(), value);
+        out.extend([(key.into_owned().into(), value.into())]);
     }
     Some(out)
+}
+
+/// A map of strings `string_map` can fill: spec `vars` or a node's element values.
+pub(crate) trait StringMap {
+    type Key: From<String>;
+    type Value: From<String>;
+}
+
+impl StringMap for BTreeMap<String, String> {
+    type Key = String;
+    type Value = String;
+}
+
+impl StringMap for crate::features::NameMap<crate::features::Text> {
+    type Key = crate::features::Text;
+    type Value = crate::features::Text;
 }
 
 fn a(kind: &str) -> String {

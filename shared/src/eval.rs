@@ -8,9 +8,9 @@
 //! flag, errors only where a value is actually compared, and vars published by a rule whose
 //! matchAny failed.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use crate::features::{Features, Instance};
+use crate::features::{Features, Instance, NameMap, NameSet, Text};
 use crate::source::Span;
 use crate::spec::{Expr, NamedExpr, Op, Rule, Spec, Term};
 use crate::template::{self, Data, Template};
@@ -115,12 +115,12 @@ pub struct TermOutcome {
 /// build up, without copying the snapshot.
 struct View<'a> {
     features: &'a Features,
-    rule_matched: Option<BTreeMap<String, String>>,
+    rule_matched: Option<NameMap<Text>>,
 }
 
 struct Sides<'a> {
-    flags: Option<&'a BTreeSet<String>>,
-    attributes: Option<&'a BTreeMap<String, String>>,
+    flags: Option<&'a NameSet>,
+    attributes: Option<&'a NameMap<Text>>,
     instances: Option<&'a [Instance]>,
 }
 
@@ -182,11 +182,15 @@ pub fn evaluate(
                 rule: rule.name.clone(),
             })?;
             if rule.terms().any(|t| t.lookup == RULE_MATCHED) {
-                outcome.rule_matched_seen = view.rule_matched.clone();
+                outcome.rule_matched_seen = view.rule_matched.as_ref().map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect()
+                });
             }
             view.rule_matched
-                .get_or_insert_with(BTreeMap::new)
-                .extend(outcome.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+                .get_or_insert_with(NameMap::default)
+                .extend(outcome.vars.iter().map(|(k, v)| (k.into(), v.into())));
             rules.push(outcome);
         }
         sets.push(SetOutcome { index, rules });
@@ -374,7 +378,7 @@ fn match_multi(
             kv_ok = false;
             continue;
         }
-        let value = attrs.and_then(|a| a.get(name)).map(String::as_str);
+        let value = attrs.and_then(|a| a.get(name)).map(Text::as_str);
         let on_attrs = match attrs {
             Some(_) => eval(expr, value.is_some(), value).map_err(ctx)?,
             None => false,
@@ -402,7 +406,7 @@ fn match_multi(
         }
     }
     let mut instances_ok = false;
-    let empty = BTreeMap::new();
+    let empty = NameMap::default();
     for instance in sides.instances.unwrap_or_default() {
         let attrs = instance.attributes.as_ref().unwrap_or(&empty);
         let mut all = true;
@@ -411,7 +415,7 @@ fn match_multi(
             let Some(expr) = &named.expr else {
                 return Err((format!("element {name:?}: the expression is null (NFD dereferences a nil pointer here and crashes)"), named.name_span));
             };
-            let value = attrs.get(name).map(String::as_str);
+            let value = attrs.get(name).map(Text::as_str);
             let held = eval(expr, value.is_some(), value)
                 .map_err(|m| (format!("element {name:?}: {m}"), expr.span))?;
             matched[i] |= held;
@@ -423,7 +427,7 @@ fn match_multi(
                 out.push(Data::Map(
                     attrs
                         .iter()
-                        .map(|(k, v)| (k.clone(), Data::Str(v.clone())))
+                        .map(|(k, v)| (k.to_string(), Data::Str(v.to_string())))
                         .collect(),
                 ));
             }
@@ -434,31 +438,67 @@ fn match_multi(
 
 /// NFD's `MatchNamesMulti`: the expression against every flag name, attribute key and
 /// instance attribute key; true if any holds. Every name is evaluated, so errors surface.
+///
+/// Go walks its maps in random order; nodefit reports the error of the first failing name in
+/// sorted order and hands matched elements to templates sorted, so answers are repeatable. The
+/// sort is paid only on an error or when a template needs the elements.
 fn match_names(
     expr: &Expr,
     sides: &Sides,
-    mut elements: Option<&mut Vec<Data>>,
+    elements: Option<&mut Vec<Data>>,
 ) -> Result<bool, String> {
-    let mut any = false;
-    let mut check = |name: &str, value: Option<&str>| -> Result<(), String> {
-        if eval(expr, true, Some(name))? {
-            any = true;
-            if let Some(out) = elements.as_deref_mut() {
-                out.push(element(name, value));
-            }
-        }
-        Ok(())
-    };
-    for name in sides.flags.into_iter().flatten() {
-        check(name, None)?;
-    }
-    for (name, value) in sides.attributes.into_iter().flatten() {
-        check(name, Some(value))?;
-    }
+    let mut names: Vec<(&str, Option<&str>)> = Vec::new();
+    names.extend(
+        sides
+            .flags
+            .into_iter()
+            .flatten()
+            .map(|n| (n.as_str(), None)),
+    );
+    names.extend(
+        sides
+            .attributes
+            .into_iter()
+            .flatten()
+            .map(|(n, v)| (n.as_str(), Some(v.as_str()))),
+    );
     for instance in sides.instances.unwrap_or_default() {
-        for name in instance.attributes.iter().flatten().map(|(k, _)| k) {
-            check(name, None)?;
+        names.extend(
+            instance
+                .attributes
+                .iter()
+                .flatten()
+                .map(|(n, _)| (n.as_str(), None)),
+        );
+    }
+    let held: Result<Vec<bool>, String> = names
+        .iter()
+        .map(|(name, _)| eval(expr, true, Some(name)))
+        .collect();
+    let held = match held {
+        Ok(held) => held,
+        Err(first) => {
+            names.sort_by_key(|(name, _)| *name);
+            let first_sorted = names
+                .iter()
+                .find_map(|(name, _)| eval(expr, true, Some(name)).err());
+            return Err(first_sorted.unwrap_or(first));
         }
+    };
+    let any = held.iter().any(|h| *h);
+    if let Some(out) = elements {
+        let mut matched: Vec<(&str, Option<&str>)> = names
+            .iter()
+            .zip(&held)
+            .filter(|(_, h)| **h)
+            .map(|(n, _)| *n)
+            .collect();
+        matched.sort_by_key(|(name, _)| *name);
+        out.extend(
+            matched
+                .into_iter()
+                .map(|(name, value)| element(name, value)),
+        );
     }
     Ok(any)
 }

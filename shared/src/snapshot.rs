@@ -5,7 +5,7 @@
 //! JSON goes through serde (fast: a 25 KB export parses in tens of microseconds); YAML goes
 //! through the spec's YAML reader so that it resolves scalars as `sigs.k8s.io/yaml` does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::decode::{string_map, Decoder, Path};
 use crate::features::{
     visit_struct, AttributeSet, Features, FlagSet, GoString, GoStringMap, Instance, InstanceSet,
+    NameSet, Text,
 };
 use crate::source::{LineIndex, Span};
 use crate::yaml::{self, Node, Value};
@@ -216,17 +217,17 @@ impl<'de> Deserialize<'de> for JsonDocument {
                             }
                             4 => {
                                 saw_features = true;
-                                let v: Option<BTreeMap<String, FlagSet>> = map.next_value()?;
+                                let v: Option<BTreeMap<Text, FlagSet>> = map.next_value()?;
                                 features.flags.extend(v.unwrap_or_default());
                             }
                             5 => {
                                 saw_features = true;
-                                let v: Option<BTreeMap<String, AttributeSet>> = map.next_value()?;
+                                let v: Option<BTreeMap<Text, AttributeSet>> = map.next_value()?;
                                 features.attributes.extend(v.unwrap_or_default());
                             }
                             _ => {
                                 saw_features = true;
-                                let v: Option<BTreeMap<String, InstanceSet>> = map.next_value()?;
+                                let v: Option<BTreeMap<Text, InstanceSet>> = map.next_value()?;
                                 features.instances.extend(v.unwrap_or_default());
                             }
                         }
@@ -304,7 +305,15 @@ macro_rules! small_struct {
 small_struct!(JsonMetadata, &["name", "labels"], |out, i, map| {
     match i {
         0 => out.name = map.next_value::<GoString>()?.0,
-        _ => out.labels = map.next_value::<GoStringMap>()?.0.unwrap_or_default(),
+        _ => {
+            out.labels = map
+                .next_value::<GoStringMap>()?
+                .0
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect()
+        }
     }
     Ok(())
 });
@@ -468,18 +477,17 @@ fn yaml_features(d: &mut Decoder, node: &Node, path: &str) -> Features {
             let fp = format!("{p}.{feature}");
             let els = field(d, &entry.value, &fp, "elements");
             let ep = join(&fp, "elements");
-            let feature = feature.into_owned();
+            let feature = Text::from(feature);
             match kind {
                 0 => {
-                    let names: Option<BTreeSet<String>> =
-                        els.filter(|n| !n.is_null()).and_then(|n| {
-                            d.object(
-                                n,
-                                &Path::Text(&ep),
-                                crate::decode::Want::Object("a map of flag elements"),
-                            )
-                            .map(|e| e.into_iter().map(|(k, _)| k.into_owned()).collect())
-                        });
+                    let names: Option<NameSet> = els.filter(|n| !n.is_null()).and_then(|n| {
+                        d.object(
+                            n,
+                            &Path::Text(&ep),
+                            crate::decode::Want::Object("a map of flag elements"),
+                        )
+                        .map(|e| e.into_iter().map(|(k, _)| Text::from(k)).collect())
+                    });
                     f.flags.insert(feature, FlagSet { elements: names });
                 }
                 1 => {

@@ -22,7 +22,7 @@ mod usb;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use nodefit_core::features::{AttributeSet, Features, FlagSet, Instance, InstanceSet};
+use nodefit_core::features::{AttributeSet, Features, FlagSet, Instance, InstanceSet, Text};
 
 pub use roots::HostRoots;
 
@@ -95,8 +95,8 @@ impl<'a> Sink<'a> {
         Sink { source, capture }
     }
 
-    fn key(&self, feature: &str) -> String {
-        format!("{}.{feature}", self.source)
+    fn key(&self, feature: &str) -> Text {
+        Text::from(format!("{}.{feature}", self.source))
     }
 
     fn attributes(&mut self, feature: &str, elements: Attributes) {
@@ -104,7 +104,12 @@ impl<'a> Sink<'a> {
         self.capture.features.attributes.insert(
             key,
             AttributeSet {
-                elements: Some(elements),
+                elements: Some(
+                    elements
+                        .into_iter()
+                        .map(|(k, v)| (k.into(), v.into()))
+                        .collect(),
+                ),
             },
         );
     }
@@ -114,7 +119,7 @@ impl<'a> Sink<'a> {
         self.capture.features.flags.insert(
             key,
             FlagSet {
-                elements: Some(elements),
+                elements: Some(elements.into_iter().map(Into::into).collect()),
             },
         );
     }
@@ -124,7 +129,12 @@ impl<'a> Sink<'a> {
         let elements = elements
             .into_iter()
             .map(|attributes| Instance {
-                attributes: Some(attributes),
+                attributes: Some(
+                    attributes
+                        .into_iter()
+                        .map(|(k, v)| (k.into(), v.into()))
+                        .collect(),
+                ),
             })
             .collect();
         self.capture.features.instances.insert(

@@ -302,7 +302,11 @@ mod tests {
         f.attributes.insert(
             "system.dmiid".into(),
             nodefit_core::features::AttributeSet {
-                elements: Some([("sys_vendor".to_string(), "AT&T <x>".to_string())].into()),
+                elements: Some(
+                    [("sys_vendor".into(), "AT&T <x>".into())]
+                        .into_iter()
+                        .collect(),
+                ),
             },
         );
         assert_eq!(

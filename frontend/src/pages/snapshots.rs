@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nodefit_core::features::Features;
+use nodefit_core::features::{sorted, Features};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 
@@ -391,9 +391,9 @@ fn rows(f: &Features) -> Vec<FeatureRow> {
     for (name, set) in &f.flags {
         for e in set.elements.iter().flatten() {
             out.push(FeatureRow {
-                feature: name.clone(),
+                feature: name.to_string(),
                 kind: "flag",
-                element: e.clone(),
+                element: e.to_string(),
                 values: String::new(),
             });
         }
@@ -401,10 +401,10 @@ fn rows(f: &Features) -> Vec<FeatureRow> {
     for (name, set) in &f.attributes {
         for (k, v) in set.elements.iter().flatten() {
             out.push(FeatureRow {
-                feature: name.clone(),
+                feature: name.to_string(),
                 kind: "attribute",
-                element: k.clone(),
-                values: v.clone(),
+                element: k.to_string(),
+                values: v.to_string(),
             });
         }
     }
@@ -413,12 +413,12 @@ fn rows(f: &Features) -> Vec<FeatureRow> {
             let attrs = inst
                 .attributes
                 .iter()
-                .flatten()
+                .flat_map(sorted)
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(" ");
             out.push(FeatureRow {
-                feature: name.clone(),
+                feature: name.to_string(),
                 kind: "instance",
                 element: format!("#{i}"),
                 values: attrs,

@@ -354,7 +354,7 @@ fn system_node_name(features: &Features) -> Option<String> {
         .elements
         .as_ref()?
         .get("nodename")
-        .cloned()
+        .map(ToString::to_string)
 }
 
 /// List snapshots, newest first.
