@@ -139,13 +139,6 @@ pub fn sorted<V, S: BuildHasher>(map: &HashMap<Text, V, S>) -> Vec<(&str, &V)> {
     entries
 }
 
-/// Sorted, as Go marshals map keys.
-pub fn sorted_names<S: BuildHasher>(set: &HashSet<Text, S>) -> Vec<&str> {
-    let mut names: Vec<&str> = set.iter().map(Text::as_str).collect();
-    names.sort_unstable();
-    names
-}
-
 /// Writes a map with its keys sorted.
 struct SortedMap<'a, V>(&'a NameMap<V>);
 
