@@ -3,6 +3,10 @@
 
 use std::hint::black_box;
 
+/// The allocator the `nodefit` binary uses, so that figures are the CLI's and the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use nodefit_core::eval::{evaluate, Options};
 use nodefit_core::features::{Features, Instance};
