@@ -266,6 +266,17 @@ fn sign_and_verify(bed: &Bed) {
 
     // Unsigned: a newer artifact, which NFD would use, has no signature.
     let unsigned = bed.attach(&bed.spec("changed.yaml", "changed"), None);
+    // With two artifacts discover finds `.sig` tags through the tag list: still the signed
+    // one's signatures, and none for the unsigned one.
+    let out = bed.on_image("discover", &[]);
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("    └── {tag}  2 cosign signatures")),
+        "{out}"
+    );
+    assert!(out.stdout.contains(&unsigned), "{out}");
+    assert!(!out.stdout.contains(&sig_tag(&unsigned)), "{out}");
     let out = bed.on_image("verify", &["--key", &public]);
     assert_refused(&out, "no signature found");
     assert!(out.stderr.contains(&unsigned), "{out}");

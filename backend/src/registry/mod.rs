@@ -19,7 +19,7 @@ mod referrers;
 mod retry;
 mod transport;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use futures_util::future::{try_join, try_join3};
@@ -46,6 +46,10 @@ pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 pub const MAX_BLOB_BYTES: usize = crate::files::MAX_INPUT_BYTES as usize;
 /// Most pages of a paginated referrers API answer followed.
 pub const MAX_REFERRERS_PAGES: usize = 100;
+/// Tags asked for per page of the tag list.
+pub const TAGS_PER_PAGE: usize = 1000;
+/// Most pages of the tag list read to find `.sig` tags; past them, each tag is looked up.
+pub const MAX_TAG_PAGES: usize = 10;
 /// Rounds of read, merge, write and verify of the fallback index before giving up.
 pub const MAX_INDEX_ROUNDS: u32 = 10;
 /// Pushes of a manifest the registry refused because of a blob being committed concurrently.
@@ -794,20 +798,32 @@ impl Client {
     /// A manifest's bytes and descriptor. When `reference` is a digest, the bytes must hash to
     /// it; otherwise to the registry's `Docker-Content-Digest`, if it sent one.
     async fn get_manifest(&self, reference: &str) -> Result<(Vec<u8>, OciDescriptor), Error> {
+        let response = self.request_manifest(reference).await?;
+        if response.status == 404 {
+            return Err(self.not_found(&response, "no such manifest"));
+        }
+        self.read_manifest(reference, response)
+    }
+
+    async fn request_manifest(&self, reference: &str) -> Result<Response, Error> {
         // Digests also come from registry listings: never let one reshape the URL.
         if reference.contains(':') && !is_digest(reference) {
             return Err(self.content(format!("{reference:?} is not a sha256 digest")));
         }
-        let response = self
-            .send(
-                Request::new(Method::GET, self.manifest_url(reference))
-                    .accept(MANIFEST_ACCEPT)
-                    .limit(MAX_MANIFEST_BYTES),
-            )
-            .await?;
-        if response.status == 404 {
-            return Err(self.not_found(&response, "no such manifest"));
-        }
+        self.send(
+            Request::new(Method::GET, self.manifest_url(reference))
+                .accept(MANIFEST_ACCEPT)
+                .limit(MAX_MANIFEST_BYTES),
+        )
+        .await
+    }
+
+    /// Checks a manifest answer: status, digest, media type.
+    fn read_manifest(
+        &self,
+        reference: &str,
+        response: Response,
+    ) -> Result<(Vec<u8>, OciDescriptor), Error> {
         let response = self.transport.expect(response, &[200])?;
         let digest = sha256_digest(&response.body);
         let expected = if is_digest(reference) {
@@ -920,6 +936,56 @@ impl Client {
             return Ok(None);
         }
         self.get_manifest(reference).await.map(Some)
+    }
+
+    /// Like [`Client::manifest_if_exists`] for a tag known to exist (from [`Client::tags`]):
+    /// no `HEAD` first, and `None` if it was deleted since.
+    pub async fn listed_manifest(
+        &self,
+        tag: &str,
+    ) -> Result<Option<(Vec<u8>, OciDescriptor)>, Error> {
+        let response = self.request_manifest(tag).await?;
+        if response.status == 404 {
+            return Ok(None);
+        }
+        self.read_manifest(tag, response).map(Some)
+    }
+
+    /// Every tag of the repository, from the tag list API; `None` when the registry does not
+    /// let this client list them (some allow pulls but not listing), or when they span more
+    /// than [`MAX_TAG_PAGES`] pages: then looking tags up one by one is the cheaper way.
+    pub async fn tags(&self) -> Result<Option<HashSet<String>>, Error> {
+        #[derive(serde::Deserialize)]
+        struct TagList {
+            tags: Option<Vec<String>>,
+        }
+        let mut url = self.transport.url("tags/list");
+        url.query_pairs_mut()
+            .append_pair("n", &TAGS_PER_PAGE.to_string());
+        let mut tags = HashSet::new();
+        for _ in 0..MAX_TAG_PAGES {
+            let response = self
+                .send(
+                    Request::new(Method::GET, url.clone())
+                        .accept("application/json")
+                        .limit(MAX_MANIFEST_BYTES),
+                )
+                .await?;
+            if matches!(response.status, 401 | 403 | 404 | 405) {
+                return Ok(None);
+            }
+            let response = self.transport.expect(response, &[200])?;
+            let list: TagList = serde_json::from_slice(&response.body).map_err(|e| {
+                self.transport
+                    .fail(&response, format!("the tag list is malformed: {e}"))
+            })?;
+            tags.extend(list.tags.unwrap_or_default());
+            match next_page(&response) {
+                Some(next) => url = response_url(&self.transport, &response, &next)?,
+                None => return Ok(Some(tags)),
+            }
+        }
+        Ok(None)
     }
 
     /// A blob's bytes as the registry sent them, at most `limit` of them; not checked against

@@ -238,15 +238,30 @@ pub async fn verify(
 }
 
 /// The `.sig` image of each of `artifacts`, if it has one; not verified.
+///
+/// With several artifacts, one read of the tag list says which have a `.sig` tag, so that only
+/// those are fetched (unsigned artifacts cost no request); when the registry does not list
+/// tags, each `.sig` tag is looked up.
 pub async fn signatures(
     client: &Client,
     artifacts: &[OciDescriptor],
 ) -> Result<Vec<Option<SignatureSummary>>, Error> {
+    let listed = if artifacts.len() > 1 {
+        client.tags().await?
+    } else {
+        None
+    };
+    let listed = &listed;
     try_join_all(artifacts.iter().map(|artifact| async move {
         let Some(tag) = signature_tag(&artifact.digest) else {
             return Ok(None);
         };
-        let Some((bytes, descriptor)) = client.manifest_if_exists(&tag).await? else {
+        let found = match listed {
+            Some(tags) if !tags.contains(&tag) => None,
+            Some(_) => client.listed_manifest(&tag).await?,
+            None => client.manifest_if_exists(&tag).await?,
+        };
+        let Some((bytes, descriptor)) = found else {
             return Ok(None);
         };
         let (count, problem) = match SignatureManifest::parse(&bytes) {
