@@ -1,4 +1,5 @@
-//! Registries that fail: stopped mid-attach, answering 5xx or 429, too slow for the timeouts.
+//! Registries that fail: stopped mid-attach, answering 5xx or 429, too slow for the timeouts,
+//! refusing to list tags.
 //! A proxy on loopback stands between nodefit and a real distribution 2.8 and injects the
 //! faults; the registry's own storage is then checked for a whole fallback index.
 
@@ -248,4 +249,61 @@ fn a_hung_registry_is_given_up_on() {
             .contains(&format!("registry {}", registry.host())),
         "{out}"
     );
+}
+
+/// A registry that serves images but refuses to list tags (as some do for pull-only tokens):
+/// `discover` looks each `.sig` tag up instead, and still shows the signatures.
+#[test]
+fn signatures_are_found_without_the_tag_list() {
+    let registry = Registry::distribution();
+    seed_image(&registry, "demo/app:v1");
+    let dir = TempDir::new("no-tag-list");
+    let key = dir.path().join("signer.key");
+    nodefit(&["keygen", "--output-key"])
+        .arg(&key)
+        .run()
+        .assert_success();
+    let attach = |name: &str, sign: bool| {
+        let spec = write_spec(dir.path(), name, name);
+        let mut command = nodefit(&["attach"])
+            .args(&image_args(&registry, "demo/app:v1"))
+            .arg(&spec);
+        if sign {
+            command = command.args(&["--sign", "--key"]).arg(&key);
+        }
+        let out = command.run();
+        out.assert_success();
+        printed_digest(&out)
+    };
+    let signed = attach("signed.yaml", true);
+    let unsigned = attach("unsigned.yaml", false);
+    let sig_tag = |digest: &str| format!("{}.sig", digest.replace(':', "-"));
+
+    let proxy = Proxy::start(&registry.host(), |head, _| {
+        if head.path().ends_with("/tags/list") {
+            Action::status(403)
+        } else {
+            Action::Forward
+        }
+    });
+    let out = nodefit(&["discover", "-v"])
+        .args(&proxied_args(&proxy, "demo/app:v1"))
+        .run();
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("└── {}  1 cosign signature", sig_tag(&signed))),
+        "{out}"
+    );
+    assert!(out.stdout.contains(&unsigned), "{out}");
+    assert!(!out.stdout.contains(&sig_tag(&unsigned)), "{out}");
+    for digest in [&signed, &unsigned] {
+        let path = format!("/v2/demo/app/manifests/{}", sig_tag(digest));
+        assert!(
+            request_lines(&out.stderr)
+                .iter()
+                .any(|l| l.starts_with("nodefit: HEAD ") && l.contains(&path)),
+            "each .sig tag looked up: {out}"
+        );
+    }
 }
