@@ -228,6 +228,48 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
     assert_eq!(history.json().as_array().unwrap().len(), 2);
 }
 
+/// A client retrying while its first publish is still signing and attaching: every identical
+/// request gets the one publication, and the image gets one artifact.
+#[test]
+fn identical_publishes_at_once_attach_once() {
+    let s = setup();
+    let publisher = s.server.token("publisher");
+    let spec = create_spec(&s.server, "x86", SPEC);
+    for name in ["lab", "oci"] {
+        let request = json!({"specId": spec, "registry": name, "image": "demo/app:v1"});
+        let answers: Vec<(u16, Value)> = std::thread::scope(|scope| {
+            let requests: Vec<_> = (0..4)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let r = s
+                            .server
+                            .json("POST", "/api/v1/publish", &publisher, &request);
+                        (r.status, r.json())
+                    })
+                })
+                .collect();
+            requests.into_iter().map(|r| r.join().unwrap()).collect()
+        });
+        let created = answers.iter().filter(|(status, _)| *status == 201).count();
+        assert_eq!(created, 1, "one request published: {answers:?}");
+        assert!(
+            answers
+                .iter()
+                .all(|(status, _)| *status == 201 || *status == 200),
+            "{answers:?}"
+        );
+        let ids: std::collections::BTreeSet<String> =
+            answers.iter().map(|(_, p)| p["id"].to_string()).collect();
+        assert_eq!(ids.len(), 1, "the same publication for all: {answers:?}");
+        let listed = referrers(&s.server, name);
+        assert_eq!(
+            listed["artifacts"].as_array().unwrap().len(),
+            1,
+            "attached once: {listed}"
+        );
+    }
+}
+
 #[test]
 fn a_new_version_publishes_a_newer_artifact_that_nfd_picks() {
     let s = setup();

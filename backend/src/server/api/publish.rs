@@ -26,7 +26,7 @@ use crate::registry::{
 };
 use crate::server::auth::{Caller, Role};
 use crate::server::config::RegistryConfig;
-use crate::server::db::{NewPublication, PublicationRow};
+use crate::server::db::{Db, NewPublication, PublicationKey, PublicationRow};
 use crate::server::error::{ApiError, ErrorBody};
 use crate::server::state::AppState;
 use crate::signing;
@@ -40,6 +40,11 @@ pub const REGISTRY_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REGISTRY_DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 /// Longest image reference accepted.
 const MAX_IMAGE_BYTES: usize = 512;
+/// How often a publish request waiting for an identical one in progress looks again.
+pub const CLAIM_POLL: Duration = Duration::from_millis(200);
+/// How much longer than the request timeout a publish claim lasts when its server stopped
+/// without releasing it (a cancelled request releases its claim itself).
+pub const CLAIM_LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// The annotation that ties an artifact to the spec version it holds, so that retrying a
 /// publish whose signing failed re-uses the artifact instead of attaching a second one.
 pub const SPEC_ANNOTATION: &str = "dev.nodefit.spec-version";
@@ -182,7 +187,9 @@ fn sha256(bytes: &[u8]) -> String {
 
 /// Lint, sign with the server's key when one is configured, attach, and record. Publishing the
 /// same spec version to the same image digest again returns the recorded publication (200)
-/// without touching the registry beyond resolving the image.
+/// without touching the registry beyond resolving the image; while an identical publish is in
+/// progress (a client retrying too early, here or on another server on the same database),
+/// the request waits for it and returns its publication.
 #[utoipa::path(
     post,
     path = "/publish",
@@ -193,6 +200,7 @@ fn sha256(bytes: &[u8]) -> String {
         (status = 200, body = Publication, description = "already published"),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "an identical publish was still in progress when this request had to answer (`publish_in_progress`): retry later"),
         (status = 422, body = ErrorBody, description = "the spec has lint errors (`lint_failed`, diagnostics in details) or the registry content is unusable"),
         (status = 502, body = ErrorBody, description = "the registry could not be used"),
     ),
@@ -240,13 +248,18 @@ async fn publish(
     let platform = platform(req.platform.as_deref())?;
     let (client, registry) = client(&state, &req.registry, &req.image, Access::Push)?;
     let subject = client.resolve(platform.as_ref()).await?;
-    if let Some(existing) = state
-        .db
-        .find_publication(spec.id, version.version, &registry.name, &subject.digest)
-        .await?
-    {
-        return Ok((StatusCode::OK, axum::Json(Publication::from(existing))).into_response());
-    }
+    let key = PublicationKey {
+        spec_id: spec.id,
+        version: version.version,
+        registry: registry.name.clone(),
+        image_digest: subject.digest.clone(),
+    };
+    let _claim = match claim(&state, key).await? {
+        Claimed::Done(existing) => {
+            return Ok((StatusCode::OK, axum::Json(Publication::from(existing))).into_response())
+        }
+        Claimed::Ours(claim) => claim,
+    };
 
     let marker = format!("{}:{}", spec.id, version.version);
     let artifact = match reusable_artifact(&client, &subject, &marker, content.as_bytes()).await? {
@@ -295,6 +308,80 @@ async fn publish(
         StatusCode::OK
     };
     Ok((status, axum::Json(Publication::from(row))).into_response())
+}
+
+enum Claimed {
+    /// The publication exists (recorded before or while this request waited).
+    Done(PublicationRow),
+    /// This request publishes; the claim is released when it is dropped.
+    Ours(Claim),
+}
+
+/// Waits until this request may publish `key`, or until an identical request in progress has
+/// recorded it.
+async fn claim(state: &AppState, key: PublicationKey) -> Result<Claimed, ApiError> {
+    let lease = state.config.request_timeout + CLAIM_LEASE_MARGIN;
+    let give_up = Instant::now()
+        + state
+            .config
+            .request_timeout
+            .saturating_sub(REGISTRY_DEADLINE_MARGIN);
+    loop {
+        let find = || {
+            state
+                .db
+                .find_publication(key.spec_id, key.version, &key.registry, &key.image_digest)
+        };
+        if let Some(existing) = find().await? {
+            return Ok(Claimed::Done(existing));
+        }
+        if state.db.claim_publication(&key, lease).await? {
+            let claim = Claim {
+                db: state.db.clone(),
+                key: Some(key.clone()),
+            };
+            // The request that held the claim may have recorded the publication just before
+            // releasing it.
+            return Ok(match find().await? {
+                Some(existing) => Claimed::Done(existing),
+                None => Claimed::Ours(claim),
+            });
+        }
+        if Instant::now() + CLAIM_POLL >= give_up {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "publish_in_progress",
+                format!(
+                    "spec {} version {} is being published to this image by another request; \
+                     retry later to get its result",
+                    key.spec_id, key.version
+                ),
+            ));
+        }
+        tokio::time::sleep(CLAIM_POLL).await;
+    }
+}
+
+/// A publish claim, released when the publish ends: also when the request is cancelled (its
+/// timeout drops the handler), through a task of its own.
+struct Claim {
+    db: Db,
+    key: Option<PublicationKey>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let (Some(key), Ok(runtime)) = (self.key.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let db = self.db.clone();
+        runtime.spawn(async move {
+            if let Err(e) = db.release_publication(&key).await {
+                tracing::warn!(error = %e, spec = key.spec_id, version = key.version, "a publish claim was not released; it expires with its lease");
+            }
+        });
+    }
 }
 
 /// The newest compatibility artifact of `subject`, if an earlier attempt of this publication

@@ -26,7 +26,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
-pub use publications::{NewPublication, PublicationRow};
+pub use publications::{NewPublication, PublicationKey, PublicationRow};
 pub use snapshots::{EvalRow, NewSnapshot, SnapshotQuery, SnapshotRow, Stored};
 pub use specs::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
 pub use tokens::TokenRow;
@@ -46,12 +46,20 @@ enum Dialect {
 
 /// The migrations of each dialect, in order. Each file is embedded so that the binary is the
 /// whole server; a test checks that every file in migrations/ is listed here.
-pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../../../migrations/sqlite/0001_initial.sql"),
-    include_str!("../../../../migrations/postgres/0001_initial.sql"),
-)];
+pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../../../migrations/sqlite/0001_initial.sql"),
+        include_str!("../../../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "publish claims",
+        include_str!("../../../../migrations/sqlite/0002_publish_claims.sql"),
+        include_str!("../../../../migrations/postgres/0002_publish_claims.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Embedded(Dialect);

@@ -1,5 +1,7 @@
 //! Publications: which spec version went to which image, with the digests that prove it.
 
+use std::time::Duration;
+
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -50,7 +52,70 @@ fn row(r: &AnyRow) -> Result<PublicationRow, sqlx::Error> {
     })
 }
 
+/// What identifies a publication: this spec version on this image digest of this registry.
+#[derive(Clone, Debug)]
+pub struct PublicationKey {
+    pub spec_id: i64,
+    pub version: i64,
+    pub registry: String,
+    pub image_digest: String,
+}
+
 impl Db {
+    /// Claims the right to publish `key`, unless another request holds a claim younger than
+    /// `lease`. Taking over an expired claim and claiming anew are one insert: of two requests
+    /// racing, the database lets exactly one in.
+    pub async fn claim_publication(
+        &self,
+        key: &PublicationKey,
+        lease: Duration,
+    ) -> Result<bool, sqlx::Error> {
+        let now = now_ms();
+        let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+        sqlx::query(
+            "DELETE FROM publish_claims WHERE spec_id = $1 AND version = $2 AND registry = $3 \
+             AND image_digest = $4 AND claimed_at < $5",
+        )
+        .bind(key.spec_id)
+        .bind(key.version)
+        .bind(&key.registry)
+        .bind(&key.image_digest)
+        .bind(now.saturating_sub(lease_ms))
+        .execute(&self.pool)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO publish_claims (spec_id, version, registry, image_digest, claimed_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(key.spec_id)
+        .bind(key.version)
+        .bind(&key.registry)
+        .bind(&key.image_digest)
+        .bind(now)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(e) if is_unique_violation(&e) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Ends a claim, whether the publish succeeded or not.
+    pub async fn release_publication(&self, key: &PublicationKey) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "DELETE FROM publish_claims WHERE spec_id = $1 AND version = $2 AND registry = $3 \
+             AND image_digest = $4",
+        )
+        .bind(key.spec_id)
+        .bind(key.version)
+        .bind(&key.registry)
+        .bind(&key.image_digest)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+    }
+
     /// The publication of this spec version to this image digest, if there is one.
     pub async fn find_publication(
         &self,
