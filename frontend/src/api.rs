@@ -39,6 +39,9 @@ impl ApiError {
 
     /// What to do next, by status.
     pub fn advice(&self) -> &'static str {
+        if self.code == "publish_in_progress" {
+            return "The same publish is still running: wait a moment and publish again to see its result.";
+        }
         match self.status {
             0 => "Check that `nodefit serve` is running and reachable, then try again.",
             400 | 422 => "Correct the input named above and try again.",
