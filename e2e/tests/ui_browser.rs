@@ -291,6 +291,12 @@ async fn the_whole_journey_in_a_browser() {
     b.wait_text("[data-testid=publish-result]", &image_digest)
         .await;
     b.wait_text("[data-testid=referrer]", &artifact).await;
+    // The spec's publication history records who published which version where.
+    let history = b
+        .wait_text("[data-testid=publications] tbody tr", &artifact)
+        .await;
+    assert!(history.contains(&signature), "{history}");
+    assert!(history.contains("demo/app:v1"), "{history}");
     b.shot("10-publish").await;
 
     let discovered = testbed::oras(&[

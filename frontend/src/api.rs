@@ -386,6 +386,8 @@ pub struct Publication {
     pub signature_digest: Option<String>,
     #[serde(default, deserialize_with = "null_default")]
     pub created_at: String,
+    #[serde(default, deserialize_with = "null_default")]
+    pub created_by: String,
 }
 
 /// One compatibility artifact attached to an image, as the server lists it.

@@ -1,5 +1,6 @@
 //! The Publish tab: lint (here), save, then sign and attach (the server) with each step shown,
-//! the resulting digests, and the image's attached artifacts with detach.
+//! the resulting digests, the image's attached artifacts with detach, and the spec's
+//! publication history (who published which version where).
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -45,6 +46,27 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
     let result = RwSignal::new(None::<Publication>);
     let busy = RwSignal::new(false);
     let referrers = RwSignal::new(None::<ImageReferrers>);
+    let history = RwSignal::new(Vec::<Publication>::new());
+
+    let load_history = move |spec_id: Option<String>| {
+        let Some(spec_id) = spec_id else {
+            history.set(Vec::new());
+            return;
+        };
+        spawn_local(async move {
+            let path = format!("/publications?specId={}", api::enc(&spec_id));
+            match api::call::<Vec<Publication>>("GET", &path, api::Body::None).await {
+                Ok(list) => history.set(list),
+                Err(e) => app.error(format!("Listing this spec's publications failed: {e}")),
+            }
+        });
+    };
+    Effect::new(move |_| {
+        let spec_id = app.spec.with(|s| s.as_ref().map(|s| s.id.clone()));
+        if app.tab.get() == Tab::Publish && app.me.with(Option::is_some) {
+            load_history(spec_id);
+        }
+    });
 
     Effect::new(move |_| {
         if app.tab.get() == Tab::Publish && app.me.with(Option::is_some) {
@@ -160,6 +182,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
                     ));
                     result.set(Some(p));
                     list_referrers();
+                    load_history(Some(spec.id.clone()));
                 }
                 Err(e) => {
                     set_step(2, Step::Failed);
@@ -233,6 +256,45 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
                 <dt>"Spec version"</dt><dd>{p.version}</dd>
             </dl>
         })}
+        <section aria-labelledby="history-heading">
+            <h3 id="history-heading">"Publications of this spec"</h3>
+            {move || {
+                let list = history.get();
+                if list.is_empty() {
+                    return view! {
+                        <p class="muted">"Not published yet (publishing saves the spec first)."</p>
+                    }
+                    .into_any();
+                }
+                view! {
+                    <table class="publications" data-testid="publications">
+                        <thead>
+                            <tr>
+                                <th scope="col">"When"</th>
+                                <th scope="col">"By"</th>
+                                <th scope="col">"Version"</th>
+                                <th scope="col">"Image"</th>
+                                <th scope="col">"Artifact"</th>
+                                <th scope="col">"Signature"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {list.into_iter().map(|p| view! {
+                                <tr>
+                                    <td>{p.created_at}</td>
+                                    <td>{p.created_by}</td>
+                                    <td>{p.version}</td>
+                                    <td>{format!("{} / {}", p.registry, p.image)}<br/><code>{p.image_digest}</code></td>
+                                    <td><code>{p.artifact_digest}</code></td>
+                                    <td><code>{p.signature_digest.unwrap_or_else(|| "unsigned".into())}</code></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
         <section aria-labelledby="image-heading">
             <h3 id="image-heading">"Attached to the image"</h3>
             <button type="button" on:click=move |_| list_referrers() data-testid="list-referrers">
