@@ -433,3 +433,96 @@ fn broken_host_tree() -> PathBuf {
     file("sys/bus/usb/devices/usb2/idProduct", b"0002\n");
     root
 }
+
+fn capture_arm64(root: &Path) -> Run {
+    run(
+        nodefit()
+            .arg("capture")
+            .arg("--root")
+            .arg(root)
+            .args(["--cpu-arch", "arm64"]),
+        root,
+    )
+}
+
+/// `graviton3-node` holds the auxiliary vector and MIDR_EL1 of the Graviton3 in NFD's arm64
+/// sample export: capture gives exactly the cpu features NFD exported there.
+#[test]
+fn arm64_cpu_features_match_nfd_on_graviton3() {
+    let out = capture_arm64(&fixtures().join("graviton3-node"));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sample: Value = serde_json::from_str(include_str!(
+        "../../shared/tests/data/samples/arm64-graviton3-al2023.features.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        source_features(&out.json(), "cpu"),
+        source_features(&sample, "cpu")
+    );
+    assert!(!out.stderr.contains("source cpu"), "{}", out.stderr);
+}
+
+/// MIDR_EL1 is read only when the kernel offers the CPUID capability (as klauspost/cpuid does);
+/// /proc/cpuinfo stands in for a missing sysfs file; what cannot be read is a problem that names
+/// the files.
+#[test]
+fn arm64_model_without_cpuid_capability_or_sysfs() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("capture-arm64-model");
+    let _ = fs::remove_dir_all(&root);
+    fs::create_dir_all(root.join("proc/self")).unwrap();
+    let auxv = |hwcap: u64| -> Vec<u8> {
+        [(16u64, hwcap), (26, 0), (0, 0)]
+            .iter()
+            .flat_map(|(k, v)| k.to_le_bytes().into_iter().chain(v.to_le_bytes()))
+            .collect()
+    };
+    let model = |out: &Run| out.json()["attributes"]["cpu.model"].clone();
+    let cpuid = |out: &Run| out.json()["flags"]["cpu.cpuid"]["elements"].clone();
+
+    // FP and ASIMD, no CPUID: MIDR is not read.
+    fs::write(root.join("proc/self/auxv"), auxv(0b11)).unwrap();
+    let out = capture_arm64(&root);
+    assert_eq!(cpuid(&out), serde_json::json!({"ASIMD": {}, "FP": {}}));
+    assert_eq!(
+        model(&out),
+        serde_json::json!({"elements": {"family": "0", "hypervisor": "none", "id": "0", "vendor_id": "VendorUnknown"}})
+    );
+
+    // CPUID offered, no sysfs file: /proc/cpuinfo gives MIDR (an Ampere Altra, Neoverse N1).
+    fs::write(root.join("proc/self/auxv"), auxv(0b11 | 1 << 11)).unwrap();
+    fs::write(
+        root.join("proc/cpuinfo"),
+        "processor\t: 0\nBogoMIPS\t: 50.00\nFeatures\t: fp asimd cpuid\nCPU implementer\t: 0x41\n\
+         CPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: 0xd0c\nCPU revision\t: 1\n",
+    )
+    .unwrap();
+    let out = capture_arm64(&root);
+    assert_eq!(
+        model(&out),
+        serde_json::json!({"elements": {"family": "63", "hypervisor": "none", "id": "53441", "vendor_id": "ARM"}})
+    );
+
+    // Neither: cpu.model is left out and the problem names both files.
+    fs::remove_file(root.join("proc/cpuinfo")).unwrap();
+    let out = capture_arm64(&root);
+    assert_eq!(model(&out), Value::Null);
+    assert!(
+        out.stderr
+            .contains("cpu.model left out: MIDR_EL1 unreadable")
+            && out.stderr.contains("midr_el1")
+            && out.stderr.contains("cpuinfo"),
+        "{}",
+        out.stderr
+    );
+
+    // No auxiliary vector at all: empty flags, no model, and why.
+    fs::remove_file(root.join("proc/self/auxv")).unwrap();
+    let out = capture_arm64(&root);
+    assert_eq!(cpuid(&out), serde_json::json!({}));
+    assert!(
+        out.stderr
+            .contains("cpu.cpuid left empty and cpu.model out: no hardware capabilities"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,8 +1,9 @@
 //! The cpu source (NFD `source/cpu`): cpuid, model, cstate, pstate, rdt, security, sst,
 //! topology, coprocessor.
 //!
-//! The x86 parts run when CPUID is available (NFD builds them for amd64 only); elsewhere those
-//! features are present and empty, as NFD's stubs leave them.
+//! The x86 parts run when CPUID is available (NFD builds them for amd64 only); on arm64 the
+//! flags and model come from HWCAPs and MIDR (`arm64`); elsewhere, and on arm64 for the
+//! amd64-only features, the features are present and empty, as NFD's stubs leave them.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -13,22 +14,25 @@ use nodefit_core::gostr::atoi;
 
 use super::cpuid::{self, CpuInfo, Cpuid, Hypervisor};
 use super::fsutil::{describe, list_names, read_bytes, read_text, read_trimmed};
+use super::{arm64, Processor};
 use super::{Attributes, HostRoots, Sink};
 
-pub(super) fn discover(roots: &HostRoots, cpu: Option<&dyn Cpuid>, out: &mut Sink) {
-    let Some(cpu) = cpu else {
-        out.flags("cpuid", BTreeSet::new());
-        out.problem(
-            "cpu.cpuid is left empty and cpu.model out: nodefit reads CPU features through x86 \
-             CPUID only, and this is not an x86_64 machine",
-        );
-        for feature in ["cstate", "pstate", "rdt", "security", "sst"] {
-            out.attributes(feature, Attributes::new());
+pub(super) fn discover(roots: &HostRoots, processor: Processor, out: &mut Sink) {
+    let cpu = match processor {
+        Processor::X86(cpu) => cpu,
+        Processor::Arm64 => return discover_arm64(roots, out),
+        Processor::Other => {
+            out.flags("cpuid", BTreeSet::new());
+            out.problem(
+                "cpu.cpuid is left empty and cpu.model out: nodefit reads CPU features through \
+                 x86 CPUID and arm64 HWCAPs only",
+            );
+            amd64_only_features_empty(out);
+            let topology = topology(roots, out);
+            out.attributes("topology", topology);
+            out.attributes("coprocessor", Attributes::new());
+            return;
         }
-        let topology = topology(roots, out);
-        out.attributes("topology", topology);
-        out.attributes("coprocessor", Attributes::new());
-        return;
     };
     let info = cpuid::detect(cpu);
     out.flags("cpuid", cpuid_flags(&info));
@@ -52,6 +56,36 @@ pub(super) fn discover(roots: &HostRoots, cpu: Option<&dyn Cpuid>, out: &mut Sin
     let topology = topology(roots, out);
     out.attributes("topology", topology);
     // Only POWER has co-processor features (nx_gzip).
+    out.attributes("coprocessor", Attributes::new());
+}
+
+/// NFD builds cstate, pstate, rdt, security and sst for amd64 only; elsewhere its stubs leave
+/// them present and empty.
+fn amd64_only_features_empty(out: &mut Sink) {
+    for feature in ["cstate", "pstate", "rdt", "security", "sst"] {
+        out.attributes(feature, Attributes::new());
+    }
+}
+
+fn discover_arm64(roots: &HostRoots, out: &mut Sink) {
+    match arm64::Hwcaps::read(roots) {
+        Ok(caps) => {
+            out.flags("cpuid", caps.flags());
+            match arm64::model(&caps, roots) {
+                Ok(model) => out.attributes("model", model),
+                Err(e) => out.problem(format!("cpu.model left out: {e}")),
+            }
+        }
+        Err(e) => {
+            out.flags("cpuid", BTreeSet::new());
+            out.problem(format!(
+                "cpu.cpuid left empty and cpu.model out: no hardware capabilities: {e}"
+            ));
+        }
+    }
+    amd64_only_features_empty(out);
+    let topology = topology(roots, out);
+    out.attributes("topology", topology);
     out.attributes("coprocessor", Attributes::new());
 }
 

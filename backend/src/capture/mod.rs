@@ -7,6 +7,7 @@
 //! filesystem is reached only through [`HostRoots`], so fixture trees stand in for the host.
 //! A source that fails is reported as a [`SourceProblem`] and the others still come out.
 
+pub mod arm64;
 mod cpu;
 pub mod cpuid;
 mod fsutil;
@@ -45,32 +46,39 @@ pub struct SourceProblem {
     pub aborts_nfd: bool,
 }
 
-/// Captures this machine. On x86_64 CPUID is read from the processor; elsewhere the cpu source
-/// leaves the CPUID flags empty (see [`cpuid`]).
+/// Where the cpu source reads the processor from.
+#[derive(Clone, Copy)]
+pub enum Processor<'a> {
+    /// x86: CPUID, answered by the processor or by a recorded dump.
+    X86(&'a dyn cpuid::Cpuid),
+    /// arm64: HWCAPs from `<root>/proc/self/auxv` and MIDR_EL1 from sysfs (see [`arm64`]).
+    Arm64,
+    /// Any other architecture: `cpu.cpuid` empty and `cpu.model` left out, with a problem
+    /// saying so (NFD reads HWCAPs on arm, ppc64le and s390x too; see docs/capture.md).
+    Other,
+}
+
+/// Captures this machine: CPUID from the processor on x86_64, HWCAPs on aarch64.
 pub fn capture(roots: &HostRoots, node_name: &str) -> Capture {
     #[cfg(target_arch = "x86_64")]
     let native = cpuid::NativeCpuid;
     #[cfg(target_arch = "x86_64")]
-    let cpu: Option<&dyn cpuid::Cpuid> = Some(&native);
-    #[cfg(not(target_arch = "x86_64"))]
-    let cpu: Option<&dyn cpuid::Cpuid> = None;
-    capture_with_cpuid(roots, node_name, cpu)
+    let processor = Processor::X86(&native);
+    #[cfg(target_arch = "aarch64")]
+    let processor = Processor::Arm64;
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    let processor = Processor::Other;
+    capture_with(roots, node_name, processor)
 }
 
-/// Captures with CPUID answered by `cpu` (a recorded dump, or the processor). `None` is how
-/// capture runs off x86_64: `cpu.cpuid` empty and `cpu.model` left out, with a problem saying so
-/// (NFD reads HWCAPs there; see docs/capture.md).
+/// Captures with the processor read as `processor` says.
 ///
 /// `node_name` becomes `system.name.nodename`; NFD takes it from `NODE_NAME` and leaves it empty
 /// when unset.
-pub fn capture_with_cpuid(
-    roots: &HostRoots,
-    node_name: &str,
-    cpu: Option<&dyn cpuid::Cpuid>,
-) -> Capture {
+pub fn capture_with(roots: &HostRoots, node_name: &str, processor: Processor) -> Capture {
     // The sources validate-node runs, in NFD's order.
     let mut out = Capture::default();
-    cpu::discover(roots, cpu, &mut Sink::new(&mut out, "cpu"));
+    cpu::discover(roots, processor, &mut Sink::new(&mut out, "cpu"));
     kernel::discover(roots, &mut Sink::new(&mut out, "kernel"));
     local::discover(roots, &mut Sink::new(&mut out, "local"));
     memory::discover(roots, &mut Sink::new(&mut out, "memory"));

@@ -10,7 +10,7 @@ use nodefit_core::features::Features;
 use serde::Serialize;
 
 use crate::capture::cpuid::{Cpuid, CpuidDump};
-use crate::capture::{self, Capture, HostRoots};
+use crate::capture::{self, Capture, HostRoots, Processor};
 use crate::files::read_text;
 use nodefit_core::report::to_go_json_indent;
 
@@ -33,6 +33,11 @@ pub struct CaptureArgs {
     /// Answer CPUID from a dump (the output of `cpuid -r -1`) instead of this processor.
     #[arg(long, value_name = "FILE")]
     cpuid_dump: Option<PathBuf>,
+    /// Read the processor as NFD does on this architecture rather than this machine's: for a
+    /// host tree copied from an arm64 machine (with --root), `arm64` reads its HWCAPs from
+    /// DIR/proc/self/auxv and MIDR_EL1 from its sysfs.
+    #[arg(long, value_enum, value_name = "ARCH", conflicts_with = "cpuid_dump")]
+    cpu_arch: Option<CpuArch>,
     /// Also send the snapshot to the nodefit server at this URL (`POST /api/v1/snapshots`).
     #[arg(
         long,
@@ -118,6 +123,11 @@ impl HostArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CpuArch {
+    Arm64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// The JSON `nfd export features` prints.
     Features,
@@ -141,9 +151,10 @@ pub fn run(args: CaptureArgs) -> Result<u8> {
         }
         None => None,
     };
-    let captured = match &dump {
-        Some(d) => capture::capture_with_cpuid(&roots, &node_name, Some(d as &dyn Cpuid)),
-        None => capture::capture(&roots, &node_name),
+    let captured = match (&dump, args.cpu_arch) {
+        (Some(d), _) => capture::capture_with(&roots, &node_name, Processor::X86(d as &dyn Cpuid)),
+        (None, Some(CpuArch::Arm64)) => capture::capture_with(&roots, &node_name, Processor::Arm64),
+        (None, None) => capture::capture(&roots, &node_name),
     };
     report_problems(&captured);
     let text = match args.format {
