@@ -210,17 +210,20 @@ impl Serialize for Instance {
 // ---- reading: Go encoding/json semantics ----
 
 /// Reads a JSON object whose fields are matched like Go matches struct fields: each key is
-/// compared case-insensitively with `fields`; unknown keys are skipped.
+/// compared case-insensitively with `fields`; unknown keys are skipped. Returns how many keys
+/// the object had.
 pub(crate) fn visit_struct<'de, A, F>(
     mut map: A,
     fields: &[&str],
     mut on_field: F,
-) -> Result<(), A::Error>
+) -> Result<usize, A::Error>
 where
     A: MapAccess<'de>,
     F: FnMut(usize, &mut A) -> Result<(), A::Error>,
 {
+    let mut keys = 0;
     while let Some(key) = map.next_key::<GoKey>()? {
+        keys += 1;
         match fields.iter().position(|f| json_key_matches(&key.0, f)) {
             Some(i) => on_field(i, &mut map)?,
             None => {
@@ -228,7 +231,7 @@ where
             }
         }
     }
-    Ok(())
+    Ok(keys)
 }
 
 /// A JSON object key (borrowed where the input allows).

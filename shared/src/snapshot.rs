@@ -120,6 +120,8 @@ struct JsonSpec {
     features: Features,
 }
 
+const NOT_A_SNAPSHOT: &str = "not a node feature snapshot: expected `flags`/`attributes`/`instances` (nfd export features), or a NodeFeature / NodeFeatureList";
+
 impl JsonDocument {
     fn into_snapshots(self) -> Result<Snapshots, String> {
         let kind = self.kind.as_deref().unwrap_or_default();
@@ -155,7 +157,7 @@ impl JsonDocument {
                     ..Default::default()
                 }],
             }),
-            None => Err("not a node feature snapshot: expected `flags`/`attributes`/`instances` (nfd export features), or a NodeFeature / NodeFeatureList".into()),
+            None => Err(NOT_A_SNAPSHOT.into()),
         }
     }
 }
@@ -189,7 +191,7 @@ impl<'de> Deserialize<'de> for JsonDocument {
                 let mut doc = JsonDocument::default();
                 let mut features = Features::default();
                 let mut saw_features = false;
-                visit_struct(
+                let keys = visit_struct(
                     map,
                     &[
                         "kind",
@@ -235,7 +237,8 @@ impl<'de> Deserialize<'de> for JsonDocument {
                     },
                 )?;
                 doc.node.kind = doc.kind.clone();
-                if saw_features {
+                // `{}` is what Go's decoder (and so NFD) reads as a node without features.
+                if saw_features || keys == 0 {
                     doc.features = Some(features);
                 }
                 Ok(doc)
@@ -412,6 +415,13 @@ fn yaml_document(d: &mut Decoder, root: &Node) -> YamlResult<Snapshots> {
             format!("unsupported kind {kind:?}: expected NodeFeature or NodeFeatureList"),
         ));
     }
+    let empty = matches!(&root.value, Value::Map(entries) if entries.is_empty());
+    let has_features = ["flags", "attributes", "instances"]
+        .iter()
+        .any(|name| field(d, root, "", name).is_some());
+    if !empty && !has_features {
+        return Err((root.span, NOT_A_SNAPSHOT.into()));
+    }
     Ok(Snapshots {
         format: SnapshotFormat::NfdFeatures,
         nodes: vec![NodeSnapshot {
@@ -564,6 +574,18 @@ mod tests {
         assert_eq!(list.format, SnapshotFormat::NodeFeatureList);
         assert_eq!(list.nodes.len(), 2);
         assert_eq!(list.nodes[1].name.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn an_empty_object_is_a_node_without_features_and_other_objects_are_refused() {
+        for empty in ["{}", "{ }\n"] {
+            let s = parse(empty).unwrap();
+            assert_eq!(s.format, SnapshotFormat::NfdFeatures, "{empty:?}");
+            assert_eq!(s.nodes.len(), 1);
+            assert_eq!(s.nodes[0].features, Features::default());
+        }
+        assert!(parse("{\"foo\": 1}").is_err());
+        assert!(parse("foo: 1\n").is_err());
     }
 
     #[test]
