@@ -55,7 +55,7 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         2,
-        "publish claims",
+        "publish_claims",
         include_str!("../../../../migrations/sqlite/0002_publish_claims.sql"),
         include_str!("../../../../migrations/postgres/0002_publish_claims.sql"),
     ),
