@@ -65,22 +65,39 @@ pub struct SnapshotError {
 /// Reads a snapshot in any supported shape.
 pub fn parse(src: &str) -> Result<Snapshots, SnapshotError> {
     if src.trim_start().starts_with('{') {
-        parse_json(src)
+        // YAML that starts with a flow mapping (`{...}` and a comment, say) is not JSON but is
+        // a snapshot. Only JSON's syntax errors send it to the YAML reader: a JSON file with a
+        // wrong value type stays an error, as in Go's encoding/json. The JSON error is kept
+        // when YAML cannot read the text either, as it says more.
+        parse_json(src).or_else(|(json_error, syntax)| {
+            if syntax {
+                parse_yaml(src).map_err(|_| json_error)
+            } else {
+                Err(json_error)
+            }
+        })
     } else {
         parse_yaml(src)
     }
 }
 
-fn parse_json(src: &str) -> Result<Snapshots, SnapshotError> {
-    let doc: JsonDocument = serde_json::from_str(src).map_err(|e| SnapshotError {
-        message: strip_position(&e.to_string()),
-        line: e.line(),
-        column: e.column(),
+/// The snapshots, or the error and whether it is a JSON syntax error.
+fn parse_json(src: &str) -> Result<Snapshots, (SnapshotError, bool)> {
+    let doc: JsonDocument = serde_json::from_str(src).map_err(|e| {
+        let error = SnapshotError {
+            message: strip_position(&e.to_string()),
+            line: e.line(),
+            column: e.column(),
+        };
+        (error, e.is_syntax())
     })?;
-    doc.into_snapshots().map_err(|message| SnapshotError {
-        message,
-        line: 1,
-        column: 1,
+    doc.into_snapshots().map_err(|message| {
+        let error = SnapshotError {
+            message,
+            line: 1,
+            column: 1,
+        };
+        (error, false)
     })
 }
 
@@ -578,7 +595,7 @@ mod tests {
 
     #[test]
     fn an_empty_object_is_a_node_without_features_and_other_objects_are_refused() {
-        for empty in ["{}", "{ }\n"] {
+        for empty in ["{}", "{ }\n", "{}\n# nothing\n"] {
             let s = parse(empty).unwrap();
             assert_eq!(s.format, SnapshotFormat::NfdFeatures, "{empty:?}");
             assert_eq!(s.nodes.len(), 1);
