@@ -212,6 +212,11 @@ async fn publish(
     Json(req): Json<PublishRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Publisher)?;
+    let answer_by = Instant::now()
+        + state
+            .config
+            .request_timeout
+            .saturating_sub(REGISTRY_DEADLINE_MARGIN);
     let (spec, version) = state
         .db
         .spec_version(req.spec_id, req.version)
@@ -254,7 +259,7 @@ async fn publish(
         registry: registry.name.clone(),
         image_digest: subject.digest.clone(),
     };
-    let _claim = match claim(&state, key).await? {
+    let _claim = match claim(&state, key, answer_by).await? {
         Claimed::Done(existing) => {
             return Ok((StatusCode::OK, axum::Json(Publication::from(existing))).into_response())
         }
@@ -318,14 +323,13 @@ enum Claimed {
 }
 
 /// Waits until this request may publish `key`, or until an identical request in progress has
-/// recorded it.
-async fn claim(state: &AppState, key: PublicationKey) -> Result<Claimed, ApiError> {
+/// recorded it; gives up (409) in time to answer by `answer_by`.
+async fn claim(
+    state: &AppState,
+    key: PublicationKey,
+    answer_by: Instant,
+) -> Result<Claimed, ApiError> {
     let lease = state.config.request_timeout + CLAIM_LEASE_MARGIN;
-    let give_up = Instant::now()
-        + state
-            .config
-            .request_timeout
-            .saturating_sub(REGISTRY_DEADLINE_MARGIN);
     loop {
         let find = || {
             state
@@ -347,7 +351,7 @@ async fn claim(state: &AppState, key: PublicationKey) -> Result<Claimed, ApiErro
                 None => Claimed::Ours(claim),
             });
         }
-        if Instant::now() + CLAIM_POLL >= give_up {
+        if Instant::now() + CLAIM_POLL >= answer_by {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "publish_in_progress",
