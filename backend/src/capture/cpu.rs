@@ -27,10 +27,7 @@ pub(super) fn discover(roots: &HostRoots, processor: Processor, out: &mut Sink) 
                 "cpu.cpuid is left empty and cpu.model out: nodefit reads CPU features through \
                  x86 CPUID and arm64 HWCAPs only",
             );
-            amd64_only_features_empty(out);
-            let topology = topology(roots, out);
-            out.attributes("topology", topology);
-            out.attributes("coprocessor", Attributes::new());
+            outside_amd64(roots, out);
             return;
         }
     };
@@ -59,12 +56,16 @@ pub(super) fn discover(roots: &HostRoots, processor: Processor, out: &mut Sink) 
     out.attributes("coprocessor", Attributes::new());
 }
 
-/// NFD builds cstate, pstate, rdt, security and sst for amd64 only; elsewhere its stubs leave
-/// them present and empty.
-fn amd64_only_features_empty(out: &mut Sink) {
+/// The rest of the cpu source off amd64: NFD builds cstate, pstate, rdt, security and sst for
+/// amd64 only (its stubs leave them present and empty elsewhere), topology is read everywhere,
+/// and only POWER has co-processor features.
+fn outside_amd64(roots: &HostRoots, out: &mut Sink) {
     for feature in ["cstate", "pstate", "rdt", "security", "sst"] {
         out.attributes(feature, Attributes::new());
     }
+    let topology = topology(roots, out);
+    out.attributes("topology", topology);
+    out.attributes("coprocessor", Attributes::new());
 }
 
 fn discover_arm64(roots: &HostRoots, out: &mut Sink) {
@@ -83,10 +84,7 @@ fn discover_arm64(roots: &HostRoots, out: &mut Sink) {
             ));
         }
     }
-    amd64_only_features_empty(out);
-    let topology = topology(roots, out);
-    out.attributes("topology", topology);
-    out.attributes("coprocessor", Attributes::new());
+    outside_amd64(roots, out);
 }
 
 /// klauspost's feature set plus the cumulative `X86_64_V1`..`X86_64_V4` level flags.
