@@ -224,6 +224,35 @@ fn bind_all<'q>(
     })
 }
 
+impl Db {
+    /// One page of `SELECT {columns} FROM {table}{clause} ORDER BY {order}` and the count of
+    /// all rows the clause selects, `binds` being the clause's values in order.
+    async fn page(
+        &self,
+        columns: &str,
+        table: &str,
+        clause: &str,
+        order: &str,
+        mut binds: Vec<Bind>,
+        (limit, offset): (i64, i64),
+    ) -> Result<(Vec<AnyRow>, i64), sqlx::Error> {
+        let count_sql = format!("SELECT COUNT(*) AS n FROM {table}{clause}");
+        let total: i64 = bind_all(&count_sql, &binds)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        binds.push(Bind::Int(limit));
+        binds.push(Bind::Int(offset));
+        let page_sql = format!(
+            "SELECT {columns} FROM {table}{clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            binds.len() - 1,
+            binds.len()
+        );
+        let rows = bind_all(&page_sql, &binds).fetch_all(&self.pool).await?;
+        Ok((rows, total))
+    }
+}
+
 /// The labels column: a JSON object of strings (written only by this module).
 fn labels_from_row(
     row: &AnyRow,

@@ -197,20 +197,17 @@ impl Db {
         limit: i64,
         offset: i64,
     ) -> Result<(Vec<SnapshotRow>, i64), sqlx::Error> {
-        let (clause, mut binds) = query.clause();
-        let count_sql = format!("SELECT COUNT(*) AS n FROM snapshots{clause}");
-        let total: i64 = bind_all(&count_sql, &binds)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        binds.push(Bind::Int(limit));
-        binds.push(Bind::Int(offset));
-        let page_sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM snapshots{clause} ORDER BY id DESC LIMIT ${} OFFSET ${}",
-            binds.len() - 1,
-            binds.len()
-        );
-        let rows = bind_all(&page_sql, &binds).fetch_all(&self.pool).await?;
+        let (clause, binds) = query.clause();
+        let (rows, total) = self
+            .page(
+                SUMMARY_COLUMNS,
+                "snapshots",
+                &clause,
+                "id DESC",
+                binds,
+                (limit, offset),
+            )
+            .await?;
         let items = rows.iter().map(summary).collect::<Result<_, _>>()?;
         Ok((items, total))
     }

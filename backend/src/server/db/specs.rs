@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{bind_all, format_time, is_unique_violation, like_pattern, now_ms, Bind, Db};
+use super::{format_time, is_unique_violation, like_pattern, now_ms, Bind, Db};
 
 #[derive(Clone, Debug)]
 pub struct SpecRow {
@@ -129,19 +129,16 @@ impl Db {
             }
             None => "",
         };
-        let count_sql = format!("SELECT COUNT(*) AS n FROM specs{clause}");
-        let total: i64 = bind_all(&count_sql, &binds)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        binds.push(Bind::Int(limit));
-        binds.push(Bind::Int(offset));
-        let sql = format!(
-            "SELECT {SPEC_COLUMNS} FROM specs{clause} ORDER BY name LIMIT ${} OFFSET ${}",
-            binds.len() - 1,
-            binds.len()
-        );
-        let rows = bind_all(&sql, &binds).fetch_all(&self.pool).await?;
+        let (rows, total) = self
+            .page(
+                SPEC_COLUMNS,
+                "specs",
+                clause,
+                "name",
+                binds,
+                (limit, offset),
+            )
+            .await?;
         Ok((rows.iter().map(spec_row).collect::<Result<_, _>>()?, total))
     }
 
