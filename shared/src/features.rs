@@ -283,7 +283,7 @@ impl<'de> Deserialize<'de> for GoStringMap {
 
 /// Deserializes a Go map of `T` into an existing map (Go merges a repeated field into the map
 /// it already decoded). Null leaves it as it is.
-struct MergeInto<'a, T>(&'a mut NameMap<T>);
+pub(crate) struct MergeInto<'a, T>(pub &'a mut NameMap<T>);
 
 impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for MergeInto<'_, T> {
     type Value = ();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::decode::{string_map, Decoder, Path};
 use crate::features::{
     visit_struct, AttributeSet, Features, FlagSet, GoString, GoStringMap, Instance, InstanceSet,
-    NameSet, Text,
+    MergeInto, NameSet, Text,
 };
 use crate::source::{LineIndex, Span};
 use crate::yaml::{self, Node, Value};
@@ -236,18 +236,15 @@ impl<'de> Deserialize<'de> for JsonDocument {
                             }
                             4 => {
                                 saw_features = true;
-                                let v: Option<BTreeMap<Text, FlagSet>> = map.next_value()?;
-                                features.flags.extend(v.unwrap_or_default());
+                                map.next_value_seed(MergeInto(&mut features.flags))?;
                             }
                             5 => {
                                 saw_features = true;
-                                let v: Option<BTreeMap<Text, AttributeSet>> = map.next_value()?;
-                                features.attributes.extend(v.unwrap_or_default());
+                                map.next_value_seed(MergeInto(&mut features.attributes))?;
                             }
                             _ => {
                                 saw_features = true;
-                                let v: Option<BTreeMap<Text, InstanceSet>> = map.next_value()?;
-                                features.instances.extend(v.unwrap_or_default());
+                                map.next_value_seed(MergeInto(&mut features.instances))?;
                             }
                         }
                         Ok(())
