@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 pub use nodefit_e2e::testbed::TempDir;
 use serde_json::{json, Value};
 
+pub mod confine;
+
 /// The admin token every test server starts with (`NODEFIT_ADMIN_TOKEN`).
 pub const ADMIN: &str = "nodefit-test-admin-token-0123456789";
 
@@ -65,6 +67,8 @@ pub struct Options<'a> {
     pub env: Vec<(&'a str, &'a str)>,
     /// Leave `NODEFIT_ADMIN_TOKEN` unset.
     pub no_admin_token: bool,
+    /// A program (with its arguments) that runs the server, such as `prlimit ... --`.
+    pub wrapper: Option<Vec<String>>,
 }
 
 impl Server {
@@ -79,7 +83,14 @@ impl Server {
 
     /// Starts a server, or returns what it printed before exiting.
     pub fn try_start(store: &Store, options: Options) -> Result<Server, String> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nodefit"));
+        let mut cmd = match &options.wrapper {
+            Some(wrapper) => {
+                let mut c = Command::new(&wrapper[0]);
+                c.args(&wrapper[1..]).arg(env!("CARGO_BIN_EXE_nodefit"));
+                c
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_nodefit")),
+        };
         cmd.args(["serve", "--listen", "127.0.0.1:0"])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
