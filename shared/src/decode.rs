@@ -9,12 +9,12 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
-use regex::Regex;
-
+use crate::budget::{self, Limit};
+use crate::goregex::{self, PatternError, Regex};
+use crate::gostr;
 use crate::source::Span;
 use crate::spec::{Compatibility, Expr, ExprSpans, MatchAnyElem, NamedExpr, Rule, Spec, Term};
 use crate::yaml::{Entry, Node, Resolved, Value};
-use crate::{goregex, gostr};
 
 /// A place where Go's decoder would refuse the spec.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub struct DecodeError {
     pub path: String,
     pub message: String,
     pub span: Span,
+    /// Set when the spec is refused because it goes over one of nodefit's budgets, not because
+    /// Go would refuse it.
+    pub budget: Option<&'static Limit>,
 }
 
 /// Decodes a spec document. `root` is `None` for an empty document (which Go decodes to an
@@ -96,7 +99,12 @@ impl Path<'_> {
 #[derive(Default)]
 pub(crate) struct Decoder {
     pub errors: Vec<DecodeError>,
-    regexes: HashMap<String, Result<Regex, String>>,
+    /// Each distinct `InRegexp` pattern compiled once: specs repeat patterns, and compiling
+    /// dominates decoding.
+    regexes: HashMap<String, Result<Regex, PatternError>>,
+    /// Compiled bytes held by `regexes`, plus what refused patterns cost to try
+    /// ([`budget::REGEX_SPEC`]).
+    regex_bytes: usize,
 }
 
 impl Decoder {
@@ -105,7 +113,40 @@ impl Decoder {
             path: path.render(),
             message,
             span,
+            budget: None,
         });
+    }
+
+    /// Compiles a pattern within the spec's regex budget. Once the budget is spent, patterns
+    /// are refused without being compiled: compiling is the expensive part, and a spec of
+    /// thousands of large patterns must not cost minutes before it is refused.
+    fn compile_regex(&mut self, pattern: &str) -> Result<Regex, PatternError> {
+        if let Some(known) = self.regexes.get(pattern) {
+            return known.clone();
+        }
+        let result = if self.regex_bytes >= budget::REGEX_SPEC.value {
+            Err(PatternError::over(&budget::REGEX_SPEC))
+        } else {
+            match goregex::compile(pattern) {
+                Ok(re) if self.regex_bytes + re.memory_usage() > budget::REGEX_SPEC.value => {
+                    self.regex_bytes = budget::REGEX_SPEC.value;
+                    Err(PatternError::over(&budget::REGEX_SPEC))
+                }
+                Ok(re) => {
+                    self.regex_bytes += re.memory_usage();
+                    Ok(re)
+                }
+                Err(e) => {
+                    if e.budget.is_some() {
+                        // Refused at the per-pattern limit, after building that much.
+                        self.regex_bytes += budget::REGEX_PATTERN.value;
+                    }
+                    Err(e)
+                }
+            }
+        };
+        self.regexes.insert(pattern.to_string(), result.clone());
+        result
     }
 
     fn type_error(&mut self, path: &Path, node: &Node, want: Want) {
@@ -146,13 +187,18 @@ impl Decoder {
                         );
                         continue;
                     };
-                    if let Some(slot) = out.iter_mut().find(|(k, _)| *k == key) {
-                        slot.1 = entry;
-                    } else {
-                        out.push((key, entry));
-                    }
+                    out.push((key, entry));
                 }
+                // A stable sort keeps duplicates in document order; the last one wins. (Sorting
+                // first keeps this linear-logarithmic in the mapping's size.)
                 out.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+                out.dedup_by(|later, earlier| {
+                    let same = later.0 == earlier.0;
+                    if same {
+                        earlier.1 = later.1;
+                    }
+                    same
+                });
                 Some(out)
             }
             Value::Scalar(s) if s.resolved == Resolved::Null => None,
@@ -429,6 +475,11 @@ impl Decoder {
                     {
                         // A pointer to a map in Go: case variants of the field merge into one map.
                         let set = term.match_expressions.get_or_insert_with(Vec::new);
+                        let mut slots: HashMap<String, usize> = set
+                            .iter()
+                            .enumerate()
+                            .map(|(i, x)| (x.name.clone(), i))
+                            .collect();
                         for (name, e) in entries {
                             let expr = self.expr(&e.value, &Path::Field(&p, &name));
                             let named = NamedExpr {
@@ -436,9 +487,12 @@ impl Decoder {
                                 expr,
                                 name_span: e.key.span,
                             };
-                            match set.iter_mut().find(|x| x.name == named.name) {
-                                Some(slot) => *slot = named,
-                                None => set.push(named),
+                            match slots.get(&named.name) {
+                                Some(&i) => set[i] = named,
+                                None => {
+                                    slots.insert(named.name.clone(), set.len());
+                                    set.push(named);
+                                }
                             }
                         }
                     }
@@ -485,21 +539,24 @@ impl Decoder {
                 }
             }
         }
-        let cache = &mut self.regexes;
-        let mut compile = |pattern: &str| {
-            cache
-                .entry(pattern.to_string())
-                .or_insert_with(|| goregex::compile(pattern))
-                .clone()
-        };
-        Some(Expr::with_regex_compiler(
-            op,
-            value,
-            value_type,
-            node.span,
-            spans,
-            &mut compile,
-        ))
+        let expr =
+            Expr::with_regex_compiler(op, value, value_type, node.span, spans, &mut |pattern| {
+                self.compile_regex(pattern)
+            });
+        // Go would compile these patterns; refusing the spec here, where the pattern is
+        // written, is clearer than an error at evaluation time, and nothing of it is kept.
+        for (i, e) in expr.regex_errors() {
+            if let Some(limit) = e.budget {
+                let value_path = Path::Field(path, "value");
+                self.errors.push(DecodeError {
+                    path: Path::Index(&value_path, i).render(),
+                    message: e.message.clone(),
+                    span: expr.spans.items.get(i).copied().unwrap_or(expr.span),
+                    budget: Some(limit),
+                });
+            }
+        }
+        Some(expr)
     }
 }
 

@@ -10,10 +10,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::budget::{self, Interrupt, Limit};
 use crate::features::{Features, Instance, NameMap, NameSet, Text};
 use crate::source::Span;
 use crate::spec::{Expr, NamedExpr, Op, Rule, Spec, Term};
-use crate::template::{self, Data, Template};
+use crate::template::{self, Data, Meter, Template};
 use crate::{gostr, version};
 
 /// The attribute feature through which rules publish `vars` to later rules.
@@ -29,12 +30,17 @@ pub struct EvalError {
     /// Compatibility set index and rule name, for messages.
     pub set: usize,
     pub rule: String,
+    /// Set when evaluation went over one of nodefit's budgets (NFD would have gone on).
+    pub budget: Option<&'static Limit>,
 }
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// NFD's `--tags`: when non-empty, only sets whose tag is listed are evaluated.
     pub tags: Vec<String>,
+    /// Polled between rules and during template execution; when raised, evaluation fails with
+    /// [`budget::INTERRUPTED`].
+    pub interrupt: Interrupt,
 }
 
 /// The outcome of one run.
@@ -165,6 +171,7 @@ pub fn evaluate(
     options: &Options,
 ) -> Result<Evaluation, EvalError> {
     let mut view = View::new(features);
+    let mut meter = Meter::new(&options.interrupt);
     let mut sets = Vec::new();
     for (index, set) in spec.compatibilities.iter().enumerate() {
         if !options.tags.is_empty() && !options.tags.contains(&set.tag) {
@@ -172,15 +179,20 @@ pub fn evaluate(
         }
         let mut rules = Vec::with_capacity(set.rules.len());
         for rule in &set.rules {
-            let mut outcome = execute_rule(rule, &view).map_err(|(message, span)| EvalError {
+            let failed = |e: RuleError| EvalError {
                 message: format!(
-                    "compatibility set #{index}, rule {:?}: {message}",
-                    rule.name
+                    "compatibility set #{index}, rule {:?}: {}",
+                    rule.name, e.message
                 ),
-                span,
+                span: e.span,
                 set: index,
                 rule: rule.name.clone(),
-            })?;
+                budget: e.budget,
+            };
+            if options.interrupt.is_raised() {
+                return Err(failed((budget::INTERRUPTED.to_string(), rule.span).into()));
+            }
+            let mut outcome = execute_rule(rule, &view, &mut meter).map_err(failed)?;
             if rule.terms().any(|t| t.lookup == RULE_MATCHED) {
                 outcome.rule_matched_seen = view.rule_matched.as_ref().map(|m| {
                     m.iter()
@@ -198,10 +210,24 @@ pub fn evaluate(
     Ok(Evaluation { sets })
 }
 
-type RuleError = (String, Span);
+struct RuleError {
+    message: String,
+    span: Span,
+    budget: Option<&'static Limit>,
+}
+
+impl From<(String, Span)> for RuleError {
+    fn from((message, span): (String, Span)) -> RuleError {
+        RuleError {
+            message,
+            span,
+            budget: None,
+        }
+    }
+}
 
 /// NFD's `ExecuteGroupRule(rule, features, failFast=false)`.
-fn execute_rule(rule: &Rule, view: &View) -> Result<RuleOutcome, RuleError> {
+fn execute_rule(rule: &Rule, view: &View, meter: &mut Meter) -> Result<RuleOutcome, RuleError> {
     let templated = !rule.vars_template.is_empty();
     let mut vars = BTreeMap::new();
     let mut any_matched = false;
@@ -211,7 +237,7 @@ fn execute_rule(rule: &Rule, view: &View) -> Result<RuleOutcome, RuleError> {
         if outcome.is_match {
             any_matched = true;
             if templated {
-                vars.extend(expand_template(rule, &data)?);
+                vars.extend(expand_template(rule, &data, meter)?);
             }
         }
         match_any.push(outcome);
@@ -233,7 +259,7 @@ fn execute_rule(rule: &Rule, view: &View) -> Result<RuleOutcome, RuleError> {
             });
         }
         if templated {
-            vars.extend(expand_template(rule, &data)?);
+            vars.extend(expand_template(rule, &data, meter)?);
         }
     }
     let is_match = rule.match_any.is_empty() || any_matched;
@@ -250,8 +276,16 @@ fn execute_rule(rule: &Rule, view: &View) -> Result<RuleOutcome, RuleError> {
 fn expand_template(
     rule: &Rule,
     data: &BTreeMap<String, BTreeMap<String, Vec<Data>>>,
+    meter: &mut Meter,
 ) -> Result<BTreeMap<String, String>, RuleError> {
-    let at = |e: template::TemplateError| (format!("varsTemplate: {e}"), rule.vars_template_span);
+    let at = |e: template::TemplateError| RuleError {
+        budget: match e {
+            template::TemplateError::OverBudget(limit) => Some(limit),
+            _ => None,
+        },
+        message: format!("varsTemplate: {e}"),
+        span: rule.vars_template_span,
+    };
     let tpl = Template::parse(&rule.vars_template).map_err(at)?;
     let data = Data::Map(
         data.iter()
@@ -264,7 +298,7 @@ fn expand_template(
             })
             .collect(),
     );
-    let expanded = tpl.execute(&data).map_err(at)?;
+    let expanded = tpl.execute(&data, meter).map_err(at)?;
     template::parse_vars(&expanded).map_err(at)
 }
 

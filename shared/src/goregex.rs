@@ -22,18 +22,71 @@
 //!
 //! `shared/tests/differential.rs` compares compile results and matches with Go's own `regexp`.
 
-use regex::Regex;
+use std::fmt;
+
+/// The compiled form. `regex`'s own engine, used directly because only it tells how much
+/// memory a compiled pattern holds, which the per-spec budget needs.
+pub use regex_automata::meta::Regex;
+
+use crate::budget::{self, Limit};
 
 /// Go's largest repeat count.
 const MAX_REPEAT: u32 = 1000;
 
-/// Compiles a Go RE2 pattern; the error says why Go would refuse it.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
-    let translated = translate(pattern)?;
-    Regex::new(&translated).map_err(|e| match e {
-        regex::Error::Syntax(msg) => msg.lines().last().unwrap_or_default().trim().to_string(),
-        other => other.to_string(),
-    })
+/// Why a pattern has no compiled form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PatternError {
+    pub message: String,
+    /// Set when Go compiles the pattern but it goes over one of nodefit's budgets.
+    pub budget: Option<&'static Limit>,
+}
+
+impl PatternError {
+    fn invalid(message: impl Into<String>) -> PatternError {
+        PatternError {
+            message: message.into(),
+            budget: None,
+        }
+    }
+
+    pub fn over(limit: &'static Limit) -> PatternError {
+        PatternError {
+            message: format!(
+                "{} (Go compiles it; nodefit refuses patterns this large, see docs/nfd-compatibility.md)",
+                limit.exceeded()
+            ),
+            budget: Some(limit),
+        }
+    }
+}
+
+impl fmt::Display for PatternError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Compiles a Go RE2 pattern; the error says why Go would refuse it, or which budget it goes
+/// over ([`budget::REGEX_PATTERN`]: Go's own limit is much higher because its compiled form is
+/// smaller, but a pattern such as `[\pL]{1000}` costs tens of megabytes here).
+pub fn compile(pattern: &str) -> Result<Regex, PatternError> {
+    let translated = translate(pattern).map_err(PatternError::invalid)?;
+    // The `regex` crate's defaults (leftmost-first, empty matches only at UTF-8 boundaries),
+    // with the automaton bounded by the budget instead of its 10 MiB.
+    let config = Regex::config()
+        .match_kind(regex_automata::MatchKind::LeftmostFirst)
+        .utf8_empty(true)
+        .nfa_size_limit(Some(budget::REGEX_PATTERN.value));
+    Regex::builder()
+        .configure(config)
+        .build(&translated)
+        .map_err(|e| match (e.size_limit(), e.syntax_error()) {
+            (Some(_), _) => PatternError::over(&budget::REGEX_PATTERN),
+            (None, Some(syntax)) => {
+                PatternError::invalid(syntax.to_string().lines().last().unwrap_or_default().trim())
+            }
+            (None, None) => PatternError::invalid(e.to_string()),
+        })
 }
 
 /// Where a Go pattern means something else under most other engines' defaults; lint notes these.
@@ -83,7 +136,7 @@ fn translate(pattern: &str) -> Result<String, String> {
 }
 
 fn literal(c: char) -> String {
-    regex::escape(c.encode_utf8(&mut [0; 4]))
+    regex_syntax::escape(c.encode_utf8(&mut [0; 4]))
 }
 
 /// Go's ASCII Perl classes, as Rust class bodies.

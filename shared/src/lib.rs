@@ -4,6 +4,7 @@
 //! Nothing here does I/O: every function takes values and returns values, so the same code runs
 //! in the CLI, the server and the browser (wasm32).
 
+pub mod budget;
 pub mod decode;
 pub mod eval;
 pub mod features;
@@ -24,6 +25,7 @@ pub fn parse_spec(src: &str) -> Result<spec::Spec, Vec<decode::DecodeError>> {
             path: String::new(),
             message: e.message,
             span: e.span,
+            budget: e.budget,
         }]
     })?;
     let (spec, errors) = decode::decode_spec(root.as_ref());

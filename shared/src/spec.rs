@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use regex::Regex;
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
+use crate::goregex::{self, PatternError, Regex};
 use crate::source::Span;
-use crate::{goregex, gostr, version};
+use crate::{gostr, version};
 
 pub const SPEC_VERSION: &str = "v1alpha1";
 
@@ -104,7 +104,7 @@ pub struct ExprSpans {
 pub(crate) struct Parsed {
     pub op: Option<Op>,
     /// Each `InRegexp` pattern compiled, or why Go would refuse it (empty for other ops).
-    pub regexes: Vec<Result<Regex, String>>,
+    pub regexes: Vec<Result<Regex, PatternError>>,
     pub ints: Vec<Option<i64>>,
     pub versions: Vec<Option<version::Version>>,
 }
@@ -207,7 +207,7 @@ impl Expr {
         value_type: String,
         span: Span,
         spans: ExprSpans,
-        compile: &mut dyn FnMut(&str) -> Result<Regex, String>,
+        compile: &mut dyn FnMut(&str) -> Result<Regex, PatternError>,
     ) -> Expr {
         let parsed_op = Op::parse(&op);
         let regexes = if parsed_op == Some(Op::InRegexp) {
@@ -246,12 +246,12 @@ impl Expr {
     }
 
     /// The `InRegexp` patterns that do not compile: (index in `value`, reason).
-    pub fn regex_errors(&self) -> impl Iterator<Item = (usize, &str)> {
+    pub fn regex_errors(&self) -> impl Iterator<Item = (usize, &PatternError)> {
         self.parsed
             .regexes
             .iter()
             .enumerate()
-            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e.as_str())))
+            .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
     }
 
     /// NFD's report compares expressions by op and values only (not `type`).

@@ -5,9 +5,15 @@
 //! and `else`), `if`/`else`, `index`, `len`, comments and `{{-`/`-}}` trimming — and refuses
 //! everything else with [`TemplateError::Unsupported`] rather than answering differently from
 //! NFD. Execution follows `missingkey=error`: a missing map key is an error.
+//!
+//! Go's templates have no limits; here execution is metered (a [`Meter`] per node's evaluation)
+//! so that nested `range`s cannot run for hours or write gigabytes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+
+use crate::budget::{self, Interrupt, Limit};
 
 /// Template input: NFD passes maps of lists of matched elements.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +31,10 @@ pub enum TemplateError {
     Unsupported(String),
     #[error("template execution failed: {0}")]
     Exec(String),
+    #[error("template execution stopped: {}", .0.exceeded())]
+    OverBudget(&'static Limit),
+    #[error("{}", budget::INTERRUPTED)]
+    Interrupted,
 }
 
 #[derive(Clone, Debug)]
@@ -66,15 +76,10 @@ enum Operand {
     Str(String),
 }
 
-/// Largest template NFD accepts.
-pub const MAX_TEMPLATE_BYTES: usize = 64 * 1024;
-
 impl Template {
     pub fn parse(src: &str) -> Result<Template, TemplateError> {
-        if src.len() > MAX_TEMPLATE_BYTES {
-            return Err(TemplateError::Syntax(format!(
-                "template larger than {MAX_TEMPLATE_BYTES} bytes"
-            )));
+        if src.len() > budget::TEMPLATE_BYTES.value {
+            return Err(TemplateError::OverBudget(&budget::TEMPLATE_BYTES));
         }
         let tokens = lex(src)?;
         let mut pos = 0;
@@ -85,10 +90,11 @@ impl Template {
         Ok(Template { nodes })
     }
 
-    pub fn execute(&self, data: &Data) -> Result<String, TemplateError> {
+    /// Runs the template on `data`, spending from `meter`.
+    pub fn execute(&self, data: &Data, meter: &mut Meter) -> Result<String, TemplateError> {
         let mut out = String::new();
-        let mut vars = vec![(String::new(), data.clone())];
-        exec_items(&self.nodes, data, &mut vars, &mut out)?;
+        let mut vars = vec![(String::new(), Cow::Borrowed(data))];
+        exec_items(&self.nodes, data, &mut vars, &mut out, meter)?;
         Ok(out)
     }
 }
@@ -402,29 +408,85 @@ fn parse_operand(w: &str) -> Result<Operand, TemplateError> {
     Err(TemplateError::Unsupported(format!("`{w}`")))
 }
 
-type Vars = Vec<(String, Data)>;
+/// Variables in scope, innermost last. Values borrow from the template's data wherever they
+/// can, so that a `range` never copies what it iterates over.
+type Vars<'d> = Vec<(String, Cow<'d, Data>)>;
 
-fn exec_items(
+/// What template execution may still spend in one node's evaluation ([`budget::TEMPLATE_STEPS`],
+/// [`budget::TEMPLATE_OUTPUT`]), and the [`Interrupt`] it polls.
+pub struct Meter<'i> {
+    steps_left: usize,
+    output_left: usize,
+    interrupt: &'i Interrupt,
+}
+
+/// Steps between two polls of the interrupt.
+const POLL_EVERY: usize = 4096;
+
+impl<'i> Meter<'i> {
+    /// A full budget.
+    pub fn new(interrupt: &'i Interrupt) -> Meter<'i> {
+        Meter {
+            steps_left: budget::TEMPLATE_STEPS.value,
+            output_left: budget::TEMPLATE_OUTPUT.value,
+            interrupt,
+        }
+    }
+
+    fn step(&mut self) -> Result<(), TemplateError> {
+        self.steps_left = self
+            .steps_left
+            .checked_sub(1)
+            .ok_or(TemplateError::OverBudget(&budget::TEMPLATE_STEPS))?;
+        if self.steps_left.is_multiple_of(POLL_EVERY) && self.interrupt.is_raised() {
+            return Err(TemplateError::Interrupted);
+        }
+        Ok(())
+    }
+
+    fn wrote(&mut self, bytes: usize) -> Result<(), TemplateError> {
+        self.output_left = self
+            .output_left
+            .checked_sub(bytes)
+            .ok_or(TemplateError::OverBudget(&budget::TEMPLATE_OUTPUT))?;
+        Ok(())
+    }
+}
+
+fn exec_items<'d>(
     items: &[Item],
-    dot: &Data,
-    vars: &mut Vars,
+    dot: &'d Data,
+    vars: &mut Vars<'d>,
     out: &mut String,
+    meter: &mut Meter,
 ) -> Result<(), TemplateError> {
     for item in items {
+        meter.step()?;
         match item {
-            Item::Text(t) => out.push_str(t),
-            Item::Print(c) => print(&eval(c, dot, vars)?, out),
+            Item::Text(t) => {
+                meter.wrote(t.len())?;
+                out.push_str(t);
+            }
+            Item::Print(c) => {
+                let before = out.len();
+                print(
+                    eval(c, dot, vars)?.as_ref(),
+                    out,
+                    before + meter.output_left,
+                );
+                meter.wrote(out.len() - before)?;
+            }
             Item::If {
                 command,
                 body,
                 otherwise,
             } => {
-                let branch = if truthy(&eval(command, dot, vars)?) {
+                let branch = if truthy(eval(command, dot, vars)?.as_ref()) {
                     body
                 } else {
                     otherwise
                 };
-                exec_items(branch, dot, vars, out)?;
+                exec_items(branch, dot, vars, out, meter)?;
             }
             Item::Range {
                 key_var,
@@ -433,34 +495,38 @@ fn exec_items(
                 body,
                 otherwise,
             } => {
-                let value = eval(command, dot, vars)?;
-                let pairs: Vec<(Data, Data)> = match value {
-                    Data::List(items) => items
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, d)| (Data::Str(i.to_string()), d))
-                        .collect(),
-                    Data::Map(m) => m.into_iter().map(|(k, v)| (Data::Str(k), v)).collect(),
-                    Data::Str(_) => {
-                        return Err(TemplateError::Exec(
-                            "range can't iterate over a string".into(),
-                        ))
-                    }
+                // Lists and maps always come from the data; what is computed (literals, `len`,
+                // a missing key's zero value, range keys) is a string, which cannot be ranged
+                // over. So the elements are borrowed for the body, never copied.
+                let string_range =
+                    || TemplateError::Exec("range can't iterate over a string".into());
+                let Cow::Borrowed(value) = eval(command, dot, vars)? else {
+                    return Err(string_range());
                 };
-                if pairs.is_empty() {
-                    exec_items(otherwise, dot, vars, out)?;
-                }
+                let pairs: Box<dyn Iterator<Item = (String, &'d Data)>> = match value {
+                    Data::List(items) => {
+                        Box::new(items.iter().enumerate().map(|(i, d)| (i.to_string(), d)))
+                    }
+                    Data::Map(m) => Box::new(m.iter().map(|(k, v)| (k.clone(), v))),
+                    Data::Str(_) => return Err(string_range()),
+                };
+                let mut empty = true;
                 for (key, elem) in pairs {
+                    empty = false;
+                    meter.step()?;
                     let depth = vars.len();
                     if let Some(k) = key_var {
-                        vars.push((k.clone(), key));
+                        vars.push((k.clone(), Cow::Owned(Data::Str(key))));
                     }
                     if let Some(e) = elem_var {
-                        vars.push((e.clone(), elem.clone()));
+                        vars.push((e.clone(), Cow::Borrowed(elem)));
                     }
-                    let result = exec_items(body, &elem, vars, out);
+                    let result = exec_items(body, elem, vars, out, meter);
                     vars.truncate(depth);
                     result?;
+                }
+                if empty {
+                    exec_items(otherwise, dot, vars, out, meter)?;
                 }
             }
         }
@@ -468,47 +534,67 @@ fn exec_items(
     Ok(())
 }
 
-fn eval(command: &Command, dot: &Data, vars: &Vars) -> Result<Data, TemplateError> {
+fn eval<'d>(
+    command: &Command,
+    dot: &'d Data,
+    vars: &Vars<'d>,
+) -> Result<Cow<'d, Data>, TemplateError> {
     match command {
         Command::Operand(o) => operand(o, dot, vars),
-        Command::Len(o) => Ok(Data::Str(
-            match operand(o, dot, vars)? {
+        Command::Len(o) => Ok(Cow::Owned(Data::Str(
+            match operand(o, dot, vars)?.as_ref() {
                 Data::Str(s) => s.len(),
                 Data::List(l) => l.len(),
                 Data::Map(m) => m.len(),
             }
             .to_string(),
-        )),
+        ))),
         Command::Index(target, keys) => {
             let mut value = operand(target, dot, vars)?;
             for key in keys {
-                let Data::Str(key) = operand(key, dot, vars)? else {
-                    return Err(TemplateError::Exec("index of a non-string key".into()));
+                let key = match operand(key, dot, vars)?.as_ref() {
+                    Data::Str(key) => key.clone(),
+                    _ => return Err(TemplateError::Exec("index of a non-string key".into())),
                 };
-                value = match value {
-                    // `index` on a missing map key yields the zero value, even with missingkey=error.
-                    Data::Map(mut m) => m.remove(&key).unwrap_or(Data::Str(String::new())),
-                    Data::List(mut l) => {
-                        let i: usize = key.parse().map_err(|_| {
-                            TemplateError::Exec(format!("cannot index slice with {key:?}"))
-                        })?;
-                        if i >= l.len() {
-                            return Err(TemplateError::Exec(format!("index out of range: {i}")));
-                        }
-                        l.swap_remove(i)
-                    }
-                    Data::Str(_) => return Err(TemplateError::Exec("can't index a string".into())),
-                };
+                value = index(value, &key)?;
             }
             Ok(value)
         }
     }
 }
 
-fn operand(o: &Operand, dot: &Data, vars: &Vars) -> Result<Data, TemplateError> {
+/// One step of `index`, keeping a borrowed value borrowed.
+fn index<'d>(value: Cow<'d, Data>, key: &str) -> Result<Cow<'d, Data>, TemplateError> {
+    // `index` on a missing map key yields the zero value, even with missingkey=error.
+    let zero = || Cow::Owned(Data::Str(String::new()));
+    let position = |len: usize| -> Result<usize, TemplateError> {
+        let i: usize = key
+            .parse()
+            .map_err(|_| TemplateError::Exec(format!("cannot index slice with {key:?}")))?;
+        if i >= len {
+            return Err(TemplateError::Exec(format!("index out of range: {i}")));
+        }
+        Ok(i)
+    };
+    Ok(match value {
+        Cow::Borrowed(Data::Map(m)) => m.get(key).map_or_else(zero, Cow::Borrowed),
+        Cow::Borrowed(Data::List(l)) => Cow::Borrowed(&l[position(l.len())?]),
+        Cow::Owned(Data::Map(mut m)) => m.remove(key).map_or_else(zero, Cow::Owned),
+        Cow::Owned(Data::List(mut l)) => Cow::Owned(l.swap_remove(position(l.len())?)),
+        Cow::Borrowed(Data::Str(_)) | Cow::Owned(Data::Str(_)) => {
+            return Err(TemplateError::Exec("can't index a string".into()))
+        }
+    })
+}
+
+fn operand<'d>(
+    o: &Operand,
+    dot: &'d Data,
+    vars: &Vars<'d>,
+) -> Result<Cow<'d, Data>, TemplateError> {
     let (base, path) = match o {
-        Operand::Str(s) => return Ok(Data::Str(s.clone())),
-        Operand::Dot(path) => (dot, path),
+        Operand::Str(s) => return Ok(Cow::Owned(Data::Str(s.clone()))),
+        Operand::Dot(path) => (Cow::Borrowed(dot), path),
         Operand::Var(name, path) => {
             let value = vars
                 .iter()
@@ -516,23 +602,24 @@ fn operand(o: &Operand, dot: &Data, vars: &Vars) -> Result<Data, TemplateError> 
                 .find(|(n, _)| n == name)
                 .map(|(_, v)| v)
                 .ok_or_else(|| TemplateError::Syntax(format!("undefined variable ${name}")))?;
+            let value = match value {
+                Cow::Borrowed(d) => Cow::Borrowed(*d),
+                // Only range keys are owned: short strings.
+                Cow::Owned(d) => Cow::Owned(d.clone()),
+            };
             (value, path)
         }
     };
-    let mut current = base;
-    for field in path {
-        current = match current {
-            Data::Map(m) => m.get(field).ok_or_else(|| {
-                TemplateError::Exec(format!("map has no entry for key {field:?}"))
-            })?,
-            _ => {
-                return Err(TemplateError::Exec(format!(
-                    "can't evaluate field {field} in a non-map value"
-                )))
-            }
-        };
-    }
-    Ok(current.clone())
+    path.iter().try_fold(base, |current, field| {
+        let missing = || TemplateError::Exec(format!("map has no entry for key {field:?}"));
+        match current {
+            Cow::Borrowed(Data::Map(m)) => m.get(field).map(Cow::Borrowed).ok_or_else(missing),
+            Cow::Owned(Data::Map(mut m)) => m.remove(field).map(Cow::Owned).ok_or_else(missing),
+            _ => Err(TemplateError::Exec(format!(
+                "can't evaluate field {field} in a non-map value"
+            ))),
+        }
+    })
 }
 
 fn truthy(d: &Data) -> bool {
@@ -543,8 +630,12 @@ fn truthy(d: &Data) -> bool {
     }
 }
 
-/// Go's `%v` for strings, slices and maps.
-fn print(d: &Data, out: &mut String) {
+/// Go's `%v` for strings, slices and maps. Stops once `out` is longer than `cap`: the caller
+/// then refuses the output, and a large value is never written out in full.
+fn print(d: &Data, out: &mut String, cap: usize) {
+    if out.len() > cap {
+        return;
+    }
     match d {
         Data::Str(s) => out.push_str(s),
         Data::List(items) => {
@@ -553,7 +644,7 @@ fn print(d: &Data, out: &mut String) {
                 if i > 0 {
                     out.push(' ');
                 }
-                print(item, out);
+                print(item, out, cap);
             }
             out.push(']');
         }
@@ -564,7 +655,7 @@ fn print(d: &Data, out: &mut String) {
                     out.push(' ');
                 }
                 let _ = write!(out, "{k}:");
-                print(v, out);
+                print(v, out, cap);
             }
             out.push(']');
         }
@@ -605,7 +696,7 @@ mod tests {
     }
 
     fn run(src: &str) -> Result<String, TemplateError> {
-        Template::parse(src)?.execute(&data())
+        Template::parse(src)?.execute(&data(), &mut Meter::new(&Interrupt::none()))
     }
 
     #[test]

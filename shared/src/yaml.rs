@@ -6,20 +6,18 @@
 //! ([`resolve_plain`]). The result is a tree that keeps what was written (text, quoting style,
 //! position) next to what NFD makes of it ([`Resolved`]); `decode` turns it into the spec model.
 //!
-//! Limits, so that no input can exhaust memory or the stack: nesting depth [`MAX_DEPTH`], and
-//! alias expansion [`MAX_ALIAS_NODES`] (an alias bomb is an error, as in go-yaml).
+//! Budgets, so that no input can exhaust memory or the stack: nesting depth
+//! ([`budget::YAML_DEPTH`]), and alias expansion, in nodes ([`budget::YAML_ALIAS_NODES`]) and in
+//! scalar bytes copied ([`budget::YAML_ALIAS_BYTES`]): an alias bomb is an error, as in go-yaml,
+//! whether it multiplies nodes or one large scalar.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YSpan};
 
+use crate::budget::{self, Limit};
 use crate::source::Span;
-
-/// Deepest nesting of sequences and mappings accepted.
-pub const MAX_DEPTH: usize = 256;
-/// Most nodes that alias expansion may create in one document.
-pub const MAX_ALIAS_NODES: usize = 200_000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Node {
@@ -75,6 +73,26 @@ pub enum Resolved {
 pub struct YamlError {
     pub message: String,
     pub span: Span,
+    /// The budget the document went over, when that is the error.
+    pub budget: Option<&'static Limit>,
+}
+
+impl YamlError {
+    fn syntax(message: impl Into<String>, span: Span) -> YamlError {
+        YamlError {
+            message: message.into(),
+            span,
+            budget: None,
+        }
+    }
+
+    fn over(limit: &'static Limit, span: Span) -> YamlError {
+        YamlError {
+            message: limit.exceeded(),
+            span,
+            budget: Some(limit),
+        }
+    }
 }
 
 impl Scalar {
@@ -169,11 +187,16 @@ pub fn parse_document(src: &str) -> Result<Document, YamlError> {
                 break;
             }
             Some(Err(e)) => {
-                let at = offsets.byte(e.marker().index());
-                return Err(YamlError {
-                    message: format!("YAML syntax error: {}", e.info()),
-                    span: Span::new(at, at),
-                });
+                let byte = offsets.byte(e.marker().index());
+                let at = Span::new(byte, byte);
+                // saphyr stops flow collections at its own depth limit, just below ours.
+                if e.info() == "recursion limit exceeded" {
+                    return Err(YamlError::over(&budget::YAML_DEPTH, at));
+                }
+                return Err(YamlError::syntax(
+                    format!("YAML syntax error: {}", e.info()),
+                    at,
+                ));
             }
         };
         let span = offsets.span(yspan);
@@ -245,6 +268,9 @@ enum Frame {
         anchor: usize,
         entries: Vec<Entry>,
         pending_key: Option<Node>,
+        /// Where each key (as Go reads it) was first written: duplicates are found by lookup,
+        /// not by scanning the entries, which is quadratic in a mapping's size.
+        first_keys: HashMap<String, Span>,
     },
 }
 
@@ -254,6 +280,7 @@ struct Builder {
     anchors: HashMap<usize, Node>,
     root: Option<Node>,
     alias_nodes: usize,
+    alias_bytes: usize,
     duplicate_keys: Vec<(Span, Span)>,
 }
 
@@ -308,6 +335,7 @@ impl Builder {
                 anchor,
                 entries: Vec::new(),
                 pending_key: None,
+                first_keys: HashMap::new(),
             }),
             Event::SequenceEnd => match self.stack.pop() {
                 Some(Frame::Seq {
@@ -348,19 +376,20 @@ impl Builder {
             },
             Event::Alias(id) => {
                 let Some(target) = self.anchors.get(&id) else {
-                    return Err(YamlError {
-                        message: "unknown anchor referenced by alias".into(),
+                    return Err(YamlError::syntax(
+                        "unknown anchor referenced by alias",
                         span,
-                    });
+                    ));
                 };
-                self.alias_nodes += count_nodes(target);
-                if self.alias_nodes > MAX_ALIAS_NODES {
-                    return Err(YamlError {
-                        message: format!(
-                            "document contains excessive aliasing (more than {MAX_ALIAS_NODES} nodes from aliases)"
-                        ),
-                        span,
-                    });
+                // Counted before copying, so that the copy never happens over budget.
+                let (nodes, bytes) = size_of_tree(target);
+                self.alias_nodes += nodes;
+                self.alias_bytes += bytes;
+                if self.alias_nodes > budget::YAML_ALIAS_NODES.value {
+                    return Err(YamlError::over(&budget::YAML_ALIAS_NODES, span));
+                }
+                if self.alias_bytes > budget::YAML_ALIAS_BYTES.value {
+                    return Err(YamlError::over(&budget::YAML_ALIAS_BYTES, span));
                 }
                 let node = target.clone();
                 self.complete(node, 0)
@@ -370,14 +399,11 @@ impl Builder {
     }
 
     fn open(&mut self, frame: Frame) -> Result<(), YamlError> {
-        if self.stack.len() >= MAX_DEPTH {
+        if self.stack.len() >= budget::YAML_DEPTH.value {
             let span = match &frame {
                 Frame::Seq { start, .. } | Frame::Map { start, .. } => *start,
             };
-            return Err(YamlError {
-                message: format!("nesting deeper than {MAX_DEPTH} levels"),
-                span,
-            });
+            return Err(YamlError::over(&budget::YAML_DEPTH, span));
         }
         self.stack.push(frame);
         Ok(())
@@ -395,23 +421,26 @@ impl Builder {
             Some(Frame::Map {
                 entries,
                 pending_key,
+                first_keys,
                 ..
             }) => match pending_key.take() {
                 None => {
                     if !matches!(node.value, Value::Scalar(_)) {
-                        return Err(YamlError {
-                            message: format!(
-                                "invalid map key: a {} cannot be a key",
-                                node.kind_name()
-                            ),
-                            span: node.span,
-                        });
+                        return Err(YamlError::syntax(
+                            format!("invalid map key: a {} cannot be a key", node.kind_name()),
+                            node.span,
+                        ));
                     }
                     *pending_key = Some(node);
                 }
                 Some(key) => {
-                    if let Some(first) = entries.iter().find(|e| same_key(&e.key, &key)) {
-                        self.duplicate_keys.push((first.key.span, key.span));
+                    if let Some(name) = key.as_scalar().and_then(Scalar::go_key) {
+                        match first_keys.get(name.as_ref()) {
+                            Some(first) => self.duplicate_keys.push((*first, key.span)),
+                            None => {
+                                first_keys.insert(name.into_owned(), key.span);
+                            }
+                        }
                     }
                     entries.push(Entry { key, value: node })
                 }
@@ -435,9 +464,11 @@ impl Builder {
                 out.push(entry);
                 continue;
             }
-            let want_map = |span| YamlError {
-                message: "map merge requires map or sequence of maps as the value".into(),
-                span,
+            let want_map = |span| {
+                YamlError::syntax(
+                    "map merge requires map or sequence of maps as the value",
+                    span,
+                )
             };
             match entry.value.value {
                 Value::Map(merged) => out.extend(merged),
@@ -456,21 +487,16 @@ impl Builder {
     }
 }
 
-fn same_key(a: &Node, b: &Node) -> bool {
-    match (&a.value, &b.value) {
-        (Value::Scalar(x), Value::Scalar(y)) => x.go_key().is_some() && x.go_key() == y.go_key(),
-        _ => false,
-    }
-}
-
-fn count_nodes(node: &Node) -> usize {
-    1 + match &node.value {
-        Value::Scalar(_) => 0,
-        Value::Seq(items) => items.iter().map(count_nodes).sum(),
+/// Nodes and scalar bytes in a tree: what copying it costs.
+fn size_of_tree(node: &Node) -> (usize, usize) {
+    let add = |(n, b): (usize, usize), (m, c): (usize, usize)| (n + m, b + c);
+    match &node.value {
+        Value::Scalar(s) => (1, s.text.len()),
+        Value::Seq(items) => items.iter().map(size_of_tree).fold((1, 0), add),
         Value::Map(entries) => entries
             .iter()
-            .map(|e| count_nodes(&e.key) + count_nodes(&e.value))
-            .sum(),
+            .map(|e| add(size_of_tree(&e.key), size_of_tree(&e.value)))
+            .fold((1, 0), add),
     }
 }
 
@@ -488,10 +514,7 @@ fn collection_span(start: Span, end: Span, last_child: Option<Span>) -> Span {
 }
 
 fn internal(span: Span) -> YamlError {
-    YamlError {
-        message: "unbalanced YAML events".into(),
-        span,
-    }
+    YamlError::syntax("unbalanced YAML events", span)
 }
 
 /// go-yaml v2's `resolve` for an untagged plain scalar (YAML 1.1 rules).
@@ -865,13 +888,30 @@ mod tests {
             prev = name;
         }
         let err = parse(&src).unwrap_err();
-        assert!(err.message.contains("excessive aliasing"), "{err}");
+        assert_eq!(err.budget, Some(&budget::YAML_ALIAS_NODES), "{err}");
+    }
+
+    #[test]
+    fn aliases_of_a_large_scalar_are_refused_by_their_bytes() {
+        let big = "x".repeat(400_000);
+        let mut src = format!("a: &a {big}\nb: [");
+        src.push_str(&"*a, ".repeat(20));
+        src.push_str("*a]\n");
+        let err = parse(&src).unwrap_err();
+        assert_eq!(err.budget, Some(&budget::YAML_ALIAS_BYTES), "{err}");
+        assert!(err.message.contains("4 MiB"), "{err}");
+        // Where the budget ran out: the eleventh alias, after ten copies of 400,000 bytes.
+        let at = src[..err.span.start].matches("*a").count();
+        assert_eq!(at, 10, "{err:?}");
+        // Ten copies stay within it.
+        let ok = format!("a: &a {big}\nb: [{}*a]\n", "*a, ".repeat(9));
+        assert!(parse(&ok).is_ok());
     }
 
     #[test]
     fn deep_nesting_is_refused_without_overflowing_the_stack() {
         let src = "[".repeat(100_000);
-        assert!(parse(&src).is_err());
+        assert_eq!(parse(&src).unwrap_err().budget, Some(&budget::YAML_DEPTH));
     }
 
     #[test]

@@ -49,6 +49,7 @@ fn exercise(src: &str, nodes: &[Features]) {
                 f,
                 &Options {
                     tags: vec!["t".into()],
+                    ..Options::default()
                 },
             );
         }

@@ -34,6 +34,9 @@ enum Format {
 
 /// Exit code when some file has an error-severity diagnostic.
 const EXIT_LINT_ERRORS: u8 = 1;
+/// Exit code when some file goes over a budget: nodefit refuses to process it, as any other
+/// unusable input.
+const EXIT_OVER_BUDGET: u8 = 2;
 
 #[derive(serde::Serialize)]
 struct JsonOutput {
@@ -85,11 +88,14 @@ pub fn run(args: LintArgs) -> Result<u8> {
         }
         Format::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(&linted))?),
     }
-    let any_error = linted
-        .iter()
-        .flat_map(|l| &l.diagnostics)
-        .any(|d| d.severity == Severity::Error);
-    Ok(if any_error { EXIT_LINT_ERRORS } else { 0 })
+    let all = || linted.iter().flat_map(|l| &l.diagnostics);
+    Ok(if all().any(lint::is_over_budget) {
+        EXIT_OVER_BUDGET
+    } else if all().any(|d| d.severity == Severity::Error) {
+        EXIT_LINT_ERRORS
+    } else {
+        0
+    })
 }
 
 /// rustc-style output: the location, the source line, a caret under the span, the hint and fix.

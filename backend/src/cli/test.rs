@@ -57,7 +57,10 @@ pub fn run(args: TestArgs) -> Result<u8> {
     for path in &args.snapshot {
         nodes.extend(load_snapshot_file(path)?);
     }
-    let options = Options { tags: args.tags };
+    let options = Options {
+        tags: args.tags,
+        ..Options::default()
+    };
     let reports = evaluate_nodes(&spec, &spec_name, &spec_src, &nodes, &options)?;
     print_reports(&spec, &reports, matches!(args.output, Output::Json));
     Ok(exit_code(&reports))

@@ -82,7 +82,10 @@ pub fn run(args: ValidateNodeArgs) -> Result<u8> {
         bail!("the spec layer of {spec_name} is not UTF-8 text");
     };
     let spec = load_spec(&spec_name, &spec_src)?;
-    let options = Options { tags: args.tags };
+    let options = Options {
+        tags: args.tags,
+        ..Options::default()
+    };
     let reports = evaluate_nodes(&spec, &spec_name, &spec_src, &nodes, &options)?;
     print_reports(&spec, &reports, args.output_json);
     Ok(exit_code(&reports))

@@ -102,6 +102,7 @@ pub fn evaluate(
     })?;
     let options = Options {
         tags: tags.to_vec(),
+        ..Options::default()
     };
     let evaluation = match eval::evaluate(&spec, features, &options) {
         Ok(e) => e,

@@ -16,6 +16,7 @@ mod structure;
 
 use serde::Serialize;
 
+use crate::budget::Interrupt;
 use crate::features::Features;
 use crate::source::{LineIndex, Span};
 use crate::{decode, yaml};
@@ -74,6 +75,7 @@ macro_rules! rule_table {
 
 rule_table! {
     "yaml-syntax" Error "The file is not valid YAML (or JSON).";
+    "over-budget" Error "The spec goes beyond one of nodefit's budgets (alias expansion, pattern size, template work): nodefit refuses it.";
     "wrong-type" Error "A value has the wrong shape for its field: NFD's decoder refuses the spec.";
     "duplicate-key" Error "A key appears twice in one mapping: NFD silently keeps only the last.";
     "extra-document" Warning "More than one YAML document: NFD reads only the first.";
@@ -128,6 +130,16 @@ pub fn rule_info(code: &str) -> Option<&'static RuleInfo> {
     RULES.iter().find(|r| r.code == code)
 }
 
+/// The hint of every `over-budget` diagnostic.
+pub(crate) const BUDGET_HINT: &str =
+    "real specs stay far below nodefit's budgets (docs/server.md lists them): simplify this part";
+
+/// Whether a diagnostic says the input went over a budget: nodefit refuses such input (the CLI
+/// exits 2), whatever else lint found.
+pub fn is_over_budget(d: &Diagnostic) -> bool {
+    d.code == "over-budget"
+}
+
 /// A snapshot to lint against: a name for messages and the node's features.
 pub struct LintSnapshot<'a> {
     pub name: &'a str,
@@ -136,6 +148,16 @@ pub struct LintSnapshot<'a> {
 
 /// Lints a spec's source text, optionally against snapshots. Diagnostics are sorted by position.
 pub fn lint(src: &str, snapshots: &[LintSnapshot]) -> Vec<Diagnostic> {
+    lint_interruptible(src, snapshots, &Interrupt::none())
+}
+
+/// [`lint`], stopping the snapshot checks (which evaluate the spec on every snapshot) when
+/// `interrupt` is raised; the diagnostics are then incomplete.
+pub fn lint_interruptible(
+    src: &str,
+    snapshots: &[LintSnapshot],
+    interrupt: &Interrupt,
+) -> Vec<Diagnostic> {
     let mut out = Diagnostics::default();
     let doc = match yaml::parse_document(src) {
         Ok(doc) => doc,
@@ -147,13 +169,22 @@ pub fn lint(src: &str, snapshots: &[LintSnapshot]) -> Vec<Diagnostic> {
                 .filter(|c| *c != '\n')
                 .map_or(0, char::len_utf8);
             let span = Span::new(e.span.start, e.span.start + width);
-            out.push(
-                "yaml-syntax",
-                span,
-                e.message,
-                Some("fix the YAML syntax at this position".into()),
-                None,
-            );
+            match e.budget {
+                Some(_) => out.push(
+                    "over-budget",
+                    span,
+                    e.message,
+                    Some(BUDGET_HINT.into()),
+                    None,
+                ),
+                None => out.push(
+                    "yaml-syntax",
+                    span,
+                    e.message,
+                    Some("fix the YAML syntax at this position".into()),
+                    None,
+                ),
+            }
             return out.finish();
         }
     };
@@ -164,18 +195,25 @@ pub fn lint(src: &str, snapshots: &[LintSnapshot]) -> Vec<Diagnostic> {
         } else {
             format!("{}: ", e.path)
         };
+        let (code, hint) = match e.budget {
+            Some(_) => ("over-budget", BUDGET_HINT),
+            None => (
+                "wrong-type",
+                "NFD refuses the whole spec when a value has the wrong shape",
+            ),
+        };
         out.push(
-            "wrong-type",
+            code,
             e.span,
             format!("{path}{}", e.message),
-            Some("NFD refuses the whole spec when a value has the wrong shape".into()),
+            Some(hint.into()),
             None,
         );
     }
     structure::check(src, &doc, &mut out);
     rules::check(src, &spec, &mut out);
     if !snapshots.is_empty() && decode_errors.is_empty() {
-        snapshots::check(&spec, snapshots, &mut out);
+        snapshots::check(&spec, snapshots, interrupt, &mut out);
     }
     out.finish()
 }

@@ -507,6 +507,8 @@ fn expression(expr: &Expr, out: &mut Diagnostics) {
         let mut errors = expr.regex_errors().peekable();
         for (i, pattern) in expr.value.iter().enumerate() {
             match errors.next_if(|(at, _)| *at == i) {
+                // Reported by the decoder as `over-budget`, where the pattern is written.
+                Some((_, e)) if e.budget.is_some() => {}
                 Some((_, e)) => out.push(
                     "invalid-regex",
                     item_span(i),
@@ -656,6 +658,10 @@ fn back_reference(
     }
 }
 
+/// Earlier expressions on one element that each expression is compared with: real specs have
+/// one or two, and comparing every pair of thousands would be quadratic.
+const MAX_COMPARED_EXPRESSIONS: usize = 64;
+
 /// Pairs of expressions on one flag or attribute element, in one AND matcher, that no node can
 /// satisfy together. Instance features are skipped: different instances may satisfy each.
 fn contradictions(terms: &[Term], index: &LineIndex, out: &mut Diagnostics) {
@@ -687,7 +693,9 @@ fn contradictions(terms: &[Term], index: &LineIndex, out: &mut Diagnostics) {
                     None,
                 );
             }
-            earlier.push(expr);
+            if earlier.len() < MAX_COMPARED_EXPRESSIONS {
+                earlier.push(expr);
+            }
         }
     }
 }

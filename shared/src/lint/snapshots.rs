@@ -4,10 +4,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{did_you_mean, Diagnostics, LintSnapshot};
+use crate::budget::Interrupt;
 use crate::eval::{self, Options, RULE_MATCHED};
 use crate::spec::{Op, Spec};
 
-pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnostics) {
+pub(super) fn check(
+    spec: &Spec,
+    snapshots: &[LintSnapshot],
+    interrupt: &Interrupt,
+    out: &mut Diagnostics,
+) {
     let mut elements: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for s in snapshots {
         for name in s.features.names().into_keys() {
@@ -65,8 +71,15 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
     }
     let mut matched: BTreeMap<(usize, usize), usize> = BTreeMap::new();
     let mut failed = 0;
+    let options = Options {
+        interrupt: interrupt.clone(),
+        ..Options::default()
+    };
     for s in snapshots {
-        match eval::evaluate(spec, s.features, &Options::default()) {
+        if interrupt.is_raised() {
+            return;
+        }
+        match eval::evaluate(spec, s.features, &options) {
             Ok(evaluation) => {
                 for set in &evaluation.sets {
                     for (r, outcome) in set.rules.iter().enumerate() {
@@ -74,6 +87,16 @@ pub(super) fn check(spec: &Spec, snapshots: &[LintSnapshot], out: &mut Diagnosti
                             usize::from(outcome.is_match);
                     }
                 }
+            }
+            Err(e) if e.budget.is_some() => {
+                failed += 1;
+                out.push(
+                    "over-budget",
+                    e.span,
+                    format!("on snapshot {}: {}", s.name, e.message),
+                    Some(super::BUDGET_HINT.into()),
+                    None,
+                );
             }
             Err(e) => {
                 failed += 1;
