@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -13,7 +14,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
-use tower_http::timeout::TimeoutLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_http::LatencyUnit;
 use tracing::Level;
@@ -47,7 +48,6 @@ pub fn build(state: AppState) -> Router {
         .routes(routes!(metrics_text))
         .split_for_parts();
     let document = Arc::new(openapi.to_pretty_json().unwrap_or_default());
-    let request_timeout = state.config.request_timeout;
     router
         .route(
             "/api/v1/openapi.json",
@@ -63,7 +63,7 @@ pub fn build(state: AppState) -> Router {
         .fallback(ui)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, request_timeout))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
@@ -84,10 +84,60 @@ pub fn build(state: AppState) -> Router {
                 ),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::from_fn(drop_unusable_request_id))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a handler panicked").into_response()
         }))
+        .layer(always(header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .layer(always(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(always(header::REFERRER_POLICY, "no-referrer"))
+        .layer(always(header::X_FRAME_OPTIONS, "DENY"))
         .with_state(state)
+}
+
+/// The request's deadline (`request_timeout_secs`): past it the handler's future is dropped,
+/// which also interrupts its CPU-bound work (see `work`), and the client gets a 408 that says
+/// which limit it hit.
+async fn deadline(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let limit = state.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::request_timeout(limit).into_response(),
+    }
+}
+
+/// Longest `x-request-id` taken from a client.
+const MAX_REQUEST_ID_BYTES: usize = 64;
+
+/// A caller's `x-request-id` is repeated in every log line of its request and in the answer, so
+/// only a short id of safe characters is kept; anything else (control characters that would
+/// forge log lines, a megabyte of text) is dropped and replaced by a new UUID.
+async fn drop_unusable_request_id(mut req: Request, next: Next) -> Response {
+    let usable = req.headers().get("x-request-id").is_none_or(|v| {
+        let id = v.as_bytes();
+        !id.is_empty()
+            && id.len() <= MAX_REQUEST_ID_BYTES
+            && id
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
+    });
+    if !usable {
+        req.headers_mut().remove("x-request-id");
+    }
+    next.run(req).await
+}
+
+/// The policy the web UI works under: its own scripts and WebAssembly only (CodeMirror inserts
+/// its style elements, hence inline styles), requests to its own origin, never framed.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// A header on every response that does not set its own. Together: the CSP above, `nosniff`,
+/// no referrer, never framed. HSTS is left to the TLS-terminating proxy: nodefit itself serves
+/// plain HTTP (docs/server.md).
+fn always(name: header::HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
 async fn api_not_found(method: Method, uri: Uri) -> ApiError {

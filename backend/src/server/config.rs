@@ -27,6 +27,12 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub const DEFAULT_FEATURE_CACHE_MB: usize = 256;
 /// Database connections per process (`db_max_connections`).
 pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
+/// Client connections open at once (`max_connections`): far below the usual 1,024 descriptors
+/// a process may hold, which also serve the database, registries and files.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
+/// Time a client has to send a request head, which is also how long a kept-alive connection
+/// may stay idle (`header_timeout_secs`).
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 /// Largest configuration file or secret file read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// The database file inside the data directory.
@@ -156,6 +162,10 @@ pub struct Config {
     pub ui_dir: PathBuf,
     pub max_upload_bytes: usize,
     pub request_timeout: Duration,
+    pub max_connections: usize,
+    pub header_timeout: Duration,
+    /// Pieces of CPU-bound work (lint, evaluation, parsing, diffs) run at once.
+    pub cpu_workers: usize,
     pub feature_cache_bytes: usize,
     pub log_format: LogFormat,
     /// Sorted by name.
@@ -192,6 +202,9 @@ struct FileConfig {
     ui_dir: Option<PathBuf>,
     max_upload_bytes: Option<usize>,
     request_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
+    header_timeout_secs: Option<u64>,
+    cpu_workers: Option<usize>,
     feature_cache_mb: Option<usize>,
     log_format: Option<LogFormat>,
     signing: Option<FileSigning>,
@@ -291,6 +304,23 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
     if db_max_connections == 0 {
         bail!("db_max_connections must be at least 1");
     }
+    let max_connections = file_config
+        .max_connections
+        .unwrap_or(DEFAULT_MAX_CONNECTIONS);
+    if max_connections == 0 {
+        bail!("max_connections must be at least 1");
+    }
+    let header_timeout = file_config
+        .header_timeout_secs
+        .map_or(DEFAULT_HEADER_TIMEOUT, Duration::from_secs);
+    if header_timeout.is_zero() {
+        bail!("header_timeout_secs must be at least 1");
+    }
+    let cpu_workers = match file_config.cpu_workers {
+        Some(0) => bail!("cpu_workers must be at least 1"),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
 
     let registries = file_config
         .registries
@@ -315,6 +345,9 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
             .unwrap_or_else(|| PathBuf::from("frontend/dist")),
         max_upload_bytes,
         request_timeout,
+        max_connections,
+        header_timeout,
+        cpu_workers,
         feature_cache_bytes: file_config
             .feature_cache_mb
             .unwrap_or(DEFAULT_FEATURE_CACHE_MB)

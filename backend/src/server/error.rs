@@ -28,7 +28,7 @@ pub struct ErrorObject {
     /// Stable, machine-readable: `unauthorized`, `forbidden`, `not_found`, `bad_request`,
     /// `parse_error`, `invalid_spec`, `lint_failed`, `conflict`, `payload_too_large`,
     /// `unsupported_media_type`, `registry_content`, `registry_unavailable`, `unavailable`,
-    /// `internal`.
+    /// `request_timeout`, `shutting_down`, `internal`.
     pub code: String,
     pub message: String,
     /// Where applicable: `line`/`column` of a parse error, the decode errors of a spec.
@@ -84,6 +84,28 @@ impl ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             message,
+        )
+    }
+
+    /// The request ran out of time (`request_timeout_secs`).
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the request took longer than the server allows ({} s, request_timeout_secs); \
+                 select fewer snapshots or simplify the spec",
+                limit.as_secs()
+            ),
+        )
+    }
+
+    /// The server is stopping: the work was interrupted, nothing was changed by it.
+    pub fn shutting_down() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down; try again",
         )
     }
 

@@ -21,6 +21,7 @@ use utoipa::ToSchema;
 
 use super::db::{Db, EvalRow};
 use super::error::ApiError;
+use super::work::Work;
 
 /// Most snapshots one evaluation covers; a larger fleet is evaluated by label selections.
 pub const MAX_EVALUATED_SNAPSHOTS: usize = 10_000;
@@ -100,6 +101,7 @@ impl FeatureCache {
 pub async fn load_features(
     db: &Db,
     cache: &Arc<FeatureCache>,
+    work: &Work,
     rows: Vec<EvalRow>,
 ) -> Result<Vec<(EvalRow, Arc<Features>)>, ApiError> {
     let mut found: HashMap<String, Arc<Features>> = HashMap::new();
@@ -119,21 +121,21 @@ pub async fn load_features(
     for chunk in missing.chunks(FETCH_CHUNK) {
         let fetched = db.features_by_hash(chunk).await?;
         let cache = cache.clone();
-        let parsed = tokio::task::spawn_blocking(move || {
-            fetched
-                .into_iter()
-                .map(|(hash, json)| {
-                    let features: Features = serde_json::from_str(&json)
-                        .map_err(|e| format!("stored features of {hash} do not parse: {e}"))?;
-                    let features = Arc::new(features);
-                    cache.insert(hash.clone(), features.clone(), json.len());
-                    Ok((hash, features))
-                })
-                .collect::<Result<Vec<_>, String>>()
-        })
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        let parsed = work
+            .run(move |_| {
+                fetched
+                    .into_iter()
+                    .map(|(hash, json)| {
+                        let features: Features = serde_json::from_str(&json)
+                            .map_err(|e| format!("stored features of {hash} do not parse: {e}"))?;
+                        let features = Arc::new(features);
+                        cache.insert(hash.clone(), features.clone(), json.len());
+                        Ok((hash, features))
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+            })
+            .await?
+            .map_err(ApiError::internal)?;
         found.extend(parsed);
     }
     Ok(rows
@@ -360,8 +362,13 @@ fn evaluate_one(request: &FleetRequest, features: &Features) -> NodeResult {
                 best_set: None,
                 sets: Vec::new(),
                 error: Some(format!(
-                    "line {line}, column {column}: {} (NFD aborts validation here)",
-                    e.message
+                    "line {line}, column {column}: {} ({})",
+                    e.message,
+                    if e.budget.is_some() {
+                        "nodefit's budget: NFD would go on"
+                    } else {
+                        "NFD aborts validation here"
+                    }
                 )),
                 report: None,
             }

@@ -5,10 +5,12 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use super::state::AppState;
@@ -20,6 +22,9 @@ pub struct Metrics {
     pub snapshots_uploaded: IntCounter,
     pub cache_hits: IntCounter,
     pub cache_misses: IntCounter,
+    pub connections_open: IntGauge,
+    pub connections_evicted: IntCounter,
+    pub connections_refused: IntCounter,
 }
 
 /// Latency buckets (seconds): fine below 100 ms, where the API should answer.
@@ -57,6 +62,19 @@ impl Metrics {
             "nodefit_feature_cache_misses_total",
             "Parsed features read from the database",
         )?;
+        let connections_open =
+            IntGauge::new("nodefit_http_connections_open", "Connections open now")?;
+        let connections_evicted = IntCounter::new(
+            "nodefit_http_connections_evicted_total",
+            "Idle connections closed to make room for a new one (max_connections reached)",
+        )?;
+        let connections_refused = IntCounter::new(
+            "nodefit_http_connections_refused_total",
+            "Connections closed at once because every open one was busy (max_connections)",
+        )?;
+        registry.register(Box::new(connections_open.clone()))?;
+        registry.register(Box::new(connections_evicted.clone()))?;
+        registry.register(Box::new(connections_refused.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(snapshots_uploaded.clone()))?;
@@ -69,6 +87,9 @@ impl Metrics {
             snapshots_uploaded,
             cache_hits,
             cache_misses,
+            connections_open,
+            connections_evicted,
+            connections_refused,
         })
     }
 
@@ -83,23 +104,40 @@ impl Metrics {
     }
 }
 
-/// Counts and times every request. The route label is the matched route (`/api/v1/specs/{id}`),
-/// never the raw path, so that the number of series stays bounded.
+/// Counts and times every request. Every label comes from a bounded set, so that no client can
+/// grow the series without end: the route is the matched route (`/api/v1/specs/{id}`, never the
+/// raw path, `other` when none matched), the method one of HTTP's standard ones (anything else
+/// is `other`), the status a three-digit code.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map_or("other", MatchedPath::as_str)
         .to_owned();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
     let m = &state.metrics;
     m.duration
-        .with_label_values(&[method.as_str(), route.as_str()])
+        .with_label_values(&[method, route.as_str()])
         .observe(started.elapsed().as_secs_f64());
     m.requests
-        .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+        .with_label_values(&[method, route.as_str(), response.status().as_str()])
         .inc();
     response
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }

@@ -17,9 +17,11 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod fleet;
+pub mod listen;
 pub mod metrics;
 pub mod openapi;
 pub mod state;
+pub mod work;
 
 use std::sync::Arc;
 
@@ -28,12 +30,22 @@ use anyhow::{Context, Result};
 use self::config::Config;
 use self::db::Db;
 use self::fleet::FeatureCache;
+use self::listen::ConnectionLimits;
 use self::metrics::Metrics;
 use self::state::AppState;
+use self::work::Work;
+
+/// Time beyond the request timeout that shutdown waits for answers to be written.
+const SHUTDOWN_MARGIN: std::time::Duration = std::time::Duration::from_secs(2);
+/// Time CPU-bound work may go on after SIGTERM before it is interrupted.
+pub const WORK_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs the server until SIGTERM or SIGINT, then finishes the requests in flight and closes
 /// the database. `admin_token` is `NODEFIT_ADMIN_TOKEN`.
 pub async fn run(config: Config, admin_token: Option<String>) -> Result<()> {
+    // Before anything that takes time: a SIGTERM during start-up must stop the server cleanly,
+    // not kill it with the signal's default action.
+    let shutdown = shutdown_signal()?;
     tracing::info!(database = %config.database.describe(), "opening the database");
     let db = Db::open(&config.database, config.db_max_connections).await?;
     bootstrap_admin(&db, admin_token).await?;
@@ -59,26 +71,34 @@ pub async fn run(config: Config, admin_token: Option<String>) -> Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let limits = ConnectionLimits {
+        max_connections: config.max_connections,
+        header_read_timeout: config.header_timeout,
+        // Requests in flight may take up to the request timeout; a little more for the answer.
+        shutdown_grace: config.request_timeout + SHUTDOWN_MARGIN,
+    };
+    let work = Arc::new(Work::new(config.cpu_workers));
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
         cache,
-        metrics,
+        metrics: metrics.clone(),
+        work: work.clone(),
         ui_dir,
     };
     let router = app::build(state);
     tracing::info!(addr = %addr, "listening on http://{addr}");
-    // Small answers are written at once: without TCP_NODELAY, Nagle's algorithm and delayed
-    // ACKs can hold a keep-alive response back by 40 ms.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the HTTP server failed")?;
+    listen::serve(listener, router, limits, metrics, async move {
+        shutdown.await;
+        // Requests in flight finish; CPU-bound work still running after a grace period is
+        // interrupted (its requests answer 503), so that shutdown never waits on a long
+        // evaluation.
+        tokio::spawn(async move {
+            tokio::time::sleep(WORK_SHUTDOWN_GRACE).await;
+            work.shut_down();
+        });
+    })
+    .await;
     tracing::info!("stopped accepting requests; closing the database");
     db.close().await;
     Ok(())
@@ -111,20 +131,15 @@ async fn bootstrap_admin(db: &Db, given: Option<String>) -> Result<()> {
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
+/// Completes on the first SIGTERM or SIGINT. The handlers are installed when this is called.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("SIGINT: shutting down"),
+            _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-        _ = terminate => tracing::info!("SIGTERM: shutting down"),
-    }
+    })
 }

@@ -9,6 +9,7 @@ use super::config::Config;
 use super::db::Db;
 use super::fleet::FeatureCache;
 use super::metrics::Metrics;
+use super::work::Work;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,6 +17,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub cache: Arc<FeatureCache>,
     pub metrics: Arc<Metrics>,
+    /// Where CPU-bound work runs (see `work`).
+    pub work: Arc<Work>,
     /// The web UI build, when it exists.
     pub ui_dir: Option<PathBuf>,
 }

@@ -227,16 +227,17 @@ async fn publish(
     let content = version.content.clone().unwrap_or_default();
     let checked = content.clone();
     let name = spec.name.clone();
-    let errors: Vec<_> = tokio::task::spawn_blocking(move || {
-        let diagnostics = lint::lint(&checked, &[]);
-        let errors: Vec<_> = diagnostics
-            .into_iter()
-            .filter(|d| d.severity == Severity::Error)
-            .collect();
-        lint::to_json(&name, &checked, &errors)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let errors: Vec<_> = state
+        .work
+        .run(move |_| {
+            let diagnostics = lint::lint(&checked, &[]);
+            let errors: Vec<_> = diagnostics
+                .into_iter()
+                .filter(|d| d.severity == Severity::Error)
+                .collect();
+            lint::to_json(&name, &checked, &errors)
+        })
+        .await?;
     if !errors.is_empty() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -173,9 +173,10 @@ async fn upload(
     let node = query.get("node").map(str::to_owned);
     // Read only once the caller may write and the query is good.
     let UploadBody(body) = UploadBody::from_request(req, &state).await?;
-    let nodes = tokio::task::spawn_blocking(move || prepare(&body, labels, node))
-        .await
-        .map_err(ApiError::internal)??;
+    let nodes = state
+        .work
+        .run(move |_| prepare(&body, labels, node))
+        .await??;
     let stored = state.db.insert_snapshots(&nodes, &caller.name).await?;
     let mut result = UploadResult {
         snapshots: Vec::with_capacity(stored.len()),

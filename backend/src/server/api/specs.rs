@@ -9,7 +9,10 @@ use nodefit_core::eval::Options;
 use nodefit_core::lint::{self, JsonDiagnostic, LintSnapshot};
 use nodefit_core::source::LineIndex;
 use serde::{Deserialize, Serialize};
-use similar::{ChangeTag, TextDiff};
+use std::fmt::Write as _;
+
+use similar::udiff::UnifiedHunkHeader;
+use similar::{ChangeTag, DiffOp, TextDiff};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -32,6 +35,10 @@ pub const MAX_MESSAGE_BYTES: usize = 2000;
 pub const MAX_LINT_SNAPSHOTS: usize = 1000;
 /// Lines of context around each change in a diff.
 const DIFF_CONTEXT: usize = 3;
+/// Time the diff algorithm may take before it settles for a coarser diff.
+pub const DIFF_TIME: std::time::Duration = std::time::Duration::from_secs(1);
+/// Most lines (context, removed and added) a diff answers with.
+pub const MAX_DIFF_LINES: usize = 20_000;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -129,6 +136,8 @@ pub struct Diff {
     /// `diff -u` text.
     pub unified: String,
     pub hunks: Vec<Hunk>,
+    /// The hunks stop early: the whole diff would hold more than 20,000 lines.
+    pub truncated: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -453,47 +462,149 @@ async fn diff(
         .ok_or_else(|| version_not_found(id, Some(from_version)))?;
     let old = from.content.unwrap_or_default();
     let new = to.content.unwrap_or_default();
-    let text_diff = TextDiff::from_lines(&old, &new);
-    let unified = text_diff
-        .unified_diff()
-        .context_radius(DIFF_CONTEXT)
-        .header(
-            &format!("{}@v{}", spec.name, from.version),
-            &format!("{}@v{}", spec.name, to.version),
-        )
-        .to_string();
-    let hunks = text_diff
-        .grouped_ops(DIFF_CONTEXT)
-        .iter()
-        .filter_map(|group| {
-            let (first, last) = (group.first()?, group.last()?);
-            let lines = group
-                .iter()
-                .flat_map(|op| text_diff.iter_changes(op))
-                .map(|change| DiffLine {
-                    kind: match change.tag() {
-                        ChangeTag::Equal => "context",
-                        ChangeTag::Insert => "added",
-                        ChangeTag::Delete => "removed",
-                    },
-                    text: change.value().trim_end_matches(['\n', '\r']).to_owned(),
-                })
-                .collect();
-            Some(Hunk {
-                old_start: first.old_range().start + 1,
-                old_lines: last.old_range().end - first.old_range().start,
-                new_start: first.new_range().start + 1,
-                new_lines: last.new_range().end - first.new_range().start,
-                lines,
-            })
-        })
-        .collect();
-    Ok(axum::Json(Diff {
-        from: from.version,
-        to: to.version,
-        unified,
-        hunks,
-    }))
+    let names = (
+        format!("{}@v{}", spec.name, from.version),
+        format!("{}@v{}", spec.name, to.version),
+    );
+    let mut diff = state
+        .work
+        .run(move |_| diff_texts(&old, &new, &names))
+        .await?;
+    diff.from = from.version;
+    diff.to = to.version;
+    Ok(axum::Json(diff))
+}
+
+/// A line diff within budgets: [`DIFF_TIME`] for the algorithm, which is quadratic in the worst
+/// case (two versions with no line in common) and past its deadline settles for a coarser diff,
+/// still correct, that replaces larger blocks; and [`MAX_DIFF_LINES`] for the answer, which
+/// stops there (with `truncated`), in the middle of a hunk if need be.
+fn diff_texts(old: &str, new: &str, (from, to): &(String, String)) -> Diff {
+    let text_diff = TextDiff::configure()
+        .timeout(DIFF_TIME)
+        .diff_lines(old, new);
+    let mut diff = Diff {
+        from: 0,
+        to: 0,
+        unified: String::new(),
+        hunks: Vec::new(),
+        truncated: false,
+    };
+    let mut lines_left = MAX_DIFF_LINES;
+    for group in text_diff.grouped_ops(DIFF_CONTEXT) {
+        let mut ops = Vec::with_capacity(group.len());
+        for op in group {
+            let len = op_lines(&op);
+            if len > lines_left {
+                diff.truncated = true;
+                if lines_left > 0 {
+                    ops.push(clip(op, lines_left));
+                }
+                break;
+            }
+            lines_left -= len;
+            ops.push(op);
+        }
+        let (Some(first), Some(last)) = (ops.first(), ops.last()) else {
+            break;
+        };
+        if diff.unified.is_empty() {
+            diff.unified = format!("--- {from}\n+++ {to}\n");
+        }
+        // What similar's unified diff writes for a hunk, from the (possibly clipped) ops.
+        let _ = writeln!(diff.unified, "{}", UnifiedHunkHeader::new(&ops));
+        let mut lines = Vec::new();
+        for change in ops.iter().flat_map(|op| text_diff.iter_changes(op)) {
+            diff.unified
+                .push_str(&format!("{}{}", change.tag(), change.value()));
+            if change.missing_newline() {
+                diff.unified.push_str("\n\\ No newline at end of file\n");
+            }
+            lines.push(DiffLine {
+                kind: match change.tag() {
+                    ChangeTag::Equal => "context",
+                    ChangeTag::Insert => "added",
+                    ChangeTag::Delete => "removed",
+                },
+                text: change.value().trim_end_matches(['\n', '\r']).to_owned(),
+            });
+        }
+        diff.hunks.push(Hunk {
+            old_start: first.old_range().start + 1,
+            old_lines: last.old_range().end - first.old_range().start,
+            new_start: first.new_range().start + 1,
+            new_lines: last.new_range().end - first.new_range().start,
+            lines,
+        });
+        if diff.truncated {
+            break;
+        }
+    }
+    diff
+}
+
+/// Lines an op contributes to a diff.
+fn op_lines(op: &DiffOp) -> usize {
+    let (_, old, new) = op.as_tag_tuple();
+    match op {
+        DiffOp::Equal { len, .. } => *len,
+        _ => old.len() + new.len(),
+    }
+}
+
+/// The first `n` lines of an op (`n` less than its length).
+fn clip(op: DiffOp, n: usize) -> DiffOp {
+    match op {
+        DiffOp::Equal {
+            old_index,
+            new_index,
+            ..
+        } => DiffOp::Equal {
+            old_index,
+            new_index,
+            len: n,
+        },
+        DiffOp::Delete {
+            old_index,
+            new_index,
+            ..
+        } => DiffOp::Delete {
+            old_index,
+            old_len: n,
+            new_index,
+        },
+        DiffOp::Insert {
+            old_index,
+            new_index,
+            ..
+        } => DiffOp::Insert {
+            old_index,
+            new_index,
+            new_len: n,
+        },
+        // A replacement lists its removed lines first.
+        DiffOp::Replace {
+            old_index,
+            old_len,
+            new_index,
+            ..
+        } if n <= old_len => DiffOp::Delete {
+            old_index,
+            old_len: n,
+            new_index,
+        },
+        DiffOp::Replace {
+            old_index,
+            old_len,
+            new_index,
+            ..
+        } => DiffOp::Replace {
+            old_index,
+            old_len,
+            new_index,
+            new_len: n - old_len,
+        },
+    }
 }
 
 /// Lint a version of the spec, optionally against snapshots (the same diagnostics as
@@ -529,28 +640,29 @@ async fn lint_spec(
         Vec::new()
     } else {
         let rows = selected_rows(&state, Some(ids), Vec::new()).await?;
-        fleet::load_features(&state.db, &state.cache, rows).await?
+        fleet::load_features(&state.db, &state.cache, &state.work, rows).await?
     };
     let content = version.content.unwrap_or_default();
-    let diagnostics = tokio::task::spawn_blocking(move || {
-        let names: Vec<String> = nodes
-            .iter()
-            .map(|(row, _)| {
-                row.node_name
-                    .clone()
-                    .unwrap_or_else(|| format!("snapshot {}", row.id))
-            })
-            .collect();
-        let snapshots: Vec<LintSnapshot> = nodes
-            .iter()
-            .zip(&names)
-            .map(|((_, features), name)| LintSnapshot { name, features })
-            .collect();
-        let diagnostics = lint::lint(&content, &snapshots);
-        lint::to_json(&spec.name, &content, &diagnostics)
-    })
-    .await
-    .map_err(ApiError::internal)?;
+    let diagnostics = state
+        .work
+        .run(move |interrupt| {
+            let names: Vec<String> = nodes
+                .iter()
+                .map(|(row, _)| {
+                    row.node_name
+                        .clone()
+                        .unwrap_or_else(|| format!("snapshot {}", row.id))
+                })
+                .collect();
+            let snapshots: Vec<LintSnapshot> = nodes
+                .iter()
+                .zip(&names)
+                .map(|((_, features), name)| LintSnapshot { name, features })
+                .collect();
+            let diagnostics = lint::lint_interruptible(&content, &snapshots, interrupt);
+            lint::to_json(&spec.name, &content, &diagnostics)
+        })
+        .await?;
     Ok(axum::Json(LintResult { diagnostics }))
 }
 
@@ -620,9 +732,6 @@ async fn evaluate(
         .spec_version(id, req.version)
         .await?
         .ok_or_else(|| version_not_found(id, req.version))?;
-    let spec_src = version.content.unwrap_or_default();
-    let spec =
-        nodefit_core::parse_spec(&spec_src).map_err(|errors| invalid_spec(&spec_src, &errors))?;
     let rows = selected_rows(&state, req.snapshot_ids, labels.into_iter().collect()).await?;
     if rows.len() > MAX_EVALUATED_SNAPSHOTS {
         return Err(ApiError::bad_request(format!(
@@ -630,22 +739,31 @@ async fn evaluate(
             rows.len()
         )));
     }
-    let nodes = fleet::load_features(&state.db, &state.cache, rows).await?;
-    let request = FleetRequest {
-        spec_id: spec_row.id,
-        spec_version: version.version,
-        spec,
-        spec_src,
-        options: Options {
-            tags: req.tags.unwrap_or_default(),
-        },
-        limit: limit as usize,
-        offset: offset as usize,
-        with_report,
-    };
-    let matrix = tokio::task::spawn_blocking(move || fleet::matrix(&request, nodes))
-        .await
-        .map_err(ApiError::internal)?;
+    let nodes = fleet::load_features(&state.db, &state.cache, &state.work, rows).await?;
+    let spec_src = version.content.unwrap_or_default();
+    let (spec_id, spec_version) = (spec_row.id, version.version);
+    let tags = req.tags.unwrap_or_default();
+    let matrix = state
+        .work
+        .run(move |interrupt| {
+            let spec = nodefit_core::parse_spec(&spec_src)
+                .map_err(|errors| invalid_spec(&spec_src, &errors))?;
+            let request = FleetRequest {
+                spec_id,
+                spec_version,
+                spec,
+                spec_src,
+                options: Options {
+                    tags,
+                    interrupt: interrupt.clone(),
+                },
+                limit: limit as usize,
+                offset: offset as usize,
+                with_report,
+            };
+            Ok::<_, ApiError>(fleet::matrix(&request, nodes))
+        })
+        .await??;
     Ok(axum::Json(matrix))
 }
 
@@ -663,10 +781,15 @@ fn invalid_spec(src: &str, errors: &[nodefit_core::decode::DecodeError]) -> ApiE
         let (line, column) = index.line_col(e.span.start);
         format!(": line {line}, column {column}: {}", e.message)
     });
+    let (code, what) = if errors.iter().any(|e| e.budget.is_some()) {
+        ("over_budget", "nodefit refuses this spec version")
+    } else {
+        ("invalid_spec", "NFD cannot decode this spec version")
+    };
     ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_spec",
-        format!("NFD cannot decode this spec version{first}"),
+        code,
+        format!("{what}{first}"),
     )
     .with_details(serde_json::json!({ "errors": details }))
 }
