@@ -418,7 +418,7 @@ impl Client {
                 .send(
                     Request::new(Method::GET, url.clone())
                         .accept(OCI_INDEX)
-                        .limit(MAX_MANIFEST_BYTES.min(MAX_LISTING_BYTES - bytes)),
+                        .limit(MAX_MANIFEST_BYTES),
                 )
                 .await?;
             if response.status == 404 && page == 1 {
@@ -426,6 +426,15 @@ impl Client {
             }
             let response = self.transport.expect(response, &[200])?;
             bytes += response.body.len();
+            if bytes > MAX_LISTING_BYTES {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list is larger than {MAX_LISTING_BYTES} bytes \
+                         (MAX_LISTING_BYTES); NFD's choice needs it whole, so none is used"
+                    ),
+                ));
+            }
             let index = FallbackIndex::parse(&response.body).map_err(|e| {
                 self.transport
                     .fail(&response, format!("the referrers list is malformed: {e}"))
@@ -452,13 +461,12 @@ impl Client {
             let Some(next) = next_page(&response) else {
                 break;
             };
-            if page == MAX_REFERRERS_PAGES || bytes >= MAX_LISTING_BYTES {
+            if page == MAX_REFERRERS_PAGES {
                 return Err(self.transport.fail(
                     &response,
                     format!(
-                        "the referrers list goes on beyond {page} pages and {bytes} bytes \
-                         (MAX_REFERRERS_PAGES {MAX_REFERRERS_PAGES}, MAX_LISTING_BYTES \
-                         {MAX_LISTING_BYTES}); NFD's choice needs it whole, so none is used"
+                        "the referrers list has more than {MAX_REFERRERS_PAGES} pages \
+                         (MAX_REFERRERS_PAGES); NFD's choice needs it whole, so none is used"
                     ),
                 ));
             }
@@ -1266,17 +1274,18 @@ impl Client {
         let mut tags = HashSet::new();
         let mut bytes = 0;
         for _ in 0..MAX_TAG_PAGES {
-            if bytes >= MAX_LISTING_BYTES {
-                return Ok(None);
-            }
             let response = self
                 .send(
                     Request::new(Method::GET, url.clone())
                         .accept("application/json")
-                        .limit(MAX_MANIFEST_BYTES.min(MAX_LISTING_BYTES - bytes)),
+                        .limit(MAX_MANIFEST_BYTES),
                 )
                 .await?;
             bytes += response.body.len();
+            // Past the budget, looking tags up one by one is the bounded way.
+            if bytes > MAX_LISTING_BYTES {
+                return Ok(None);
+            }
             if matches!(response.status, 401 | 403 | 404 | 405) {
                 return Ok(None);
             }
