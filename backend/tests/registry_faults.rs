@@ -457,7 +457,9 @@ fn floods_of_referrers_are_bounded() {
     assert_eq!(json["signaturesLookedUp"], 50);
     let requests = flood.seen().len();
     assert!(requests <= 60, "{requests} requests");
-    assert!(flood.most_open() <= 8, "{} at once", flood.most_open());
+    // 8 requests in flight at most; the registry's side counts a connection until its thread
+    // has closed it, which can lag the client's next request by a moment.
+    assert!(flood.most_open() <= 10, "{} at once", flood.most_open());
 
     let pages = Proxy::standalone(
         std::net::Ipv4Addr::LOCALHOST,

@@ -883,7 +883,10 @@ impl Transport {
         let header = if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
             match &credentials {
                 Credentials::AccessToken(token) => format!("Bearer {}", token.expose()),
-                _ => format!("Bearer {}", self.fetch_token(bearer, &credentials).await?),
+                _ => format!(
+                    "Bearer {}",
+                    self.fetch_token(bearer, &credentials, response).await?
+                ),
             }
         } else if challenges.iter().any(|c| c.scheme == "basic") {
             match &credentials {
@@ -936,11 +939,13 @@ impl Transport {
         &self,
         challenge: &Challenge,
         credentials: &Credentials,
+        challenged: &Response,
     ) -> Result<String, Error> {
-        let token_error = |url: &Url, status, outcome: String, reason: &str, attempts| {
-            let mut error = self.error(&Method::GET, url, status, outcome, reason.into(), attempts);
+        // The token server is not the registry: its failures are told as the token's.
+        let token_error = |url: &Url, outcome: String, reason: &str, attempts| {
+            let mut error = self.error(&Method::GET, url, None, outcome, reason.into(), attempts);
             if let Error::Request(e) = &mut error {
-                e.what = "the token server".into();
+                e.what = "a token".into();
             }
             error
         };
@@ -949,22 +954,20 @@ impl Transport {
             .get("realm")
             .and_then(|r| Url::parse(r).ok())
             .ok_or_else(|| {
-                token_error(
-                    &self.base,
-                    Some(401),
+                self.refuse(
+                    challenged,
                     "the Bearer challenge has no usable realm URL".into(),
-                    "its authentication challenge names no usable token realm",
-                    1,
+                    "its authentication challenge names no usable token realm".into(),
                 )
             })?;
         check_realm(&realm, &self.base, &self.settings.token_realm_hosts).map_err(|why| {
-            token_error(
-                &self.base,
-                Some(401),
+            self.refuse(
+                challenged,
                 why,
                 "its token realm is neither on the registry's host nor on a token realm host \
-                 the configuration names (token_realm_hosts), or is plain HTTP: refused",
-                1,
+                 the configuration names (token_realm_hosts), or is plain HTTP; nothing was \
+                 sent there"
+                    .into(),
             )
         })?;
         let mut params: Vec<(&str, &str)> = vec![("scope", &self.scope)];
@@ -996,7 +999,7 @@ impl Transport {
         };
         let mut attempts = 0;
         let failed =
-            |f: Failure, attempts| token_error(&request.url, None, f.detail, &f.public, attempts);
+            |f: Failure, attempts| token_error(&request.url, f.detail, &f.public, attempts);
         let response = loop {
             attempts += 1;
             // Token servers are not followed through redirects: the realm checked above is
@@ -1055,7 +1058,6 @@ impl Transport {
             // The body is not quoted: token servers may echo what they were sent.
             return Err(token_error(
                 &request.url,
-                Some(status),
                 format!(
                     "token server answered HTTP {status} for scope {} with {}",
                     self.scope,
@@ -1079,7 +1081,6 @@ impl Transport {
         let malformed = |what: &str| {
             token_error(
                 &request.url,
-                Some(status),
                 what.to_owned(),
                 "its token server's answer holds no usable token",
                 attempts,
