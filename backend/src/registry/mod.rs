@@ -1437,6 +1437,35 @@ mod tests {
     }
 
     #[test]
+    fn failures_are_summarised_by_label_without_host_or_registry_text() {
+        let error = RequestError {
+            registry: "lab".into(),
+            repository: "demo/app".into(),
+            method: "HEAD".into(),
+            target: "https://10.0.0.5:5000/v2/demo/app/manifests/v1".into(),
+            what: "the tag `v1`".into(),
+            status: Some(404),
+            outcome: "HTTP 404 Not Found: MANIFEST_UNKNOWN: internal detail".into(),
+            reason: "it does not exist".into(),
+            attempts: 1,
+            retryable: false,
+        };
+        assert_eq!(
+            Error::Request(Box::new(error)).public_message(),
+            "registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist"
+        );
+    }
+
+    #[test]
+    fn json_problems_quote_nothing() {
+        let e = serde_json::from_slice::<OciImageManifest>(br#"{"schemaVersion":"secret-text"}"#)
+            .unwrap_err();
+        let problem = json_problem(&e);
+        assert!(!problem.contains("secret"), "{problem}");
+        assert!(problem.contains("line 1"), "{problem}");
+    }
+
+    #[test]
     fn settling_scales_with_the_write_window() {
         for _ in 0..20 {
             let d = settle_delay(Duration::from_micros(100));

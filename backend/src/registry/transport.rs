@@ -1285,6 +1285,86 @@ mod tests {
     }
 
     #[test]
+    fn token_realms_are_the_registrys_host_or_named_ones_over_https() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let tls = url("https://registry.example.com/");
+        let plain = url("http://10.0.0.5:5000/");
+        let hub = ["auth.docker.io".to_owned()];
+        let ok = |realm: &str, base: &Url, named: &[String]| {
+            check_realm(&url(realm), base, named).is_ok()
+        };
+        assert!(ok("https://registry.example.com/token", &tls, &[]));
+        assert!(ok("https://registry.example.com:8443/token", &tls, &[]));
+        assert!(ok("https://auth.docker.io/token", &tls, &hub));
+        assert!(ok("http://10.0.0.5:5000/token", &plain, &[]));
+        assert!(!ok("https://auth.docker.io/token", &tls, &[]));
+        assert!(!ok("https://auth.docker.io:8443/token", &tls, &hub));
+        assert!(!ok("https://evil.example.com/token", &tls, &hub));
+        assert!(!ok("http://registry.example.com/token", &tls, &[]));
+        assert!(!ok("http://10.0.0.5:5001/token", &plain, &[]));
+        assert!(!ok("http://10.0.0.6:5000/token", &plain, &[]));
+        assert!(!ok("http://auth.docker.io/token", &plain, &hub));
+        assert!(!ok("ftp://registry.example.com/token", &tls, &[]));
+        let why = check_realm(&url("https://evil.example.com/t?secret=1"), &tls, &[]).unwrap_err();
+        assert!(
+            why.contains("https://evil.example.com/t") && !why.contains("secret"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn redirects_stay_on_the_registry_except_blobs_to_https_storage() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let base = url("http://127.0.0.1:5000/");
+        let with_auth = Hop::Follow {
+            authorization: true,
+        };
+        let without = Hop::Follow {
+            authorization: false,
+        };
+        let hop =
+            |method: Method, blob: bool, next: &str| redirect_hop(&base, &method, blob, &url(next));
+        assert_eq!(
+            hop(Method::GET, false, "http://127.0.0.1:5000/v2/x"),
+            with_auth
+        );
+        assert_eq!(
+            hop(Method::GET, true, "https://bucket.s3.example/x?sig=1"),
+            without
+        );
+        assert_eq!(hop(Method::HEAD, true, "https://cdn.example/x"), without);
+        assert_eq!(
+            hop(Method::GET, true, "http://storage.example/x"),
+            Hop::Refuse
+        );
+        assert_eq!(
+            hop(Method::GET, false, "https://cdn.example/x"),
+            Hop::Refuse
+        );
+        assert_eq!(
+            hop(Method::GET, false, "http://127.0.0.2:5000/v2/x"),
+            Hop::Refuse
+        );
+        assert_eq!(
+            hop(Method::GET, false, "http://127.0.0.1:5001/v2/x"),
+            Hop::Refuse
+        );
+        assert_eq!(hop(Method::PUT, true, "https://cdn.example/x"), Hop::Refuse);
+    }
+
+    #[test]
+    fn statuses_are_explained_without_the_registrys_words() {
+        for status in [400, 401, 403, 404, 405, 409, 413, 429, 500, 503, 307, 418] {
+            let text = explain_status(status);
+            assert!(
+                !text.is_empty() && !text.contains("HTTP"),
+                "{status}: {text}"
+            );
+        }
+        assert_eq!(explain_status(404), "it does not exist");
+    }
+
+    #[test]
     fn urls_in_messages_carry_no_query_or_userinfo() {
         let url =
             Url::parse("http://u:p@127.0.0.1:5000/v2/a/blobs/uploads/x?_state=secret&digest=d")
