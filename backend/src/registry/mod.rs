@@ -312,7 +312,10 @@ impl Client {
                 return Err(self.not_found(&response, "no such image"));
             }
             let response = self.transport.expect(response, &[200])?;
-            let digest = response.header("docker-content-digest");
+            // A digest that is not one is not used: the body's hash is, below.
+            let digest = response
+                .header("docker-content-digest")
+                .filter(|d| is_digest(d));
             let media_type = response.header("content-type").map(media_type_of);
             let size = response
                 .header("content-length")
@@ -359,8 +362,13 @@ impl Client {
                                 ..Default::default()
                             });
                         }
-                        let variant = p.variant.as_deref().map(|v| format!("/{v}"));
-                        seen.push(format!("{os}/{arch}{}", variant.unwrap_or_default()));
+                        let variant = p.variant.as_deref().map(|v| format!("/{}", word(v)));
+                        seen.push(format!(
+                            "{}/{}{}",
+                            word(&os),
+                            word(&arch),
+                            variant.unwrap_or_default()
+                        ));
                     }
                 }
                 Err(self.content(format!(
@@ -394,10 +402,12 @@ impl Client {
                     Ok(descriptor)
                 } else {
                     Err(self.content(format!(
-                        "image {} is for {os}/{arch}{}, not for platform {platform}",
+                        "image {} is for {}/{}{}, not for platform {platform}",
                         descriptor.digest,
+                        word(os),
+                        word(arch),
                         field("variant")
-                            .map(|v| format!("/{v}"))
+                            .map(|v| format!("/{}", word(v)))
                             .unwrap_or_default()
                     )))
                 }
@@ -907,7 +917,7 @@ impl Client {
 
     fn fallback_tag(&self, subject: &OciDescriptor) -> Result<String, Error> {
         referrers::fallback_tag(&subject.digest)
-            .ok_or_else(|| self.content(format!("{:?} is not a digest", subject.digest)))
+            .ok_or_else(|| self.content("the image's digest is not a digest".into()))
     }
 
     async fn read_fallback(&self, tag: &str) -> Result<FallbackRead, Error> {
@@ -1033,7 +1043,8 @@ impl Client {
                 return Err(self.transport.fail(
                     &response,
                     format!(
-                        "the registry stored the manifest as {digest}, not as {}",
+                        "the registry stored the manifest as {}, not as {}",
+                        shown_digest(digest),
                         artifact.descriptor.digest
                     ),
                 ));
@@ -1061,6 +1072,12 @@ impl Client {
         &self,
         descriptor: &OciDescriptor,
     ) -> Result<(Vec<u8>, OciDescriptor), Error> {
+        if !is_digest(&descriptor.digest) {
+            return Err(self.content(format!(
+                "{} is not a sha256 digest",
+                shown_digest(&descriptor.digest)
+            )));
+        }
         let size = self.declared_size(descriptor, MAX_MANIFEST_BYTES, "MAX_MANIFEST_BYTES")?;
         let (bytes, found) = self.get_manifest_within(&descriptor.digest, size).await?;
         if bytes.len() != size {
@@ -1088,7 +1105,10 @@ impl Client {
     async fn request_manifest(&self, reference: &str, limit: usize) -> Result<Response, Error> {
         // Digests also come from registry listings: never let one reshape the URL.
         if reference.contains(':') && !is_digest(reference) {
-            return Err(self.content(format!("{reference:?} is not a sha256 digest")));
+            return Err(self.content(format!(
+                "{} is not a sha256 digest",
+                shown_digest(reference)
+            )));
         }
         self.send(
             Request::new(Method::GET, self.manifest_url(reference))
@@ -1130,7 +1150,7 @@ impl Client {
         } else {
             response
                 .header("docker-content-digest")
-                .filter(|d| d.starts_with("sha256:"))
+                .filter(|d| is_digest(d))
         };
         if let Some(expected) = expected.filter(|e| *e != digest) {
             return Err(self.transport.fail(
@@ -1160,7 +1180,10 @@ impl Client {
     /// A blob's bytes, checked against the descriptor's digest and size.
     async fn get_blob(&self, descriptor: &OciDescriptor) -> Result<Vec<u8>, Error> {
         if !is_digest(&descriptor.digest) {
-            return Err(self.content(format!("{:?} is not a sha256 digest", descriptor.digest)));
+            return Err(self.content(format!(
+                "{} is not a sha256 digest",
+                shown_digest(&descriptor.digest)
+            )));
         }
         let size = self.declared_size(descriptor, MAX_BLOB_BYTES, "MAX_BLOB_BYTES")?;
         let response = self
@@ -1316,7 +1339,7 @@ impl Client {
         cap_name: &str,
     ) -> Result<Vec<u8>, Error> {
         if !is_digest(digest) {
-            return Err(self.content(format!("{digest:?} is not a sha256 digest")));
+            return Err(self.content(format!("{} is not a sha256 digest", shown_digest(digest))));
         }
         let declared = OciDescriptor {
             digest: digest.to_owned(),
@@ -1353,7 +1376,10 @@ impl Client {
         match response.header("docker-content-digest") {
             Some(stored) if stored != digest => Err(self.transport.fail(
                 &response,
-                format!("the registry stored the manifest as {stored}, not as {digest}"),
+                format!(
+                    "the registry stored the manifest as {}, not as {digest}",
+                    shown_digest(stored)
+                ),
             )),
             _ => Ok(digest),
         }
@@ -1391,6 +1417,31 @@ fn is_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| {
         hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
     })
+}
+
+/// A digest for a message: itself when it is one, else words, since a registry could put
+/// anything (a host, its own error text) where a digest belongs.
+fn shown_digest(text: &str) -> &str {
+    if is_digest(text) {
+        text
+    } else {
+        "a malformed digest"
+    }
+}
+
+/// A platform word from registry content (`linux`, `amd64`, `v8`) for a message: letters and
+/// digits only, at most 20, so that content cannot carry a host or a sentence into it.
+fn word(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    if kept.is_empty() {
+        "?".into()
+    } else {
+        kept
+    }
 }
 
 /// The `rel="next"` target of a `Link` header.
