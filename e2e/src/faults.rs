@@ -11,7 +11,6 @@
 //! Each connection carries one request (`Connection: close`), which keeps the server small and
 //! makes every request visible. Std-only, like the rest of the test bed.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{IpAddr, Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -66,8 +65,6 @@ pub enum Action {
     /// Forward at once, then hold the answer back: the registry did the work (a read of what it
     /// held then) long before the client hears of it.
     DelayAnswer(Duration),
-    /// Close the connection without answering, as a crashed registry does.
-    Hangup,
     /// Reset the connection (TCP RST) without answering.
     Reset,
     /// Forward (the registry applies a write), then reset the connection instead of answering:
@@ -108,7 +105,6 @@ pub struct Proxy {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<Vec<Head>>>,
-    open: Arc<AtomicUsize>,
     most_open: Arc<AtomicUsize>,
     accept: Option<thread::JoinHandle<()>>,
 }
@@ -177,7 +173,6 @@ impl Proxy {
             addr,
             stop,
             seen,
-            open,
             most_open,
             accept: Some(accept),
         }
@@ -201,11 +196,6 @@ impl Proxy {
     /// The most connections that were open at once.
     pub fn most_open(&self) -> usize {
         self.most_open.load(Ordering::SeqCst)
-    }
-
-    /// Connections open now.
-    pub fn open(&self) -> usize {
-        self.open.load(Ordering::SeqCst)
     }
 }
 
@@ -236,7 +226,6 @@ fn serve(
     let mut hold_answer = None;
     let mut reset_after = false;
     match action {
-        Action::Hangup => return client.shutdown(Shutdown::Both),
         Action::Reset => return reset(client),
         Action::Respond {
             status,
@@ -378,15 +367,6 @@ fn read_request(reader: &mut impl BufRead) -> std::io::Result<Option<(Head, Vec<
         reader.read_exact(&mut body)?;
     }
     Ok(Some((head, body)))
-}
-
-/// Counts of requests by method, for assertions about which requests were sent.
-pub fn tally(heads: &[Head]) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for head in heads {
-        *counts.entry(head.method.clone()).or_insert(0) += 1;
-    }
-    counts
 }
 
 /// What a hostile registry serves for one image: enough of the distribution API for a client to

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use nodefit_e2e::faults::{tally, Action, Head, Proxy, Script};
+pub use nodefit_e2e::faults::{Action, Head, Proxy, Script};
 pub use nodefit_e2e::testbed::{
     oras_cmd, run, seed_image, seed_multi_arch_image, sha256_digest, Output, Registry, TempDir,
 };
