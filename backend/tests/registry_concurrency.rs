@@ -3,6 +3,9 @@
 
 mod registry_support;
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use registry_support::*;
 
 const WRITERS: usize = 20;
@@ -90,4 +93,80 @@ fn concurrent_attaches_and_detaches_all_hold() {
     let mut listed = discovered(&registry, "demo/app:v1");
     listed.sort();
     assert_eq!(listed, kept);
+}
+
+/// The faults the protocol must survive on the way to distribution 2.8: one writer whose read
+/// of the fallback index reaches it two seconds late (it writes long after the others read,
+/// wrote and checked), connections reset before the registry sees the request, and index
+/// writes that the registry applies but whose answer never comes. Every attach is listed.
+#[test]
+fn a_slowed_writer_resets_and_lost_answers_lose_no_entry() {
+    const SLOWED: usize = 10;
+    let registry = Registry::distribution();
+    let image = seed_image(&registry, "demo/app:v1");
+    let tag = format!(
+        "/v2/demo/app/manifests/sha256-{}",
+        &image["sha256:".len()..]
+    );
+    let counts = Mutex::new((0usize, 0usize, 0usize));
+    let index_path = tag.clone();
+    let proxy = Proxy::start(&registry.host(), move |head, _| {
+        let tag = &index_path;
+        let mut counts = counts.lock().unwrap();
+        let (requests, index_reads, index_writes) = &mut *counts;
+        *requests += 1;
+        if head.path() == tag.as_str() && head.method == "GET" {
+            *index_reads += 1;
+            if *index_reads == 3 {
+                return Action::DelayAnswer(Duration::from_secs(2));
+            }
+        }
+        if head.path() == tag.as_str() && head.method == "PUT" {
+            *index_writes += 1;
+            match *index_writes {
+                2 | 6 => return Action::ApplyThenReset,
+                4 => return Action::Reset,
+                _ => {}
+            }
+        }
+        if *requests % 9 == 0 {
+            return Action::Reset;
+        }
+        Action::Forward
+    });
+    let dir = TempDir::new("faulty-writers");
+    let running: Vec<_> = (0..SLOWED)
+        .map(|i| {
+            let spec = write_spec(dir.path(), &format!("spec{i}.yaml"), &format!("faulty {i}"));
+            nodefit(&["attach", "--output", "json"])
+                .args(&[
+                    "--image".to_owned(),
+                    format!("{}/demo/app:v1", proxy.host()),
+                    "--plain-http".to_owned(),
+                ])
+                .arg(spec)
+                .spawn()
+        })
+        .collect();
+    let mut attached: Vec<String> = running
+        .into_iter()
+        .map(|r| {
+            let out = r.wait();
+            out.assert_success();
+            let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+            json["artifact"]["digest"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    attached.sort();
+    let seen = proxy.seen();
+    let delayed = seen.iter().filter(|h| h.path() == tag).count();
+    assert!(
+        delayed >= 3,
+        "the slowed read happened: {delayed} index requests"
+    );
+
+    let (_, index) = fallback_index(&registry, "demo/app", &image).expect("fallback index");
+    let mut listed = index_digests(&index);
+    listed.sort();
+    assert_eq!(listed, attached, "the fallback index lost writers");
 }

@@ -19,8 +19,9 @@ fn proxied_args(proxy: &Proxy, reference: &str) -> Vec<String> {
     ]
 }
 
-/// The registry dies as nodefit writes the fallback index: nodefit retries, then fails naming
-/// the request, and the index in storage is the previous one, whole.
+/// The registry dies as nodefit writes the fallback index: the write is not sent again blindly
+/// (a late copy could overwrite other writers), the index is read again to start over, and
+/// that read fails after its retries, named; the index in storage is the previous one, whole.
 #[test]
 fn registry_stopped_mid_attach_leaves_the_index_whole() {
     let registry = Arc::new(Mutex::new(Registry::distribution()));
@@ -61,7 +62,7 @@ fn registry_stopped_mid_attach_leaves_the_index_whole() {
     assert_eq!(out.status.code(), Some(3), "{out}");
     assert!(started.elapsed() < Duration::from_secs(15), "{out}");
     let expected = format!(
-        "PUT http://{}/v2/demo/app/manifests/sha256-{} (registry {}, repository demo/app)",
+        "GET http://{}/v2/demo/app/manifests/sha256-{} (registry {}, repository demo/app)",
         proxy.host(),
         &image["sha256:".len()..],
         proxy.host()
@@ -73,7 +74,10 @@ fn registry_stopped_mid_attach_leaves_the_index_whole() {
         .iter()
         .filter(|h| h.method == "PUT" && h.path().contains("/manifests/sha256-"))
         .count();
-    assert_eq!(tag_puts, 4, "one attempt and three retries");
+    assert_eq!(
+        tag_puts, 1,
+        "a write is sent once; a new round starts from a new read"
+    );
 
     registry.lock().unwrap().restart();
     let r = registry.lock().unwrap();
@@ -306,4 +310,210 @@ fn signatures_are_found_without_the_tag_list() {
             "each .sig tag looked up: {out}"
         );
     }
+}
+
+// ---- A hostile registry: the fault-injecting registry of the test bed plays it, and a second
+// listener on another loopback address is the host it tries to send nodefit to. ----
+
+/// A small image manifest for a hostile registry to serve as `demo/app:v1`.
+pub const SUBJECT: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+
+fn script() -> Script {
+    Script {
+        repository: "demo/app".into(),
+        manifest: SUBJECT.as_bytes().to_vec(),
+        ..Script::default()
+    }
+}
+
+/// `n` compatibility artifact descriptors, as a referrers page lists them.
+fn artifacts(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"mediaType":"{OCI_MANIFEST}","digest":"sha256:{i:064x}","size":600,"artifactType":"{ARTIFACT_TYPE}","annotations":{{"org.opencontainers.image.created":"2025-01-01T00:00:{:02}Z"}}}}"#,
+                i % 60
+            )
+        })
+        .collect()
+}
+
+/// The other host: 127.0.0.2 is not the registry's address, to nodefit another host.
+fn elsewhere() -> Proxy {
+    Proxy::recorder(std::net::Ipv4Addr::new(127, 0, 0, 2))
+}
+
+#[track_caller]
+fn assert_untouched(other: &Proxy, out: &Output) {
+    assert!(
+        other.seen().is_empty(),
+        "requests reached the other host: {:?}\n{out}",
+        other.seen()
+    );
+}
+
+/// Bearer challenges that name a token realm on another host, on another port of the
+/// registry's host over plain HTTP, or over plain HTTP at all: nodefit sends nothing there,
+/// neither credentials nor an anonymous request, and says why.
+#[test]
+fn token_realms_elsewhere_get_nothing() {
+    let other = elsewhere();
+    let same_host_other_port = Proxy::recorder(std::net::Ipv4Addr::LOCALHOST);
+    for (realm, why) in [
+        (format!("{}/token", other.url()), "is plain HTTP"),
+        (format!("https://{}/token", other.host()), "on another host"),
+        (
+            format!("{}/token", same_host_other_port.url()),
+            "is plain HTTP",
+        ),
+    ] {
+        let hostile = Proxy::standalone(
+            std::net::Ipv4Addr::LOCALHOST,
+            Script {
+                challenge: Some(format!(r#"Bearer realm="{realm}",service="registry""#)),
+                ..script()
+            }
+            .rule(),
+        );
+        for credentials in [true, false] {
+            let mut command = nodefit(&["discover"]).args(&proxied_args(&hostile, "demo/app:v1"));
+            if credentials {
+                command = command
+                    .args(&["--registry-username", "ci", "--registry-password-stdin"])
+                    .stdin("realm-secret-4711\n");
+            }
+            let out = command.run();
+            assert_eq!(out.status.code(), Some(3), "{out}");
+            assert!(out.stderr.contains("token realm"), "{out}");
+            assert!(out.stderr.contains(why), "{realm}: {out}");
+            assert!(!out.stderr.contains("realm-secret-4711"), "{out}");
+            assert_untouched(&other, &out);
+            assert_untouched(&same_host_other_port, &out);
+        }
+    }
+}
+
+/// Redirects of manifests and blobs and `Link` next pages that point at another origin are
+/// refused before anything is sent there.
+#[test]
+fn redirects_and_next_pages_stay_on_the_registry() {
+    let other = elsewhere();
+    let redirecting = Proxy::standalone(
+        std::net::Ipv4Addr::LOCALHOST,
+        Script {
+            redirect_to: Some(other.url()),
+            ..script()
+        }
+        .rule(),
+    );
+    let out = nodefit(&["discover"])
+        .args(&proxied_args(&redirecting, "demo/app:v1"))
+        .run();
+    assert_eq!(out.status.code(), Some(3), "{out}");
+    assert!(out.stderr.contains("outside its origin"), "{out}");
+    assert_untouched(&other, &out);
+
+    let paging = Proxy::standalone(
+        std::net::Ipv4Addr::LOCALHOST,
+        Script {
+            referrers: artifacts(2),
+            extra_pages: 3,
+            next_page_base: Some(other.url()),
+            ..script()
+        }
+        .rule(),
+    );
+    let out = nodefit(&["fetch"])
+        .args(&proxied_args(&paging, "demo/app:v1"))
+        .run();
+    assert_eq!(out.status.code(), Some(3), "{out}");
+    assert!(
+        out.stderr
+            .contains("Link header points outside the registry"),
+        "{out}"
+    );
+    assert_untouched(&other, &out);
+}
+
+/// 3,000 artifacts: listed whole with a bounded number of requests and connections (the
+/// signatures of the newest 50 looked up, 8 requests at most in flight); endless 4 MB pages:
+/// refused at the listing's byte budget.
+#[test]
+fn floods_of_referrers_are_bounded() {
+    let flood = Proxy::standalone(
+        std::net::Ipv4Addr::LOCALHOST,
+        Script {
+            referrers: artifacts(3000),
+            ..script()
+        }
+        .rule(),
+    );
+    let out = nodefit(&["discover", "--output", "json"])
+        .args(&proxied_args(&flood, "demo/app:v1"))
+        .run();
+    out.assert_success();
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(json["referrers"].as_array().unwrap().len(), 3000);
+    assert_eq!(json["signaturesLookedUp"], 50);
+    let requests = flood.seen().len();
+    assert!(requests <= 60, "{requests} requests");
+    // 8 requests in flight at most; the registry's side counts a connection until its thread
+    // has closed it, which can lag the client's next request by a moment.
+    assert!(flood.most_open() <= 10, "{} at once", flood.most_open());
+
+    let pages = Proxy::standalone(
+        std::net::Ipv4Addr::LOCALHOST,
+        Script {
+            referrers: artifacts(1),
+            extra_pages: 1000,
+            page_padding: 4_000_000,
+            ..script()
+        }
+        .rule(),
+    );
+    let out = nodefit(&["fetch"])
+        .args(&proxied_args(&pages, "demo/app:v1"))
+        .run();
+    assert_eq!(out.status.code(), Some(3), "{out}");
+    assert!(out.stderr.contains("MAX_LISTING_BYTES"), "{out}");
+    let fetched = pages
+        .seen()
+        .iter()
+        .filter(|h| h.path().contains("/referrers/"))
+        .count();
+    assert!(fetched <= 5, "{fetched} pages of 4 MB read");
+}
+
+/// A blob is read up to exactly the size its descriptor declares: a registry that sends more
+/// is cut off and refused.
+#[test]
+fn blobs_are_read_to_their_declared_size() {
+    let registry = Registry::distribution();
+    seed_image(&registry, "demo/app:v1");
+    let dir = TempDir::new("declared");
+    let spec = write_spec(dir.path(), "spec.yaml", "declared");
+    nodefit(&["attach"])
+        .args(&image_args(&registry, "demo/app:v1"))
+        .arg(&spec)
+        .run()
+        .assert_success();
+    let layer = sha256_digest(&std::fs::read(&spec).unwrap());
+    let mut padded = std::fs::read(&spec).unwrap();
+    padded.extend(std::iter::repeat_n(b'#', 1 << 20));
+    let proxy = Proxy::start(&registry.host(), move |head, _| {
+        if head.path().ends_with(&format!("/blobs/{layer}")) {
+            Action::respond(
+                200,
+                &[("Content-Type", "application/octet-stream")],
+                padded.clone(),
+            )
+        } else {
+            Action::Forward
+        }
+    });
+    let out = nodefit(&["fetch"])
+        .args(&proxied_args(&proxy, "demo/app:v1"))
+        .run();
+    assert_eq!(out.status.code(), Some(3), "{out}");
+    assert!(out.stderr.contains("larger than"), "{out}");
 }

@@ -7,6 +7,10 @@ mod server_support;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use nodefit_e2e::faults::{Proxy, Script};
 use nodefit_e2e::testbed::{self, Registry, TempDir};
 use serde_json::{json, Value};
 use server_support::{sqlite, Options, Server, ADMIN};
@@ -411,12 +415,15 @@ fn publishing_is_refused_before_any_registry_is_reached_when_it_must_be() {
     );
 }
 
+/// Detach deletes the artifact and its cosign signature (the `.sig` tag), so that the same
+/// manifest pushed again is not signed; on distribution 2.8, which refuses to delete a tag by
+/// name, through the signature manifest's digest.
 #[test]
-fn detach_removes_the_artifact_from_the_image() {
+fn detach_removes_the_artifact_and_its_signature_from_the_image() {
     let s = setup();
     let spec = create_spec(&s.server, "x86", SPEC);
     let viewer = s.server.token("viewer");
-    for registry in ["lab", "oci"] {
+    for (registry, store) in [("lab", &s.basic), ("oci", &s.referrers)] {
         let published = s.server.json(
             "POST",
             "/api/v1/publish",
@@ -434,10 +441,289 @@ fn detach_removes_the_artifact_from_the_image() {
         s.server
             .delete(&path, &viewer)
             .expect_error(403, "forbidden");
+        let sig = format!("/v2/demo/app/manifests/{}.sig", artifact.replace(':', "-"));
+        let accept = [("Accept", "application/vnd.oci.image.manifest.v1+json")];
+        assert_eq!(store.http("HEAD", &sig, &accept).status, 200, "signed");
         s.server.delete(&path, ADMIN).expect(204);
         assert!(referrers(&s.server, registry)["artifacts"]
             .as_array()
             .unwrap()
             .is_empty());
+        assert_eq!(
+            store.http("HEAD", &sig, &accept).status,
+            404,
+            "{registry}: the signature tag is gone"
+        );
     }
+}
+
+/// A spec name is free text; the file name in the artifact (the layer title, which `oras pull`
+/// writes to) is a plain file name whatever it is.
+#[test]
+fn spec_names_become_plain_file_names() {
+    let s = setup();
+    let spec = create_spec(&s.server, "../../../home/user/.bashrc#", SPEC);
+    let published = s.server.json(
+        "POST",
+        "/api/v1/publish",
+        ADMIN,
+        &json!({"specId": spec, "registry": "oci", "image": "demo/app:v1"}),
+    );
+    published.expect(201);
+    let artifact = published.json()["artifactDigest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let manifest = s.referrers.http(
+        "GET",
+        &format!("/v2/demo/app/manifests/{artifact}"),
+        &[("Accept", "application/vnd.oci.image.manifest.v1+json")],
+    );
+    let manifest: Value = serde_json::from_slice(&manifest.body).unwrap();
+    assert_eq!(
+        manifest["layers"][0]["annotations"]["org.opencontainers.image.title"],
+        "home_user_.bashrc_.yaml"
+    );
+}
+
+// ---- A hostile registry in the server's allow-list, played by the test bed's fault-injecting
+// registry; a recorder on 127.0.0.2 is the other host it points the server at. ----
+
+const SUBJECT: &str = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
+const INTERNAL: &str = "panic at db-internal.corp:5432 (password=hunter2) in /srv/registry";
+
+fn hostile(script: Script) -> Proxy {
+    Proxy::standalone(
+        Ipv4Addr::LOCALHOST,
+        Script {
+            repository: "demo/app".into(),
+            manifest: SUBJECT.as_bytes().to_vec(),
+            ..script
+        }
+        .rule(),
+    )
+}
+
+fn artifacts(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| {
+            format!(
+                r#"{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:{i:064x}","size":600,"artifactType":"application/vnd.nfd.image-compatibility.v1alpha1"}}"#
+            )
+        })
+        .collect()
+}
+
+/// Every way a configured registry could steer the server, against a server confined to 4 GiB
+/// of address space and 1,024 descriptors: nothing reaches another host, every answer is an
+/// error that names the registry by its configured name (no host, none of the registry's own
+/// text) or a bounded listing, `/healthz` answers within a second throughout, memory stays
+/// under 1 GiB, and nothing runs on after the answers.
+#[test]
+fn a_hostile_registry_cannot_steer_the_server() {
+    let other = Proxy::recorder(Ipv4Addr::new(127, 0, 0, 2));
+    let registries = [
+        (
+            "realm",
+            hostile(Script {
+                challenge: Some(format!(
+                    r#"Bearer realm="https://{}/token",service="x""#,
+                    other.host()
+                )),
+                ..Script::default()
+            }),
+            502,
+        ),
+        (
+            "plain-realm",
+            hostile(Script {
+                challenge: Some(format!(r#"Bearer realm="{}/token""#, other.url())),
+                ..Script::default()
+            }),
+            502,
+        ),
+        (
+            "redirect",
+            hostile(Script {
+                redirect_to: Some(other.url()),
+                ..Script::default()
+            }),
+            502,
+        ),
+        (
+            "link",
+            hostile(Script {
+                referrers: artifacts(1),
+                extra_pages: 5,
+                next_page_base: Some(other.url()),
+                ..Script::default()
+            }),
+            502,
+        ),
+        (
+            "flood",
+            hostile(Script {
+                referrers: artifacts(3000),
+                ..Script::default()
+            }),
+            200,
+        ),
+        (
+            "pages",
+            hostile(Script {
+                referrers: artifacts(1),
+                extra_pages: 1000,
+                page_padding: 4_000_000,
+                ..Script::default()
+            }),
+            502,
+        ),
+        (
+            "errors",
+            hostile(Script {
+                error_page: Some((
+                    500,
+                    format!("<html><body><pre>{INTERNAL}</pre></body></html>"),
+                )),
+                ..Script::default()
+            }),
+            502,
+        ),
+    ];
+    let dir = TempDir::new("hostile");
+    let config = dir.path().join("nodefit.toml");
+    let mut toml = String::new();
+    for (name, proxy, _) in &registries {
+        toml.push_str(&format!(
+            "[registries.{name}]\nhost = {:?}\nplain_http = true\nusername = \"ci\"\npassword = \"registry-secret-31337\"\n\n",
+            proxy.host()
+        ));
+    }
+    std::fs::write(&config, toml).unwrap();
+    let (store, _data) = sqlite();
+    let server = Server::start_confined(
+        &store,
+        Options {
+            args: vec!["--config", config.to_str().unwrap()],
+            ..Options::default()
+        },
+    );
+    let spec = create_spec(&server, "x86", SPEC);
+    let health = server.watch_health();
+
+    let hosts: Vec<String> = registries
+        .iter()
+        .map(|(_, p, _)| p.host())
+        .chain([other.host(), "127.0.0.".into()])
+        .collect();
+    let check = |name: &str, status: u16, answer: &server_support::Response| {
+        assert_eq!(answer.status, status, "{name}: {}", answer.text());
+        let text = answer.text();
+        for host in &hosts {
+            assert!(!text.contains(host.as_str()), "{name} names a host: {text}");
+        }
+        for secret in [
+            "hunter2",
+            "db-internal",
+            "/srv/registry",
+            "registry-secret-31337",
+        ] {
+            assert!(!text.contains(secret), "{name} echoes the registry: {text}");
+        }
+        if status != 200 {
+            let message = answer.json()["error"]["message"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert!(
+                message.contains(&format!("registry `{name}`")),
+                "{name}: {message}"
+            );
+        }
+    };
+    for (name, _, status) in &registries {
+        let answer = server.get(
+            &format!("/api/v1/images/referrers?registry={name}&image=demo/app:v1"),
+            ADMIN,
+        );
+        check(name, *status, &answer);
+        if *status == 200 {
+            let listed = answer.json();
+            assert_eq!(listed["artifacts"].as_array().unwrap().len(), 3000);
+            assert_eq!(listed["signaturesLookedUp"], 50);
+        }
+    }
+    let published = server.json(
+        "POST",
+        "/api/v1/publish",
+        ADMIN,
+        &json!({"specId": spec, "registry": "realm", "image": "demo/app:v1"}),
+    );
+    check("realm", 502, &published);
+    let message = published.json()["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(message.contains("token realm"), "{message}");
+    let missing = server.get(
+        "/api/v1/images/referrers?registry=flood&image=demo/app:v2",
+        ADMIN,
+    );
+    check("flood", 422, &missing);
+    assert!(
+        missing.text().contains("answered 404 for the tag `v2`"),
+        "{}",
+        missing.text()
+    );
+
+    // Three listings of endless 4 MB pages at once (this crashed the server before).
+    std::thread::scope(|scope| {
+        let requests: Vec<_> = (0..3)
+            .map(|_| {
+                scope.spawn(|| {
+                    server.get(
+                        "/api/v1/images/referrers?registry=pages&image=demo/app:v1",
+                        ADMIN,
+                    )
+                })
+            })
+            .collect();
+        for request in requests {
+            check("pages", 502, &request.join().unwrap());
+        }
+    });
+
+    let record = health.assert_answered_within(Duration::from_secs(1));
+    server.assert_peak_rss_bounded();
+    server.assert_idle(Duration::from_secs(2));
+    assert!(
+        other.seen().is_empty(),
+        "requests reached another host: {:?}",
+        other.seen()
+    );
+    let flood = &registries[4].1;
+    // 8 requests in flight at most; the registry's side counts a connection until its thread
+    // has closed it, which can lag the client's next request by a moment.
+    assert!(
+        flood.most_open() <= 10,
+        "{} connections at once",
+        flood.most_open()
+    );
+    let logs = server.logs();
+    assert!(
+        logs.contains("WARN") && logs.contains(&registries[6].1.host()),
+        "the log has the full story: {logs}"
+    );
+    assert!(
+        !logs.contains("registry-secret-31337"),
+        "credentials never logged"
+    );
+    eprintln!(
+        "healthz: {} probes, slowest {:?}; peak RSS {} MiB; flood: {} requests, {} at once",
+        record.probes,
+        record.slowest,
+        server.peak_rss() >> 20,
+        flood.seen().len(),
+        flood.most_open()
+    );
 }

@@ -1,3 +1,4 @@
 //! Test harness for cross-component tests: real registries, real servers, real browsers.
 
+pub mod faults;
 pub mod testbed;

@@ -40,5 +40,14 @@ pub fn run(args: DetachArgs) -> Result<u8> {
             " (deleted)"
         }
     );
+    if let Some(tag) = &detached.signature_tag {
+        println!("Deleted its cosign signature {tag}");
+    }
+    if detached.signature_referrers > 0 {
+        println!(
+            "Deleted {} signature(s) referring to it",
+            detached.signature_referrers
+        );
+    }
     Ok(0)
 }

@@ -40,6 +40,10 @@ struct Discovered {
     /// The artifact NFD's validate-node uses, if any.
     #[serde(rename = "nfdSelected")]
     nfd_selected: Option<String>,
+    /// How many referrers, newest first, had their signatures looked up (at most
+    /// `MAX_SIGNATURE_LOOKUPS`); the others show `signatures: null` without having been looked up.
+    #[serde(rename = "signaturesLookedUp")]
+    signatures_looked_up: usize,
     referrers: Vec<Referrer>,
 }
 
@@ -73,10 +77,15 @@ pub fn run(args: DiscoverArgs) -> Result<u8> {
                 nfd_selected: listing.artifacts.first().map(|a| a.digest.clone()),
                 subject,
                 source: listing.source,
+                signatures_looked_up: signatures.len(),
                 referrers: listing
                     .artifacts
                     .into_iter()
-                    .zip(signatures)
+                    .zip(
+                        signatures
+                            .into_iter()
+                            .chain(std::iter::repeat_with(|| None)),
+                    )
                     .map(|(descriptor, signatures)| Referrer {
                         reference: image.at_digest(&descriptor.digest),
                         descriptor,
@@ -95,10 +104,14 @@ pub fn run(args: DiscoverArgs) -> Result<u8> {
                 .artifacts
                 .iter()
                 .enumerate()
-                .zip(&signatures)
-                .map(|((i, artifact), signatures)| Node {
+                .map(|(i, artifact)| Node {
                     label: artifact_label(artifact, i == 0),
-                    children: signatures.iter().map(signature_node).collect(),
+                    children: signatures
+                        .get(i)
+                        .and_then(Option::as_ref)
+                        .map(signature_node)
+                        .into_iter()
+                        .collect(),
                 })
                 .collect::<Vec<_>>();
             let group = if artifacts.is_empty() {
@@ -111,6 +124,13 @@ pub fn run(args: DiscoverArgs) -> Result<u8> {
             };
             println!("{}", image.at_digest(&subject.digest));
             print!("{}", render(&[group]));
+            if signatures.len() < listing.artifacts.len() {
+                println!(
+                    "(signatures looked up for the newest {} of {} artifacts only)",
+                    signatures.len(),
+                    listing.artifacts.len()
+                );
+            }
         }
     }
     Ok(0)

@@ -45,6 +45,10 @@ pub struct RegistryOpts {
     /// Print every HTTP request (method, URL without query, status, time) to standard error.
     #[arg(long, short = 'v')]
     pub verbose: bool,
+    /// A host (HOST or HOST:PORT, port 443 when left out) besides the registry's own that may
+    /// serve its token realm, over HTTPS: `auth.docker.io` for Docker Hub. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub token_realm_host: Vec<String>,
 }
 
 /// `--output` of the registry commands: sentences for people, or JSON for scripts.
@@ -76,6 +80,13 @@ impl RegistryOpts {
     /// Connection settings; reads the password or token from standard input if asked to. The
     /// deadline starts now.
     pub fn settings(&self) -> Result<Settings> {
+        if let Some(bad) = self
+            .token_realm_host
+            .iter()
+            .find(|h| h.is_empty() || h.contains('/') || h.contains('@'))
+        {
+            bail!("--token-realm-host {bad:?}: give HOST or HOST:PORT, without a scheme or path");
+        }
         let (password, token) = match (self.registry_password_stdin, self.registry_token_stdin) {
             (true, _) => (read_secret("--registry-password-stdin")?, String::new()),
             (_, true) => (String::new(), read_secret("--registry-token-stdin")?),
@@ -94,6 +105,7 @@ impl RegistryOpts {
             connect_timeout: CONNECT_TIMEOUT.min(self.request_timeout),
             deadline: tokio::time::Instant::now() + self.timeout,
             verbose: self.verbose,
+            token_realm_hosts: self.token_realm_host.clone(),
         })
     }
 }

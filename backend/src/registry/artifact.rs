@@ -19,6 +19,8 @@ pub const EMPTY_BLOB: &[u8] = b"{}";
 pub const CREATED: &str = "org.opencontainers.image.created";
 /// The layer annotation `oras pull` names the file by (it skips layers without one).
 pub const TITLE: &str = "org.opencontainers.image.title";
+/// Longest layer title, in characters.
+pub const MAX_TITLE_CHARS: usize = 100;
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -63,7 +65,7 @@ pub fn build(
 ) -> Artifact {
     let config = descriptor(EMPTY_MEDIA_TYPE, EMPTY_BLOB);
     let mut layer = descriptor(SPEC_MEDIA_TYPE, spec);
-    layer.annotations = Some(BTreeMap::from([(TITLE.to_owned(), title.to_owned())]));
+    layer.annotations = Some(BTreeMap::from([(TITLE.to_owned(), safe_title(title))]));
     let subject = OciDescriptor {
         media_type: subject.media_type.clone(),
         digest: subject.digest.clone(),
@@ -89,6 +91,37 @@ pub fn build(
         descriptor,
         config,
         layer,
+    }
+}
+
+/// `title` as a plain file name, since `oras pull` and other tools write the layer to the path
+/// its title names: letters, digits and `.-_+@=,` only (anything else becomes `_`, so no `/`,
+/// `\`, control or bidirectional characters), no `..`, no leading `.` or `-`, at most
+/// [`MAX_TITLE_CHARS`] characters, and `spec.yaml` when nothing is left.
+pub fn safe_title(title: &str) -> String {
+    let mut safe = String::new();
+    for c in title.chars() {
+        let c = if c.is_alphanumeric() || ".-_+@=,".contains(c) {
+            c
+        } else {
+            '_'
+        };
+        let repeated = matches!(c, '.' | '_') && safe.ends_with(c);
+        if !repeated {
+            safe.push(c);
+        }
+    }
+    let trim = |s: &str| {
+        s.trim_start_matches(['.', '_', '-'])
+            .trim_end_matches(['.', '_'])
+            .to_owned()
+    };
+    let safe = trim(&safe);
+    let safe = trim(&safe.chars().take(MAX_TITLE_CHARS).collect::<String>());
+    if safe.is_empty() {
+        "spec.yaml".to_owned()
+    } else {
+        safe
     }
 }
 
@@ -258,6 +291,36 @@ mod tests {
             Some(ARTIFACT_TYPE)
         );
         assert_eq!(artifact.descriptor.annotations, Some(annotations));
+    }
+
+    #[test]
+    fn titles_are_plain_file_names() {
+        assert_eq!(safe_title("spec.yaml"), "spec.yaml");
+        assert_eq!(safe_title("x86 nodes.yaml"), "x86_nodes.yaml");
+        assert_eq!(
+            safe_title("../../../home/user/.bashrc#.yaml"),
+            "home_user_.bashrc_.yaml"
+        );
+        assert_eq!(
+            safe_title("../../../home/user/.bashrc#"),
+            "home_user_.bashrc"
+        );
+        assert_eq!(safe_title("a\\..\\b.yaml"), "a_._b.yaml");
+        assert_eq!(safe_title("evil\u{202e}lmth.yaml"), "evil_lmth.yaml");
+        assert_eq!(safe_title("tab\there\n.yaml"), "tab_here_.yaml");
+        assert_eq!(safe_title("-rf.yaml"), "rf.yaml");
+        assert_eq!(safe_title(".."), "spec.yaml");
+        assert_eq!(safe_title("/"), "spec.yaml");
+        assert_eq!(safe_title("Größe.yaml"), "Größe.yaml");
+        let long = safe_title(&format!("{}.yaml", "a".repeat(500)));
+        assert_eq!(long.chars().count(), MAX_TITLE_CHARS);
+        for name in ["../x", "a/b", "a\\b", "x\u{0}y", "\u{2066}z", "...", "a..b"] {
+            let t = safe_title(name);
+            assert!(
+                !t.contains(['/', '\\']) && !t.contains("..") && !t.chars().any(char::is_control),
+                "{name:?} -> {t:?}"
+            );
+        }
     }
 
     #[test]

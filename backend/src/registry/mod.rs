@@ -31,7 +31,7 @@ use tokio::time::Instant;
 pub use artifact::{ARTIFACT_TYPE, CREATED, SPEC_MEDIA_TYPE};
 pub use auth::{CredentialSource, Credentials, Secret};
 pub use reference::{ImageRef, Platform};
-pub use transport::{Access, Settings};
+pub use transport::{Access, Settings, MAX_CONCURRENT_REQUESTS, MAX_REQUESTS};
 
 use artifact::{
     newest_first, sha256_digest, Artifact, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX,
@@ -40,16 +40,25 @@ use artifact::{
 use referrers::FallbackIndex;
 use transport::{Request, Response, Transport};
 
-/// Largest manifest or referrers index read (distribution's own limit for manifests).
+/// Largest manifest, referrers index or page read (distribution's own limit for manifests).
+/// A manifest whose descriptor declares a size is read up to exactly that size.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
-/// Largest spec layer or image config read.
+/// Largest spec layer or image config read; a blob is read up to exactly its declared size, and
+/// a declared size above this is refused before anything is read.
 pub const MAX_BLOB_BYTES: usize = crate::files::MAX_INPUT_BYTES as usize;
 /// Most pages of a paginated referrers API answer followed.
-pub const MAX_REFERRERS_PAGES: usize = 100;
+pub const MAX_REFERRERS_PAGES: usize = 20;
+/// Most bytes of one listing (referrers pages, or tag list pages) read in total.
+pub const MAX_LISTING_BYTES: usize = 16 * 1024 * 1024;
+/// Most referrers one listing may hold, of every artifact type: NFD's choice needs all of them,
+/// so a longer list is refused rather than cut.
+pub const MAX_LISTED_REFERRERS: usize = 10_000;
 /// Tags asked for per page of the tag list.
 pub const TAGS_PER_PAGE: usize = 1000;
 /// Most pages of the tag list read to find `.sig` tags; past them, each tag is looked up.
 pub const MAX_TAG_PAGES: usize = 10;
+/// Fresh reads of the fallback index before writing, when the read at hand has grown stale.
+pub const MAX_STALE_REREADS: u32 = 2;
 /// Rounds of read, merge, write and verify of the fallback index before giving up.
 pub const MAX_INDEX_ROUNDS: u32 = 10;
 /// Pushes of a manifest the registry refused because of a blob being committed concurrently.
@@ -96,6 +105,16 @@ impl Error {
             Error::Request(_) | Error::Conflict(_) => EXIT_REGISTRY,
         }
     }
+
+    /// The error for someone who must not learn the registry's host or read what it sent (the
+    /// server's clients): the registry by its label, what was asked and what the answer means.
+    /// `Display` is the full story, for the command line and logs.
+    pub fn public_message(&self) -> String {
+        match self {
+            Error::Request(e) => e.summary(),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// A request that failed: which registry, repository and request, and how.
@@ -103,14 +122,39 @@ impl Error {
 #[error("{method} {target} (registry {registry}, repository {repository}): {outcome}{}",
     if *attempts > 1 { format!(" [gave up after {attempts} attempts]") } else { String::new() })]
 pub struct RequestError {
+    /// The registry's label: the host the user wrote, or the server's name for it.
     pub registry: String,
     pub repository: String,
     pub method: String,
     /// The URL, without query string.
     pub target: String,
+    /// What was asked for, in words that name no host (`the tag `v1``, `blob sha256:…`).
+    pub what: String,
+    /// The registry's status, when it answered.
+    pub status: Option<u16>,
     /// The status and the registry's explanation, or why no answer came.
     pub outcome: String,
+    /// Why it failed, in words that name no host and quote nothing the registry sent.
+    pub reason: String,
     pub attempts: u32,
+    /// Whether sending it again might work (no answer, or 429 and most 5xx).
+    pub retryable: bool,
+}
+
+impl RequestError {
+    /// `registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist`.
+    pub fn summary(&self) -> String {
+        match self.status {
+            Some(status) => format!(
+                "registry `{}` answered {status} for {} in repository {}: {}",
+                self.registry, self.what, self.repository, self.reason
+            ),
+            None => format!(
+                "registry `{}` could not be used for {} in repository {}: {}",
+                self.registry, self.what, self.repository, self.reason
+            ),
+        }
+    }
 }
 
 /// How a subject's referrers are listed on this registry.
@@ -165,6 +209,10 @@ pub struct Detached {
     pub subject: OciDescriptor,
     /// Whether the artifact was listed in the fallback index and is not any more.
     pub removed_from_index: bool,
+    /// The classic cosign signature tag (`sha256-<hex>.sig`) deleted with it, if it had one.
+    pub signature_tag: Option<String>,
+    /// Signatures that referred to it (cosign bundles, notation) and were deleted.
+    pub signature_referrers: usize,
 }
 
 /// The fallback tag as read: its index (none when the tag does not exist), the digest of the
@@ -217,8 +265,30 @@ impl Client {
         Ok(Self { transport, image })
     }
 
+    /// Calls the registry `label` in every message instead of by its host: the server names
+    /// registries by their configured names and never shows hosts to its clients.
+    pub fn named(mut self, label: &str) -> Self {
+        self.transport.set_label(label);
+        self
+    }
+
     pub fn image(&self) -> &ImageRef {
         &self.image
+    }
+
+    /// What messages call the registry.
+    pub fn label(&self) -> &str {
+        self.transport.label()
+    }
+
+    /// `label/repository@digest`, for messages: [`ImageRef::at_digest`] with the registry's
+    /// label, which is its host on the command line.
+    pub fn display_at(&self, digest: &str) -> String {
+        format!(
+            "{}/{}@{digest}",
+            self.transport.label(),
+            self.image.repository()
+        )
     }
 
     /// HTTP requests sent so far.
@@ -242,7 +312,10 @@ impl Client {
                 return Err(self.not_found(&response, "no such image"));
             }
             let response = self.transport.expect(response, &[200])?;
-            let digest = response.header("docker-content-digest");
+            // A digest that is not one is not used: the body's hash is, below.
+            let digest = response
+                .header("docker-content-digest")
+                .filter(|d| is_digest(d));
             let media_type = response.header("content-type").map(media_type_of);
             let size = response
                 .header("content-length")
@@ -266,7 +339,11 @@ impl Client {
         match descriptor.media_type.as_str() {
             OCI_INDEX | DOCKER_MANIFEST_LIST => {
                 let index: OciImageIndex = serde_json::from_slice(&bytes).map_err(|e| {
-                    self.content(format!("index {} is malformed: {e}", descriptor.digest))
+                    self.content(format!(
+                        "index {} is malformed: {}",
+                        descriptor.digest,
+                        json_problem(&e)
+                    ))
                 })?;
                 let mut seen = Vec::new();
                 for entry in &index.manifests {
@@ -285,8 +362,13 @@ impl Client {
                                 ..Default::default()
                             });
                         }
-                        let variant = p.variant.as_deref().map(|v| format!("/{v}"));
-                        seen.push(format!("{os}/{arch}{}", variant.unwrap_or_default()));
+                        let variant = p.variant.as_deref().map(|v| format!("/{}", word(v)));
+                        seen.push(format!(
+                            "{}/{}{}",
+                            word(&os),
+                            word(&arch),
+                            variant.unwrap_or_default()
+                        ));
                     }
                 }
                 Err(self.content(format!(
@@ -301,11 +383,16 @@ impl Client {
             }
             _ => {
                 let manifest: OciImageManifest = serde_json::from_slice(&bytes).map_err(|e| {
-                    self.content(format!("manifest {} is malformed: {e}", descriptor.digest))
+                    self.content(format!(
+                        "manifest {} is malformed: {}",
+                        descriptor.digest,
+                        json_problem(&e)
+                    ))
                 })?;
                 let config = self.get_blob(&manifest.config).await?;
-                let config: serde_json::Value = serde_json::from_slice(&config)
-                    .map_err(|e| self.content(format!("image config is not JSON: {e}")))?;
+                let config: serde_json::Value = serde_json::from_slice(&config).map_err(|e| {
+                    self.content(format!("image config is not JSON: {}", json_problem(&e)))
+                })?;
                 let field = |name: &str| config.get(name).and_then(|v| v.as_str());
                 let (os, arch) = (
                     field("os").unwrap_or_default(),
@@ -315,10 +402,12 @@ impl Client {
                     Ok(descriptor)
                 } else {
                     Err(self.content(format!(
-                        "image {} is for {os}/{arch}{}, not for platform {platform}",
+                        "image {} is for {}/{}{}, not for platform {platform}",
                         descriptor.digest,
+                        word(os),
+                        word(arch),
                         field("variant")
-                            .map(|v| format!("/{v}"))
+                            .map(|v| format!("/{}", word(v)))
                             .unwrap_or_default()
                     )))
                 }
@@ -333,6 +422,7 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("artifactType", ARTIFACT_TYPE);
         let mut found = Vec::new();
+        let (mut listed, mut bytes) = (0, 0);
         for page in 1.. {
             let response = self
                 .send(
@@ -345,31 +435,52 @@ impl Client {
                 return self.referrers_from_tag(subject).await;
             }
             let response = self.transport.expect(response, &[200])?;
+            bytes += response.body.len();
+            if bytes > MAX_LISTING_BYTES {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list is larger than {MAX_LISTING_BYTES} bytes \
+                         (MAX_LISTING_BYTES); NFD's choice needs it whole, so none is used"
+                    ),
+                ));
+            }
             let index = FallbackIndex::parse(&response.body).map_err(|e| {
                 self.transport
                     .fail(&response, format!("the referrers list is malformed: {e}"))
             })?;
+            let entries = index.entries();
+            listed += entries.len();
+            if listed > MAX_LISTED_REFERRERS {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list holds more than {MAX_LISTED_REFERRERS} entries \
+                         (MAX_LISTED_REFERRERS); NFD's choice needs them all, so none is used"
+                    ),
+                ));
+            }
             let filtered = response
                 .header("oci-filters-applied")
                 .is_some_and(|f| f.split(',').any(|f| f.trim() == "artifactType"));
             found.extend(
-                index
-                    .entries()
+                entries
                     .into_iter()
                     .filter(|d| filtered || d.artifact_type.as_deref() == Some(ARTIFACT_TYPE)),
             );
-            match next_page(&response) {
-                Some(next) if page < MAX_REFERRERS_PAGES => {
-                    url = response_url(&self.transport, &response, &next)?;
-                }
-                Some(_) => {
-                    return Err(self.content(format!(
-                        "the referrers list of {} has more than {MAX_REFERRERS_PAGES} pages",
-                        subject.digest
-                    )))
-                }
-                None => break,
+            let Some(next) = next_page(&response) else {
+                break;
+            };
+            if page == MAX_REFERRERS_PAGES {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list has more than {MAX_REFERRERS_PAGES} pages \
+                         (MAX_REFERRERS_PAGES); NFD's choice needs it whole, so none is used"
+                    ),
+                ));
             }
+            url = self.transport.registry_url(&response, "Link", &next)?;
         }
         Ok(Listing {
             source: ReferrersSource::Api,
@@ -480,16 +591,21 @@ impl Client {
             return Err(self.content(format!(
                 "compatibility artifact not found: nothing of artifactType {ARTIFACT_TYPE} \
                  refers to {} (listed through the {}); NFD's validate-node fails here too",
-                self.image.at_digest(&subject.digest),
+                self.display_at(&subject.digest),
                 match listing.source {
                     ReferrersSource::Api => "referrers API",
                     ReferrersSource::TagSchema => "referrers tag schema",
                 }
             )));
         };
-        let (bytes, _) = self.get_manifest(&artifact.digest).await?;
-        let manifest: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| self.content(format!("artifact {} is not JSON: {e}", artifact.digest)))?;
+        let (bytes, _) = self.get_listed_manifest(&artifact).await?;
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            self.content(format!(
+                "artifact {} is not JSON: {}",
+                artifact.digest,
+                json_problem(&e)
+            ))
+        })?;
         let Some(layer) = manifest.get("layers").and_then(|l| l.get(0)) else {
             return Err(self.content(format!(
                 "compatibility layer not found: artifact {} has no layers",
@@ -498,8 +614,9 @@ impl Client {
         };
         let layer: OciDescriptor = serde_json::from_value(layer.clone()).map_err(|e| {
             self.content(format!(
-                "artifact {}: its first layer is not a descriptor: {e}",
-                artifact.digest
+                "artifact {}: its first layer is not a descriptor: {}",
+                artifact.digest,
+                json_problem(&e)
             ))
         })?;
         let spec = self.get_blob(&layer).await?;
@@ -525,7 +642,10 @@ impl Client {
         let subject = self.resolve(platform).await?;
         let (bytes, _) = self.get_manifest(artifact_digest).await?;
         let manifest: OciImageManifest = serde_json::from_slice(&bytes).map_err(|e| {
-            self.content(format!("{artifact_digest} is not an image manifest: {e}"))
+            self.content(format!(
+                "{artifact_digest} is not an image manifest: {}",
+                json_problem(&e)
+            ))
         })?;
         if manifest.artifact_type.as_deref() != Some(ARTIFACT_TYPE) {
             return Err(self.content(format!(
@@ -540,7 +660,7 @@ impl Client {
                 return Err(self.content(format!(
                     "{artifact_digest} refers to {}, not to {}",
                     other.as_ref().map_or("nothing", |s| s.digest.as_str()),
-                    self.image.at_digest(&subject.digest)
+                    self.display_at(&subject.digest)
                 )))
             }
         }
@@ -571,11 +691,123 @@ impl Client {
             }
             return Err(error);
         }
+        let (signature_tag, signature_referrers) = self
+            .remove_signatures(artifact_digest)
+            .await
+            .map_err(|mut error| {
+                if let Error::Request(e) = &mut error {
+                    let left = "; the artifact was deleted, but its signature is still there and \
+                                would vouch for the same manifest pushed again";
+                    e.outcome.push_str(left);
+                    e.reason.push_str(left);
+                }
+                error
+            })?;
         Ok(Detached {
             artifact: artifact_digest.to_owned(),
             subject,
             removed_from_index,
+            signature_tag,
+            signature_referrers,
         })
+    }
+
+    /// Deletes what signs `artifact`: its classic cosign signature tag and the signatures that
+    /// refer to it, so that the manifest, pushed again by anyone, is not signed any more.
+    async fn remove_signatures(&self, artifact: &str) -> Result<(Option<String>, usize), Error> {
+        let tag = format!(
+            "{}.sig",
+            referrers::fallback_tag(artifact).expect("a checked digest")
+        );
+        let head = self
+            .send(Request::new(Method::HEAD, self.manifest_url(&tag)).accept(MANIFEST_ACCEPT))
+            .await?;
+        let removed_tag = match head.status {
+            404 => None,
+            200 => {
+                // OCI 1.1 deletes a tag by name; distribution 2.8 refuses (400), and there
+                // deleting the manifest by digest takes its tags with it. The `.sig` manifest
+                // names this artifact's digest, so no other tag shares it.
+                let by_tag = self
+                    .send(Request::new(Method::DELETE, self.manifest_url(&tag)))
+                    .await?;
+                if !matches!(by_tag.status, 200 | 202 | 204 | 404) {
+                    let digest = match head.header("docker-content-digest") {
+                        Some(d) if is_digest(d) => d.to_owned(),
+                        _ => self.get_manifest(&tag).await?.1.digest,
+                    };
+                    let by_digest = self
+                        .send(Request::new(Method::DELETE, self.manifest_url(&digest)))
+                        .await?;
+                    self.transport.expect(by_digest, &[200, 202, 204, 404])?;
+                }
+                let again = self
+                    .send(
+                        Request::new(Method::HEAD, self.manifest_url(&tag)).accept(MANIFEST_ACCEPT),
+                    )
+                    .await?;
+                if again.status != 404 {
+                    return Err(self.transport.fail(
+                        &again,
+                        "the registry accepted deleting the signature, yet still serves it".into(),
+                    ));
+                }
+                Some(tag)
+            }
+            _ => return Err(self.transport.unexpected(&head)),
+        };
+        let mut removed = 0;
+        for signature in self.signature_referrers(artifact).await? {
+            let response = self
+                .send(Request::new(Method::DELETE, self.manifest_url(&signature)))
+                .await?;
+            self.transport.expect(response, &[200, 202, 204, 404])?;
+            removed += 1;
+        }
+        Ok((removed_tag, removed))
+    }
+
+    /// The digests of signatures that refer to `artifact` (sigstore bundles as cosign 3
+    /// attaches them, cosign and notation signatures), from the referrers API or the fallback
+    /// tag; one page of the list, as an artifact has few.
+    async fn signature_referrers(&self, artifact: &str) -> Result<Vec<String>, Error> {
+        let is_signature = |d: &OciDescriptor| {
+            d.artifact_type.as_deref().is_some_and(|t| {
+                t.starts_with("application/vnd.dev.sigstore.bundle")
+                    || t.starts_with("application/vnd.dev.cosign.")
+                    || t == "application/vnd.cncf.notary.signature"
+            }) && is_digest(&d.digest)
+        };
+        let url = self.transport.url(&format!("referrers/{artifact}"));
+        let response = self
+            .send(
+                Request::new(Method::GET, url)
+                    .accept(OCI_INDEX)
+                    .limit(MAX_MANIFEST_BYTES),
+            )
+            .await?;
+        let entries = if response.status == 404 {
+            let tag = referrers::fallback_tag(artifact).expect("a checked digest");
+            self.read_fallback(&tag)
+                .await?
+                .index
+                .map(|i| i.entries())
+                .unwrap_or_default()
+        } else {
+            let response = self.transport.expect(response, &[200])?;
+            FallbackIndex::parse(&response.body)
+                .map_err(|e| {
+                    self.transport
+                        .fail(&response, format!("the referrers list is malformed: {e}"))
+                })?
+                .entries()
+        };
+        Ok(entries
+            .into_iter()
+            .filter(is_signature)
+            .map(|d| d.digest)
+            .take(MAX_LISTED_REFERRERS)
+            .collect())
     }
 
     /// Adds or removes an entry of the fallback index, safe against concurrent writers as far
@@ -603,20 +835,45 @@ impl Client {
             Some(read) => read,
             None => self.read_fallback(&tag).await?,
         };
+        let mut failed_writes = 0;
         for round in 1..=MAX_INDEX_ROUNDS {
+            // A read that took long to come back, or that waited long since, may predate what
+            // other writers wrote meanwhile: writing a merge into it would drop their entries.
+            let mut rereads = 0;
+            while rereads < MAX_STALE_REREADS && read.at.elapsed() > self.stale_after() {
+                read = self.read_fallback(&tag).await?;
+                rereads += 1;
+            }
             let current = read.index.clone().unwrap_or_else(FallbackIndex::empty);
             let written = match change.apply(&current) {
                 Some(updated) => {
                     let bytes = updated.to_bytes();
                     let digest = sha256_digest(&bytes);
-                    let response = self
+                    // Sent once: the same bytes sent again later would lay this read over
+                    // whatever others wrote since. A failed write starts over from a new read
+                    // (which also shows whether a write whose answer was lost went through).
+                    let sent = self
                         .send(
                             Request::new(Method::PUT, self.manifest_url(&tag))
-                                .body(OCI_INDEX, bytes),
+                                .body(OCI_INDEX, bytes)
+                                .once(),
                         )
-                        .await?;
-                    self.transport.expect(response, &[200, 201])?;
-                    Some(digest)
+                        .await
+                        .and_then(|response| self.transport.expect(response, &[200, 201]));
+                    match sent {
+                        Ok(_) => Some(digest),
+                        Err(Error::Request(mut e)) if e.retryable => {
+                            failed_writes += 1;
+                            if failed_writes == retry::MAX_ATTEMPTS {
+                                e.attempts = failed_writes;
+                                return Err(Error::Request(e));
+                            }
+                            tokio::time::sleep(retry::backoff(failed_writes, None)).await;
+                            read = self.read_fallback(&tag).await?;
+                            continue;
+                        }
+                        Err(e) => return Err(e),
+                    }
                 }
                 None => None,
             };
@@ -646,14 +903,21 @@ impl Client {
             "registry {}, repository {}: other writers replaced the fallback index {tag} \
              {MAX_INDEX_ROUNDS} times in a row; the artifact manifest is pushed but may not be \
              listed. Run the command again.",
-            self.transport.registry(),
+            self.transport.label(),
             self.transport.repository()
         )))
     }
 
+    /// How old a read of the fallback index may be when a write is based on it: three of this
+    /// command's fastest exchanges with the registry, or [`MIN_SETTLE`] if longer. Others wait
+    /// at least 2.5 times their own read-to-write time before checking their entry survived.
+    fn stale_after(&self) -> Duration {
+        (self.transport.fastest_exchange() * 3).max(MIN_SETTLE)
+    }
+
     fn fallback_tag(&self, subject: &OciDescriptor) -> Result<String, Error> {
         referrers::fallback_tag(&subject.digest)
-            .ok_or_else(|| self.content(format!("{:?} is not a digest", subject.digest)))
+            .ok_or_else(|| self.content("the image's digest is not a digest".into()))
     }
 
     async fn read_fallback(&self, tag: &str) -> Result<FallbackRead, Error> {
@@ -691,7 +955,7 @@ impl Client {
 
     /// Whether `existing` (a referrer) carries the same content as `new`.
     async fn has_content(&self, existing: &OciDescriptor, new: &Artifact) -> Result<bool, Error> {
-        let (bytes, _) = self.get_manifest(&existing.digest).await?;
+        let (bytes, _) = self.get_listed_manifest(existing).await?;
         Ok(serde_json::from_slice::<OciImageManifest>(&bytes)
             .is_ok_and(|manifest| artifact::same_content(&manifest, new)))
     }
@@ -779,7 +1043,8 @@ impl Client {
                 return Err(self.transport.fail(
                     &response,
                     format!(
-                        "the registry stored the manifest as {digest}, not as {}",
+                        "the registry stored the manifest as {}, not as {}",
+                        shown_digest(digest),
                         artifact.descriptor.digest
                     ),
                 ));
@@ -798,24 +1063,78 @@ impl Client {
     /// A manifest's bytes and descriptor. When `reference` is a digest, the bytes must hash to
     /// it; otherwise to the registry's `Docker-Content-Digest`, if it sent one.
     async fn get_manifest(&self, reference: &str) -> Result<(Vec<u8>, OciDescriptor), Error> {
-        let response = self.request_manifest(reference).await?;
+        self.get_manifest_within(reference, MAX_MANIFEST_BYTES)
+            .await
+    }
+
+    /// The manifest a listing describes, read up to exactly the size it declares.
+    async fn get_listed_manifest(
+        &self,
+        descriptor: &OciDescriptor,
+    ) -> Result<(Vec<u8>, OciDescriptor), Error> {
+        if !is_digest(&descriptor.digest) {
+            return Err(self.content(format!(
+                "{} is not a sha256 digest",
+                shown_digest(&descriptor.digest)
+            )));
+        }
+        let size = self.declared_size(descriptor, MAX_MANIFEST_BYTES, "MAX_MANIFEST_BYTES")?;
+        let (bytes, found) = self.get_manifest_within(&descriptor.digest, size).await?;
+        if bytes.len() != size {
+            return Err(self.content(format!(
+                "manifest {} is {} bytes; its descriptor says {size}",
+                descriptor.digest,
+                bytes.len()
+            )));
+        }
+        Ok((bytes, found))
+    }
+
+    async fn get_manifest_within(
+        &self,
+        reference: &str,
+        limit: usize,
+    ) -> Result<(Vec<u8>, OciDescriptor), Error> {
+        let response = self.request_manifest(reference, limit).await?;
         if response.status == 404 {
             return Err(self.not_found(&response, "no such manifest"));
         }
         self.read_manifest(reference, response)
     }
 
-    async fn request_manifest(&self, reference: &str) -> Result<Response, Error> {
+    async fn request_manifest(&self, reference: &str, limit: usize) -> Result<Response, Error> {
         // Digests also come from registry listings: never let one reshape the URL.
         if reference.contains(':') && !is_digest(reference) {
-            return Err(self.content(format!("{reference:?} is not a sha256 digest")));
+            return Err(self.content(format!(
+                "{} is not a sha256 digest",
+                shown_digest(reference)
+            )));
         }
         self.send(
             Request::new(Method::GET, self.manifest_url(reference))
                 .accept(MANIFEST_ACCEPT)
-                .limit(MAX_MANIFEST_BYTES),
+                .limit(limit),
         )
         .await
+    }
+
+    /// The size `descriptor` declares, if nodefit reads that much of this kind (`cap`, named
+    /// `cap_name` in the error): what is read is then exactly this many bytes.
+    fn declared_size(
+        &self,
+        descriptor: &OciDescriptor,
+        cap: usize,
+        cap_name: &str,
+    ) -> Result<usize, Error> {
+        usize::try_from(descriptor.size)
+            .ok()
+            .filter(|size| *size <= cap)
+            .ok_or_else(|| {
+                self.content(format!(
+                    "{} declares {} bytes; nodefit reads at most {cap} ({cap_name})",
+                    descriptor.digest, descriptor.size
+                ))
+            })
     }
 
     /// Checks a manifest answer: status, digest, media type.
@@ -831,7 +1150,7 @@ impl Client {
         } else {
             response
                 .header("docker-content-digest")
-                .filter(|d| d.starts_with("sha256:"))
+                .filter(|d| is_digest(d))
         };
         if let Some(expected) = expected.filter(|e| *e != digest) {
             return Err(self.transport.fail(
@@ -861,15 +1180,19 @@ impl Client {
     /// A blob's bytes, checked against the descriptor's digest and size.
     async fn get_blob(&self, descriptor: &OciDescriptor) -> Result<Vec<u8>, Error> {
         if !is_digest(&descriptor.digest) {
-            return Err(self.content(format!("{:?} is not a sha256 digest", descriptor.digest)));
+            return Err(self.content(format!(
+                "{} is not a sha256 digest",
+                shown_digest(&descriptor.digest)
+            )));
         }
+        let size = self.declared_size(descriptor, MAX_BLOB_BYTES, "MAX_BLOB_BYTES")?;
         let response = self
             .send(
                 Request::new(
                     Method::GET,
                     self.transport.url(&format!("blobs/{}", descriptor.digest)),
                 )
-                .limit(MAX_BLOB_BYTES),
+                .blob(size),
             )
             .await?;
         if response.status == 404 {
@@ -903,13 +1226,16 @@ impl Client {
     fn content(&self, message: String) -> Error {
         Error::Content(format!(
             "registry {}, repository {}: {message}",
-            self.transport.registry(),
+            self.transport.label(),
             self.transport.repository()
         ))
     }
 
     fn not_found(&self, response: &Response, what: &str) -> Error {
-        Error::Content(format!("{what}: {}", self.transport.unexpected(response)))
+        match self.transport.unexpected(response) {
+            Error::Request(e) => Error::Content(format!("{what}: {}", e.summary())),
+            other => other,
+        }
     }
 }
 
@@ -921,6 +1247,12 @@ impl Client {
     /// it is a digest, the bytes hash to it.
     pub async fn manifest(&self, reference: &str) -> Result<(Vec<u8>, OciDescriptor), Error> {
         self.get_manifest(reference).await
+    }
+
+    /// The exact bytes of the manifest a listing describes, read up to exactly its declared
+    /// size and hashing to its digest.
+    pub async fn listed_artifact(&self, descriptor: &OciDescriptor) -> Result<Vec<u8>, Error> {
+        Ok(self.get_listed_manifest(descriptor).await?.0)
     }
 
     /// Like [`Client::manifest`], but `None` when the registry has no such manifest: a `.sig`
@@ -944,7 +1276,7 @@ impl Client {
         &self,
         tag: &str,
     ) -> Result<Option<(Vec<u8>, OciDescriptor)>, Error> {
-        let response = self.request_manifest(tag).await?;
+        let response = self.request_manifest(tag, MAX_MANIFEST_BYTES).await?;
         if response.status == 404 {
             return Ok(None);
         }
@@ -963,6 +1295,7 @@ impl Client {
         url.query_pairs_mut()
             .append_pair("n", &TAGS_PER_PAGE.to_string());
         let mut tags = HashSet::new();
+        let mut bytes = 0;
         for _ in 0..MAX_TAG_PAGES {
             let response = self
                 .send(
@@ -971,33 +1304,53 @@ impl Client {
                         .limit(MAX_MANIFEST_BYTES),
                 )
                 .await?;
+            bytes += response.body.len();
+            // Past the budget, looking tags up one by one is the bounded way.
+            if bytes > MAX_LISTING_BYTES {
+                return Ok(None);
+            }
             if matches!(response.status, 401 | 403 | 404 | 405) {
                 return Ok(None);
             }
             let response = self.transport.expect(response, &[200])?;
             let list: TagList = serde_json::from_slice(&response.body).map_err(|e| {
-                self.transport
-                    .fail(&response, format!("the tag list is malformed: {e}"))
+                self.transport.fail(
+                    &response,
+                    format!("the tag list is malformed: {}", json_problem(&e)),
+                )
             })?;
             tags.extend(list.tags.unwrap_or_default());
             match next_page(&response) {
-                Some(next) => url = response_url(&self.transport, &response, &next)?,
+                Some(next) => url = self.transport.registry_url(&response, "Link", &next)?,
                 None => return Ok(Some(tags)),
             }
         }
         Ok(None)
     }
 
-    /// A blob's bytes as the registry sent them, at most `limit` of them; not checked against
+    /// A blob's bytes as the registry sent them: at most the `size` its descriptor declares,
+    /// which must be at most `cap` (named `cap_name` in the error); not checked against
     /// `digest`.
-    pub async fn blob_unchecked(&self, digest: &str, limit: usize) -> Result<Vec<u8>, Error> {
+    pub async fn blob_unchecked(
+        &self,
+        digest: &str,
+        size: i64,
+        cap: usize,
+        cap_name: &str,
+    ) -> Result<Vec<u8>, Error> {
         if !is_digest(digest) {
-            return Err(self.content(format!("{digest:?} is not a sha256 digest")));
+            return Err(self.content(format!("{} is not a sha256 digest", shown_digest(digest))));
         }
+        let declared = OciDescriptor {
+            digest: digest.to_owned(),
+            size,
+            ..Default::default()
+        };
+        let size = self.declared_size(&declared, cap, cap_name)?;
         let response = self
             .send(
                 Request::new(Method::GET, self.transport.url(&format!("blobs/{digest}")))
-                    .limit(limit),
+                    .blob(size),
             )
             .await?;
         if response.status == 404 {
@@ -1023,7 +1376,10 @@ impl Client {
         match response.header("docker-content-digest") {
             Some(stored) if stored != digest => Err(self.transport.fail(
                 &response,
-                format!("the registry stored the manifest as {stored}, not as {digest}"),
+                format!(
+                    "the registry stored the manifest as {}, not as {digest}",
+                    shown_digest(stored)
+                ),
             )),
             _ => Ok(digest),
         }
@@ -1063,6 +1419,31 @@ fn is_digest(text: &str) -> bool {
     })
 }
 
+/// A digest for a message: itself when it is one, else words, since a registry could put
+/// anything (a host, its own error text) where a digest belongs.
+fn shown_digest(text: &str) -> &str {
+    if is_digest(text) {
+        text
+    } else {
+        "a malformed digest"
+    }
+}
+
+/// A platform word from registry content (`linux`, `amd64`, `v8`) for a message: letters and
+/// digits only, at most 20, so that content cannot carry a host or a sentence into it.
+fn word(text: &str) -> String {
+    let kept: String = text
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(20)
+        .collect();
+    if kept.is_empty() {
+        "?".into()
+    } else {
+        kept
+    }
+}
+
 /// The `rel="next"` target of a `Link` header.
 fn next_page(response: &Response) -> Option<String> {
     let link = response.header("link")?;
@@ -1081,15 +1462,16 @@ fn next_page(response: &Response) -> Option<String> {
     })
 }
 
-fn response_url(
-    transport: &Transport,
-    response: &Response,
-    next: &str,
-) -> Result<reqwest::Url, Error> {
-    transport
-        .url("")
-        .join(next)
-        .map_err(|e| transport.fail(response, format!("unusable Link header: {e}")))
+/// What is wrong with a JSON document, by kind and position only: serde's own message can
+/// quote the document, and a registry's content is not repeated to anyone.
+pub fn json_problem(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match error.classify() {
+        Category::Io | Category::Eof => "it ends early",
+        Category::Syntax => "it is not valid JSON",
+        Category::Data => "it does not have the expected structure",
+    };
+    format!("{kind} (line {}, column {})", error.line(), error.column())
 }
 
 #[cfg(test)]
@@ -1103,6 +1485,35 @@ mod tests {
         assert!(!is_digest(&format!("sha256:{}/../x", "0".repeat(60))));
         assert!(!is_digest(&format!("sha256:{}", "A".repeat(64))));
         assert!(!is_digest("v1"));
+    }
+
+    #[test]
+    fn failures_are_summarised_by_label_without_host_or_registry_text() {
+        let error = RequestError {
+            registry: "lab".into(),
+            repository: "demo/app".into(),
+            method: "HEAD".into(),
+            target: "https://10.0.0.5:5000/v2/demo/app/manifests/v1".into(),
+            what: "the tag `v1`".into(),
+            status: Some(404),
+            outcome: "HTTP 404 Not Found: MANIFEST_UNKNOWN: internal detail".into(),
+            reason: "it does not exist".into(),
+            attempts: 1,
+            retryable: false,
+        };
+        assert_eq!(
+            Error::Request(Box::new(error)).public_message(),
+            "registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist"
+        );
+    }
+
+    #[test]
+    fn json_problems_quote_nothing() {
+        let e = serde_json::from_slice::<OciImageManifest>(br#"{"schemaVersion":"secret-text"}"#)
+            .unwrap_err();
+        let problem = json_problem(&e);
+        assert!(!problem.contains("secret"), "{problem}");
+        assert!(problem.contains("line 1"), "{problem}");
     }
 
     #[test]

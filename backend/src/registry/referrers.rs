@@ -45,14 +45,15 @@ impl FallbackIndex {
     /// Reads the fallback tag's content. Anything but an OCI image index is refused rather than
     /// overwritten: the tag schema says to report a failure when the tag holds something else.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON ({e})"))?;
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| format!("not JSON: {}", super::json_problem(&e)))?;
         let Value::Object(index) = value else {
             return Err("not a JSON object".into());
         };
         match index.get("mediaType") {
             None => {}
             Some(Value::String(t)) if t == OCI_INDEX => {}
-            Some(other) => return Err(format!("media type {other} is not {OCI_INDEX}")),
+            Some(_) => return Err(format!("its media type is not {OCI_INDEX}")),
         }
         if !matches!(index.get("manifests"), Some(Value::Array(_))) {
             return Err("no \"manifests\" list".into());

@@ -31,6 +31,12 @@ const MAX_TOKEN_BODY: usize = 1024 * 1024;
 const MAX_REDIRECTS: usize = 10;
 /// Longest explanation quoted from a registry's error body.
 const MAX_DETAIL_CHARS: usize = 300;
+/// Requests one operation may have in flight at once: listing thousands of artifacts costs
+/// this many connections, not thousands.
+pub const MAX_CONCURRENT_REQUESTS: usize = 8;
+/// HTTP requests one operation may send, retries, redirects and token requests included: a
+/// registry that keeps handing out work (pages, artifacts, redirects) meets this limit.
+pub const MAX_REQUESTS: u64 = 1000;
 
 /// How to reach a registry; one per command.
 #[derive(Clone, Debug)]
@@ -48,6 +54,9 @@ pub struct Settings {
     pub deadline: Instant,
     /// Print one line per request to standard error.
     pub verbose: bool,
+    /// Hosts (`host` or `host:port`, port 443 when left out) other than the registry's own
+    /// that may serve its token realm, such as `auth.docker.io` for Docker Hub.
+    pub token_realm_hosts: Vec<String>,
 }
 
 /// What a repository is opened for; decides the scope of bearer tokens.
@@ -68,8 +77,8 @@ impl Access {
     }
 }
 
-/// A request to send. `url` may be any URL the registry handed out (an upload `Location`, a
-/// redirect); the `Authorization` header only goes to the registry itself.
+/// A request to send, to the registry's own origin (URLs the registry hands out elsewhere are
+/// refused before they are dialled).
 pub struct Request {
     pub method: Method,
     pub url: Url,
@@ -78,6 +87,12 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     /// Largest successful response body accepted.
     pub limit: usize,
+    /// A blob read, which may be redirected to storage on another origin (over HTTPS, without
+    /// the registry's credentials).
+    pub blob: bool,
+    /// Whether a failed attempt is sent again. Not for writes whose content depends on a read
+    /// made before them: a late copy would overwrite what others wrote in between.
+    pub retry: bool,
 }
 
 impl Request {
@@ -89,7 +104,22 @@ impl Request {
             content_type: None,
             body: None,
             limit: 0,
+            blob: false,
+            retry: true,
         }
+    }
+
+    /// A blob read of at most `limit` bytes.
+    pub fn blob(mut self, limit: usize) -> Self {
+        self.blob = true;
+        self.limit = limit;
+        self
+    }
+
+    /// Sent once: see [`Request::retry`].
+    pub fn once(mut self) -> Self {
+        self.retry = false;
+        self
     }
 
     pub fn accept(mut self, accept: &str) -> Self {
@@ -135,12 +165,18 @@ pub struct Transport {
     extra_roots: Vec<reqwest::Certificate>,
     base: Url,
     registry: String,
+    /// What messages call the registry: the host the user wrote, or the server's name for it.
+    label: String,
     repository: String,
     scope: String,
     settings: Settings,
     credentials: Mutex<Option<Credentials>>,
     auth: tokio::sync::Mutex<AuthState>,
     requests: AtomicU64,
+    in_flight: tokio::sync::Semaphore,
+    /// The quickest answered exchange so far, in microseconds: the registry's round trip
+    /// when nothing holds it up.
+    fastest: AtomicU64,
 }
 
 #[derive(Default)]
@@ -151,26 +187,119 @@ struct AuthState {
     generation: u64,
 }
 
-/// Why one attempt failed without an HTTP answer.
+/// Why one attempt failed without a usable HTTP answer.
 struct Failure {
+    /// For the command line and logs: may name hosts.
     detail: String,
+    /// The same in words that name no host and quote nothing the registry sent.
+    public: String,
     /// Whether another attempt may succeed (a refused connection may; a certificate the
     /// system does not trust, or an oversized answer, will not).
     transient: bool,
 }
 
 impl Failure {
-    fn transient(detail: String) -> Self {
+    fn transient(detail: String, public: &str) -> Self {
         Self {
             detail,
+            public: public.to_owned(),
             transient: true,
+        }
+    }
+
+    fn permanent(detail: String, public: &str) -> Self {
+        Self {
+            detail,
+            public: public.to_owned(),
+            transient: false,
         }
     }
 
     fn from_reqwest(error: &reqwest::Error) -> Self {
         let detail = describe_reqwest_error(error);
         let transient = !detail.contains("certificate");
-        Self { detail, transient }
+        let public = if !transient {
+            "its TLS certificate is not trusted"
+        } else if error.is_timeout() {
+            "it did not answer in time"
+        } else if error.is_connect() {
+            "it could not be reached"
+        } else if error.is_body() || error.is_decode() {
+            "its answer broke off"
+        } else {
+            "the connection failed"
+        };
+        Self {
+            detail,
+            public: public.to_owned(),
+            transient,
+        }
+    }
+}
+
+/// What to do with a redirect.
+#[derive(Debug, PartialEq, Eq)]
+enum Hop {
+    /// Follow it; with the registry's `Authorization` only on the registry's own origin.
+    Follow {
+        authorization: bool,
+    },
+    Refuse,
+}
+
+/// Where a redirect may go: anywhere on the registry's origin; for blob reads also to storage
+/// on another origin (presigned S3 or CDN URLs) over HTTPS, without credentials. Everything
+/// else would let a registry (or anything on its path) point nodefit at hosts nobody named.
+fn redirect_hop(base: &Url, method: &Method, blob: bool, next: &Url) -> Hop {
+    if same_origin(base, next) {
+        Hop::Follow {
+            authorization: true,
+        }
+    } else if blob && matches!(*method, Method::GET | Method::HEAD) && next.scheme() == "https" {
+        Hop::Follow {
+            authorization: false,
+        }
+    } else {
+        Hop::Refuse
+    }
+}
+
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+/// Whether a token may be asked for at `realm`: over HTTPS on the registry's own host or a host
+/// the configuration names, or on the registry's own plain-HTTP origin when the registry is
+/// plain HTTP. A challenge naming anything else would make nodefit send the registry's
+/// credentials (or, anonymous, a request) wherever the challenge says. `Err` says why not,
+/// naming the realm (for the command line and logs).
+fn check_realm(realm: &Url, base: &Url, allowed_hosts: &[String]) -> Result<(), String> {
+    let shown = display_url(realm);
+    match realm.scheme() {
+        "https" => {
+            let named = allowed_hosts.iter().any(|allowed| {
+                Url::parse(&format!("https://{allowed}/")).is_ok_and(|u| same_origin(&u, realm))
+            });
+            if base.host_str() == realm.host_str() || named {
+                Ok(())
+            } else {
+                Err(format!(
+                    "the token realm {shown} is on another host than the registry's, and not on \
+                     one named as a token realm host (--token-realm-host, or token_realm_hosts \
+                     in the server's configuration); nothing is sent there"
+                ))
+            }
+        }
+        "http" if base.scheme() == "http" && same_origin(realm, base) => Ok(()),
+        "http" => Err(format!(
+            "the token realm {shown} is plain HTTP and not the registry's own plain-HTTP \
+             origin; nothing is sent there"
+        )),
+        _ => Err(format!(
+            "the token realm {shown} is not an HTTP(S) URL; nothing is sent there"
+        )),
     }
 }
 
@@ -205,20 +334,8 @@ impl Transport {
             }
         }
         let plain = if settings.plain_http {
-            // Redirects that leave plain HTTP come back to `attempt`, which re-sends them
-            // through the TLS client.
-            let stay_plain = reqwest::redirect::Policy::custom(|attempt| {
-                if attempt.url().scheme() != "http" {
-                    attempt.stop()
-                } else if attempt.previous().len() >= MAX_REDIRECTS {
-                    attempt.error("too many redirects")
-                } else {
-                    attempt.follow()
-                }
-            });
             let client = client_builder(&settings)
                 .tls_certs_only(Vec::new())
-                .redirect(stay_plain)
                 .build()
                 .map_err(|e| Error::Usage(format!("cannot set up HTTP: {}", error_chain(&e))))?;
             Some(client)
@@ -231,28 +348,37 @@ impl Transport {
             extra_roots,
             base,
             registry: registry.to_owned(),
+            label: registry.to_owned(),
             repository: repository.to_owned(),
             scope: format!("repository:{repository}:{}", access.actions()),
             settings,
             credentials: Mutex::new(None),
             auth: tokio::sync::Mutex::new(AuthState::default()),
             requests: AtomicU64::new(0),
+            in_flight: tokio::sync::Semaphore::new(MAX_CONCURRENT_REQUESTS),
+            fastest: AtomicU64::new(u64::MAX),
         })
     }
 
-    pub fn registry(&self) -> &str {
-        &self.registry
+    /// Calls the registry `label` in every message instead of by its host.
+    pub fn set_label(&mut self, label: &str) {
+        self.label = label.to_owned();
+    }
+
+    /// What messages call the registry.
+    pub fn label(&self) -> &str {
+        &self.label
     }
 
     /// The client for `url`'s scheme. Plain HTTP only with `--plain-http`.
     fn client_for(&self, url: &Url) -> Result<&reqwest::Client, Failure> {
-        let permanent = |detail: String| Failure {
-            detail,
-            transient: false,
-        };
+        let permanent = |detail: String| Failure::permanent(detail, "HTTPS could not be set up");
         if url.scheme() == "http" {
             return self.plain.as_ref().ok_or_else(|| {
-                permanent("refusing plain HTTP to a registry reached over HTTPS".into())
+                Failure::permanent(
+                    "refusing plain HTTP to a registry reached over HTTPS".into(),
+                    "it sent nodefit to plain HTTP, which is refused",
+                )
             });
         }
         self.tls
@@ -282,6 +408,14 @@ impl Transport {
         self.settings.verbose
     }
 
+    /// The quickest answered exchange so far (zero before the first).
+    pub fn fastest_exchange(&self) -> Duration {
+        match self.fastest.load(Ordering::Relaxed) {
+            u64::MAX => Duration::ZERO,
+            micros => Duration::from_micros(micros),
+        }
+    }
+
     /// HTTP requests sent so far (retries and token requests included).
     pub fn requests(&self) -> u64 {
         self.requests.load(Ordering::Relaxed)
@@ -294,18 +428,43 @@ impl Transport {
             .expect("repository names and digests are URL-safe")
     }
 
-    /// Resolves a `Location` header against the registry, as HTTP says relative ones are.
+    /// Resolves a URL the registry handed out (an upload `Location`, a `Link` to the next
+    /// page) against the answer's URL, as HTTP says relative ones are; refused unless it stays
+    /// on the registry's origin.
+    pub fn registry_url(
+        &self,
+        response: &Response,
+        header: &str,
+        value: &str,
+    ) -> Result<Url, Error> {
+        let url = response
+            .url
+            .join(value)
+            .map_err(|e| self.fail(response, format!("unusable {header} header: {e}")))?;
+        if !self.same_origin(&url) {
+            return Err(self.refuse(
+                response,
+                format!(
+                    "its {header} header points outside the registry ({}); nodefit only follows \
+                     the registry's own origin",
+                    display_url(&url)
+                ),
+                format!("its {header} header points outside the registry, which is refused"),
+            ));
+        }
+        Ok(url)
+    }
+
+    /// The upload `Location` of an answer.
     pub fn location(&self, response: &Response) -> Result<Url, Error> {
         let location = response.header("location").ok_or_else(|| {
             self.fail(response, "the registry sent no Location header".to_owned())
         })?;
-        response
-            .url
-            .join(location)
-            .map_err(|e| self.fail(response, format!("unusable Location header: {e}")))
+        self.registry_url(response, "Location", location)
     }
 
-    /// An error for an answer the caller did not expect.
+    /// An error for an answer the caller did not expect: the command line gets the status and
+    /// the registry's explanation, clients of the server only the status and what it means.
     pub fn unexpected(&self, response: &Response) -> Error {
         let status = reqwest::StatusCode::from_u16(response.status)
             .map(|s| s.to_string())
@@ -316,7 +475,14 @@ impl Transport {
         } else {
             format!("HTTP {status}: {detail}")
         };
-        self.fail(response, outcome)
+        self.error(
+            &response.method,
+            &response.url,
+            Some(response.status),
+            outcome,
+            explain_status(response.status).to_owned(),
+            response.attempts,
+        )
     }
 
     /// Fails unless the status is one of `ok`.
@@ -328,26 +494,101 @@ impl Transport {
         }
     }
 
-    /// An error about `response` (the request it answered is named).
+    /// An error about what `response` holds. `outcome` is nodefit's own finding and must name
+    /// no host and quote no more of the answer than digests.
     pub fn fail(&self, response: &Response, outcome: String) -> Error {
-        self.error(&response.method, &response.url, outcome, response.attempts)
+        self.error(
+            &response.method,
+            &response.url,
+            Some(response.status),
+            outcome.clone(),
+            outcome,
+            response.attempts,
+        )
     }
 
-    fn error(&self, method: &Method, url: &Url, outcome: String, attempts: u32) -> Error {
+    /// An error about `response` that nodefit refuses to act on: `detail` may name hosts,
+    /// `public` may not.
+    fn refuse(&self, response: &Response, detail: String, public: String) -> Error {
+        self.error(
+            &response.method,
+            &response.url,
+            Some(response.status),
+            detail,
+            public,
+            response.attempts,
+        )
+    }
+
+    fn error(
+        &self,
+        method: &Method,
+        url: &Url,
+        status: Option<u16>,
+        outcome: String,
+        reason: String,
+        attempts: u32,
+    ) -> Error {
         Error::Request(Box::new(RequestError {
-            registry: self.registry.clone(),
+            registry: self.label.clone(),
             repository: self.repository.clone(),
             method: method.to_string(),
             target: display_url(url),
+            what: self.describe(url),
+            status,
             outcome,
+            reason,
             attempts,
+            retryable: status.is_some_and(retry::retryable_status),
         }))
+    }
+
+    /// What a URL is, in words that name no host: `tag v1`, `blob sha256:…`.
+    fn describe(&self, url: &Url) -> String {
+        if !self.same_origin(url) {
+            return "a request outside the registry".into();
+        }
+        let prefix = format!("/v2/{}/", self.repository);
+        let Some(rest) = url.path().strip_prefix(&prefix) else {
+            return "the registry".into();
+        };
+        if let Some(reference) = rest.strip_prefix("manifests/") {
+            if reference.starts_with("sha256:") {
+                format!("manifest {reference}")
+            } else if reference.starts_with("sha256-") && reference.ends_with(".sig") {
+                format!("the signature tag `{reference}`")
+            } else if reference.starts_with("sha256-") {
+                format!("the referrers index tag `{reference}`")
+            } else {
+                format!("the tag `{reference}`")
+            }
+        } else if rest.starts_with("blobs/uploads") {
+            "a blob upload".into()
+        } else if let Some(digest) = rest.strip_prefix("blobs/") {
+            format!("blob {digest}")
+        } else if let Some(digest) = rest.strip_prefix("referrers/") {
+            format!("the referrers list of {digest}")
+        } else if rest == "tags/list" {
+            "the tag list".into()
+        } else {
+            "the registry".into()
+        }
     }
 
     /// Sends `request`, answering authentication challenges and retrying transient failures
     /// (429, 5xx, connection errors, timeouts) with backoff until [`retry::MAX_ATTEMPTS`] or the
     /// deadline. Returns the registry's last answer, whatever its status.
     pub async fn send(&self, request: &Request) -> Result<Response, Error> {
+        if !self.same_origin(&request.url) {
+            return Err(self.error(
+                &request.method,
+                &request.url,
+                None,
+                "refusing a request outside the registry's origin".into(),
+                "a request outside the registry was refused".into(),
+                0,
+            ));
+        }
         let mut attempts = 0;
         let mut challenges_answered = 0;
         loop {
@@ -355,7 +596,6 @@ impl Transport {
                 let state = self.auth.lock().await;
                 (state.header.clone(), state.generation)
             };
-            let authorization = authorization.filter(|_| self.same_origin(&request.url));
             attempts += 1;
             let outcome = self.attempt(request, authorization.as_ref()).await;
             let outcome = match outcome {
@@ -384,7 +624,7 @@ impl Transport {
             };
             let wait = retry::backoff(attempts, retry_after);
             let out_of_time = Instant::now() + wait >= self.settings.deadline;
-            if transient && attempts < retry::MAX_ATTEMPTS && !out_of_time {
+            if transient && request.retry && attempts < retry::MAX_ATTEMPTS && !out_of_time {
                 if self.settings.verbose {
                     eprintln!(
                         "nodefit: {} {}: retrying in {} ms",
@@ -408,13 +648,39 @@ impl Transport {
                             "; no time left to retry before the overall timeout (--timeout)",
                         );
                     }
-                    Err(self.error(&request.method, &request.url, outcome, attempts))
+                    let mut error = self.error(
+                        &request.method,
+                        &request.url,
+                        None,
+                        outcome,
+                        failure.public,
+                        attempts,
+                    );
+                    if let Error::Request(e) = &mut error {
+                        e.retryable = failure.transient;
+                    }
+                    Err(error)
                 }
             };
         }
     }
 
-    /// One HTTP exchange, body included, bounded by the request timeout and the deadline.
+    /// Counts one more request against [`MAX_REQUESTS`].
+    fn count_request(&self) -> Result<(), Failure> {
+        if self.requests.fetch_add(1, Ordering::Relaxed) >= MAX_REQUESTS {
+            return Err(Failure::permanent(
+                format!(
+                    "this operation reached its limit of {MAX_REQUESTS} HTTP requests \
+                     (transport::MAX_REQUESTS)"
+                ),
+                &format!("the operation reached its limit of {MAX_REQUESTS} requests"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One HTTP exchange, redirects and body included, bounded by the request timeout and the
+    /// deadline, and holding one of the [`MAX_CONCURRENT_REQUESTS`] slots.
     async fn attempt(
         &self,
         request: &Request,
@@ -424,18 +690,25 @@ impl Transport {
         if now >= self.settings.deadline {
             return Err(Failure::transient(
                 "the overall timeout (--timeout) expired before it could be sent".into(),
+                "time ran out before the request could be sent",
             ));
         }
         let budget = self
             .settings
             .request_timeout
             .min(self.settings.deadline - now);
-        self.requests.fetch_add(1, Ordering::Relaxed);
         let started = std::time::Instant::now();
         let exchange = async {
+            let _slot = self
+                .in_flight
+                .acquire()
+                .await
+                .expect("the semaphore is never closed");
             let mut url = request.url.clone();
             let mut authorization = authorization;
+            let mut hops = 0;
             let response = loop {
+                self.count_request()?;
                 let mut builder = self
                     .client_for(&url)?
                     .request(request.method.clone(), url.clone());
@@ -457,23 +730,45 @@ impl Transport {
                     .send()
                     .await
                     .map_err(|e| Failure::from_reqwest(&e))?;
-                // A plain HTTP registry redirecting to HTTPS (blob storage, typically): follow
-                // with the TLS client, without credentials, which belong to the registry.
-                let to_tls = response.status().is_redirection() && url.scheme() == "http";
+                let follows = response.status().is_redirection()
+                    && matches!(request.method, Method::GET | Method::HEAD);
                 let next = response
                     .headers()
                     .get(reqwest::header::LOCATION)
                     .and_then(|l| l.to_str().ok())
                     .and_then(|l| url.join(l).ok())
-                    .filter(|next| to_tls && next.scheme() == "https");
-                match next {
-                    Some(next) => {
-                        self.requests.fetch_add(1, Ordering::Relaxed);
-                        url = next;
-                        authorization = None;
+                    .filter(|_| follows);
+                let Some(next) = next else {
+                    break response;
+                };
+                match redirect_hop(&self.base, &request.method, request.blob, &next) {
+                    Hop::Follow {
+                        authorization: keep,
+                    } => {
+                        if !keep {
+                            authorization = None;
+                        }
                     }
-                    None => break response,
+                    Hop::Refuse => {
+                        return Err(Failure::permanent(
+                            format!(
+                                "the registry redirected to {}, outside its origin; nodefit \
+                                 follows redirects only within the registry (and, for blobs, \
+                                 to HTTPS storage)",
+                                display_url(&next)
+                            ),
+                            "it redirected outside the registry, which is refused",
+                        ))
+                    }
                 }
+                hops += 1;
+                if hops > MAX_REDIRECTS {
+                    return Err(Failure::permanent(
+                        format!("more than {MAX_REDIRECTS} redirects (transport::MAX_REDIRECTS)"),
+                        &format!("it redirected more than {MAX_REDIRECTS} times"),
+                    ));
+                }
+                url = next;
             };
             let status = response.status().as_u16();
             let headers = response.headers().clone();
@@ -508,8 +803,13 @@ impl Transport {
                         human_duration(budget)
                     )
                 },
+                "it did not answer in time",
             )),
         };
+        if outcome.is_ok() {
+            let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+            self.fastest.fetch_min(micros, Ordering::Relaxed);
+        }
         if self.settings.verbose {
             let result = match &outcome {
                 Ok(r) => r.status.to_string(),
@@ -525,10 +825,9 @@ impl Transport {
         outcome
     }
 
-    fn same_origin(&self, url: &Url) -> bool {
-        url.scheme() == self.base.scheme()
-            && url.host_str() == self.base.host_str()
-            && url.port_or_known_default() == self.base.port_or_known_default()
+    /// Whether `url` is on the registry's own origin (scheme, host and port).
+    pub fn same_origin(&self, url: &Url) -> bool {
+        same_origin(&self.base, url)
     }
 
     fn credentials(&self) -> Result<Credentials, Error> {
@@ -584,7 +883,10 @@ impl Transport {
         let header = if let Some(bearer) = challenges.iter().find(|c| c.scheme == "bearer") {
             match &credentials {
                 Credentials::AccessToken(token) => format!("Bearer {}", token.expose()),
-                _ => format!("Bearer {}", self.fetch_token(bearer, &credentials).await?),
+                _ => format!(
+                    "Bearer {}",
+                    self.fetch_token(bearer, &credentials, response).await?
+                ),
             }
         } else if challenges.iter().any(|c| c.scheme == "basic") {
             match &credentials {
@@ -597,12 +899,16 @@ impl Transport {
                     )
                 }
                 other => {
-                    return Err(self.fail(
+                    return Err(self.refuse(
                         response,
                         format!(
                             "HTTP 401 Unauthorized: the registry wants a username and password \
                              (basic auth) and nodefit has {}; use `docker login`, or \
                              --registry-username with --registry-password-stdin",
+                            other.kind()
+                        ),
+                        format!(
+                            "it wants a username and password, and nodefit has {}",
                             other.kind()
                         ),
                     ))
@@ -633,30 +939,37 @@ impl Transport {
         &self,
         challenge: &Challenge,
         credentials: &Credentials,
+        challenged: &Response,
     ) -> Result<String, Error> {
+        // The token server is not the registry: its failures are told as the token's.
+        let token_error = |url: &Url, outcome: String, reason: &str, attempts| {
+            let mut error = self.error(&Method::GET, url, None, outcome, reason.into(), attempts);
+            if let Error::Request(e) = &mut error {
+                e.what = "a token".into();
+            }
+            error
+        };
         let realm = challenge
             .params
             .get("realm")
             .and_then(|r| Url::parse(r).ok())
-            .filter(|u| matches!(u.scheme(), "http" | "https"))
             .ok_or_else(|| {
-                self.error(
-                    &Method::GET,
-                    &self.base,
+                self.refuse(
+                    challenged,
                     "the Bearer challenge has no usable realm URL".into(),
-                    1,
+                    "its authentication challenge names no usable token realm".into(),
                 )
             })?;
-        if realm.scheme() == "http" && !self.settings.plain_http {
-            return Err(self.error(
-                &Method::GET,
-                &realm,
-                "the token server is plain HTTP; credentials are not sent in the clear \
-                 (use --plain-http only for registries you trust on the network path)"
+        check_realm(&realm, &self.base, &self.settings.token_realm_hosts).map_err(|why| {
+            self.refuse(
+                challenged,
+                why,
+                "its token realm is neither on the registry's host nor on a token realm host \
+                 the configuration names (token_realm_hosts), or is plain HTTP; nothing was \
+                 sent there"
                     .into(),
-                1,
-            ));
-        }
+            )
+        })?;
         let mut params: Vec<(&str, &str)> = vec![("scope", &self.scope)];
         if let Some(service) = challenge.params.get("service") {
             params.push(("service", service));
@@ -685,28 +998,44 @@ impl Transport {
             _ => None,
         };
         let mut attempts = 0;
+        let failed =
+            |f: Failure, attempts| token_error(&request.url, f.detail, &f.public, attempts);
         let response = loop {
             attempts += 1;
-            let client = self
-                .client_for(&request.url)
-                .map_err(|f| self.error(&request.method, &request.url, f.detail, attempts))?;
-            let mut builder = client
-                .request(request.method.clone(), request.url.clone())
-                .timeout(self.settings.request_timeout);
-            if let Some((username, password)) = basic {
-                builder = builder.basic_auth(username, Some(password.expose()));
+            // Token servers are not followed through redirects: the realm checked above is
+            // where credentials go, and nowhere else.
+            let sent = async {
+                let _slot = self.in_flight.acquire().await.expect("never closed");
+                self.count_request()?;
+                let mut builder = self
+                    .client_for(&request.url)?
+                    .request(request.method.clone(), request.url.clone())
+                    .timeout(self.settings.request_timeout);
+                if let Some((username, password)) = basic {
+                    builder = builder.basic_auth(username, Some(password.expose()));
+                }
+                if let Some(body) = &request.body {
+                    builder = builder
+                        .header(CONTENT_TYPE, request.content_type.unwrap_or_default())
+                        .body(body.clone());
+                }
+                let response = builder
+                    .send()
+                    .await
+                    .map_err(|e| Failure::from_reqwest(&e))?;
+                let status = response.status().as_u16();
+                let body = if response.status().is_success() {
+                    read_body(response, MAX_TOKEN_BODY, false).await?
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, Failure>((status, body))
             }
-            if let Some(body) = &request.body {
-                builder = builder
-                    .header(CONTENT_TYPE, request.content_type.unwrap_or_default())
-                    .body(body.clone());
-            }
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let result = builder.send().await;
+            .await;
             if self.settings.verbose {
-                let status = match &result {
-                    Ok(r) => r.status().as_u16().to_string(),
-                    Err(e) => format!("failed: {}", describe_reqwest_error(e)),
+                let status = match &sent {
+                    Ok((status, _)) => status.to_string(),
+                    Err(f) => format!("failed: {}", f.detail),
                 };
                 eprintln!(
                     "nodefit: {} {} (token for {}) -> {status}",
@@ -715,37 +1044,33 @@ impl Transport {
                     self.scope
                 );
             }
-            match result {
-                Ok(r) if !retry::retryable_status(r.status().as_u16()) => break r,
-                Ok(r) if attempts >= retry::MAX_ATTEMPTS => break r,
-                Err(e) if attempts >= retry::MAX_ATTEMPTS => {
-                    return Err(self.error(
-                        &request.method,
-                        &request.url,
-                        describe_reqwest_error(&e),
-                        attempts,
-                    ))
+            match sent {
+                Ok((status, body)) if !retry::retryable_status(status) => break (status, body),
+                Ok(answer) if attempts >= retry::MAX_ATTEMPTS => break answer,
+                Err(f) if !f.transient || attempts >= retry::MAX_ATTEMPTS => {
+                    return Err(failed(f, attempts))
                 }
                 _ => tokio::time::sleep(retry::backoff(attempts, None)).await,
             }
         };
-        let status = response.status();
-        if !status.is_success() {
+        let (status, body) = response;
+        if !(200..300).contains(&status) {
             // The body is not quoted: token servers may echo what they were sent.
-            return Err(self.error(
-                &request.method,
+            return Err(token_error(
                 &request.url,
                 format!(
                     "token server answered HTTP {status} for scope {} with {}",
                     self.scope,
                     credentials.kind()
                 ),
+                &format!(
+                    "its token server refused a token for {} with {}",
+                    self.scope,
+                    credentials.kind()
+                ),
                 attempts,
             ));
         }
-        let body = read_body(response, MAX_TOKEN_BODY, false)
-            .await
-            .map_err(|f| self.error(&request.method, &request.url, f.detail, attempts))?;
         #[derive(serde::Deserialize)]
         struct Token {
             #[serde(default)]
@@ -753,35 +1078,35 @@ impl Transport {
             #[serde(default)]
             access_token: String,
         }
-        let token: Token = serde_json::from_slice(&body).map_err(|_| {
-            self.error(
-                &request.method,
+        let malformed = |what: &str| {
+            token_error(
                 &request.url,
-                "the token server's answer is not the JSON registries use".into(),
+                what.to_owned(),
+                "its token server's answer holds no usable token",
                 attempts,
             )
-        })?;
+        };
+        let token: Token = serde_json::from_slice(&body)
+            .map_err(|_| malformed("the token server's answer is not the JSON registries use"))?;
         let token = if token.token.is_empty() {
             token.access_token
         } else {
             token.token
         };
         if token.is_empty() {
-            return Err(self.error(
-                &request.method,
-                &request.url,
-                "the token server's answer holds no token".into(),
-                attempts,
-            ));
+            return Err(malformed("the token server's answer holds no token"));
         }
         Ok(token)
     }
 }
 
+/// Redirects are followed by `Transport::attempt`, one hop at a time through `redirect_hop`,
+/// never by reqwest, whose policy would follow a registry anywhere.
 fn client_builder(settings: &Settings) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("nodefit/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(settings.connect_timeout)
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 /// Reads a body up to `limit` bytes: beyond it, an error, or (`truncate`, for error bodies)
@@ -791,9 +1116,11 @@ async fn read_body(
     limit: usize,
     truncate: bool,
 ) -> Result<Vec<u8>, Failure> {
-    let too_large = || Failure {
-        detail: format!("the answer is larger than {limit} bytes"),
-        transient: false,
+    let too_large = || {
+        Failure::permanent(
+            format!("the answer is larger than {limit} bytes, the most nodefit reads here"),
+            &format!("its answer is larger than the {limit} bytes nodefit reads here"),
+        )
     };
     if !truncate && response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(too_large());
@@ -909,6 +1236,23 @@ fn error_detail(body: &[u8]) -> String {
     }
 }
 
+/// What an unexpected status means, in words that quote nothing the registry sent.
+fn explain_status(status: u16) -> &'static str {
+    match status {
+        400 => "it refused the request as invalid",
+        401 => "the credentials were refused",
+        403 => "access is denied",
+        404 => "it does not exist",
+        405 => "the registry does not allow this operation",
+        409 => "it conflicts with what the registry holds",
+        413 => "it is too large for the registry",
+        429 => "the registry is limiting requests; try again later",
+        500..=599 => "the registry failed (a server error)",
+        300..=399 => "a redirect that nodefit does not follow",
+        _ => "an answer nodefit did not expect",
+    }
+}
+
 /// `1.5 s`, `300 ms`.
 fn human_duration(d: Duration) -> String {
     if d >= Duration::from_secs(1) {
@@ -938,6 +1282,86 @@ mod tests {
         let long = "x".repeat(1000);
         assert_eq!(error_detail(long.as_bytes()).len(), MAX_DETAIL_CHARS + 3);
         assert_eq!(error_detail(b"a\x1b[31mb"), "a [31mb");
+    }
+
+    #[test]
+    fn token_realms_are_the_registrys_host_or_named_ones_over_https() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let tls = url("https://registry.example.com/");
+        let plain = url("http://10.0.0.5:5000/");
+        let hub = ["auth.docker.io".to_owned()];
+        let ok = |realm: &str, base: &Url, named: &[String]| {
+            check_realm(&url(realm), base, named).is_ok()
+        };
+        assert!(ok("https://registry.example.com/token", &tls, &[]));
+        assert!(ok("https://registry.example.com:8443/token", &tls, &[]));
+        assert!(ok("https://auth.docker.io/token", &tls, &hub));
+        assert!(ok("http://10.0.0.5:5000/token", &plain, &[]));
+        assert!(!ok("https://auth.docker.io/token", &tls, &[]));
+        assert!(!ok("https://auth.docker.io:8443/token", &tls, &hub));
+        assert!(!ok("https://evil.example.com/token", &tls, &hub));
+        assert!(!ok("http://registry.example.com/token", &tls, &[]));
+        assert!(!ok("http://10.0.0.5:5001/token", &plain, &[]));
+        assert!(!ok("http://10.0.0.6:5000/token", &plain, &[]));
+        assert!(!ok("http://auth.docker.io/token", &plain, &hub));
+        assert!(!ok("ftp://registry.example.com/token", &tls, &[]));
+        let why = check_realm(&url("https://evil.example.com/t?secret=1"), &tls, &[]).unwrap_err();
+        assert!(
+            why.contains("https://evil.example.com/t") && !why.contains("secret"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn redirects_stay_on_the_registry_except_blobs_to_https_storage() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let base = url("http://127.0.0.1:5000/");
+        let with_auth = Hop::Follow {
+            authorization: true,
+        };
+        let without = Hop::Follow {
+            authorization: false,
+        };
+        let hop =
+            |method: Method, blob: bool, next: &str| redirect_hop(&base, &method, blob, &url(next));
+        assert_eq!(
+            hop(Method::GET, false, "http://127.0.0.1:5000/v2/x"),
+            with_auth
+        );
+        assert_eq!(
+            hop(Method::GET, true, "https://bucket.s3.example/x?sig=1"),
+            without
+        );
+        assert_eq!(hop(Method::HEAD, true, "https://cdn.example/x"), without);
+        assert_eq!(
+            hop(Method::GET, true, "http://storage.example/x"),
+            Hop::Refuse
+        );
+        assert_eq!(
+            hop(Method::GET, false, "https://cdn.example/x"),
+            Hop::Refuse
+        );
+        assert_eq!(
+            hop(Method::GET, false, "http://127.0.0.2:5000/v2/x"),
+            Hop::Refuse
+        );
+        assert_eq!(
+            hop(Method::GET, false, "http://127.0.0.1:5001/v2/x"),
+            Hop::Refuse
+        );
+        assert_eq!(hop(Method::PUT, true, "https://cdn.example/x"), Hop::Refuse);
+    }
+
+    #[test]
+    fn statuses_are_explained_without_the_registrys_words() {
+        for status in [400, 401, 403, 404, 405, 409, 413, 429, 500, 503, 307, 418] {
+            let text = explain_status(status);
+            assert!(
+                !text.is_empty() && !text.contains("HTTP"),
+                "{status}: {text}"
+            );
+        }
+        assert_eq!(explain_status(404), "it does not exist");
     }
 
     #[test]

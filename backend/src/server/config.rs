@@ -140,6 +140,9 @@ pub struct RegistryConfig {
     /// Extra CA certificates (PEM) to trust for this registry.
     pub ca_file: Option<PathBuf>,
     pub credentials: Credentials,
+    /// Hosts besides `host` that may serve its token realm over HTTPS (Docker Hub's
+    /// `auth.docker.io`).
+    pub token_realm_hosts: Vec<String>,
 }
 
 /// The key publish signs with, read and decrypted at start.
@@ -231,6 +234,8 @@ struct FileRegistry {
     password_file: Option<PathBuf>,
     token: Option<String>,
     token_file: Option<PathBuf>,
+    #[serde(default)]
+    token_realm_hosts: Vec<String>,
 }
 
 /// Reads the environment through a function so that tests need not change the process's.
@@ -479,6 +484,11 @@ fn registry(
             r.host
         );
     }
+    if let Some(bad) = r.token_realm_hosts.iter().find(|h| !valid_host(h)) {
+        bail!(
+            "{what}: token realm host {bad:?} must be HOST or HOST:PORT, without a scheme or path"
+        );
+    }
     let ca_file = r.ca_file.map(in_file);
     if let Some(ca) = &ca_file {
         let text = read_limited(ca).with_context(|| format!("{what}: ca_file"))?;
@@ -530,6 +540,7 @@ fn registry(
         plain_http: r.plain_http,
         ca_file,
         credentials,
+        token_realm_hosts: r.token_realm_hosts,
     })
 }
 

@@ -25,6 +25,9 @@ use crate::registry::{Client, Error, Platform, ReferrersSource, ARTIFACT_TYPE, M
 
 /// Most signature layers checked: each costs a blob fetch, and a `.sig` image is untrusted.
 pub const MAX_SIGNATURE_LAYERS: usize = 100;
+/// Artifacts, newest first, whose `.sig` image a listing looks up: each may cost two requests,
+/// and an image can have thousands of artifacts. The listing says how many were looked up.
+pub const MAX_SIGNATURE_LOOKUPS: usize = 50;
 /// Largest payload read (cosign's are about 250 bytes).
 const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 
@@ -172,7 +175,7 @@ pub async fn verify(
             "artifact {} is unsigned: repository {} has no tag {tag}. nodefit reads classic \
              cosign signatures (`nodefit sign`, `cosign sign --key`); sigstore bundles that \
              cosign v3 attaches as referrers are not read",
-            client.image().at_digest(&digest),
+            client.display_at(&digest),
             client.image().repository()
         ))));
     };
@@ -190,7 +193,12 @@ pub async fn verify(
     let mut claim = None;
     for layer in &signatures {
         let blob = client
-            .blob_unchecked(&layer.digest, MAX_PAYLOAD_BYTES)
+            .blob_unchecked(
+                &layer.digest,
+                layer.size,
+                MAX_PAYLOAD_BYTES,
+                "signing::remote::MAX_PAYLOAD_BYTES",
+            )
             .await?;
         match verify_layer(layer, &blob, key, &digest) {
             Ok(verified) => {
@@ -213,7 +221,9 @@ pub async fn verify(
             format!("compatibility layer not found: artifact {digest} has no usable first layer"),
         ));
     };
-    let spec = client.blob_unchecked(&layer.digest, MAX_BLOB_BYTES).await?;
+    let spec = client
+        .blob_unchecked(&layer.digest, layer.size, MAX_BLOB_BYTES, "MAX_BLOB_BYTES")
+        .await?;
     let actual = sha256_digest(&spec);
     if actual != layer.digest || spec.len() as i64 != layer.size {
         return Ok(Err(Refusal::BlobDigestMismatch(format!(
@@ -225,7 +235,7 @@ pub async fn verify(
         ))));
     }
     Ok(Ok(Verified {
-        reference: client.image().at_digest(&digest),
+        reference: client.display_at(&digest),
         subject: target.subject.digest,
         artifact: digest,
         artifacts: target.artifacts,
@@ -237,15 +247,19 @@ pub async fn verify(
     }))
 }
 
-/// The `.sig` image of each of `artifacts`, if it has one; not verified.
+/// The `.sig` image of each of the first [`MAX_SIGNATURE_LOOKUPS`] of `artifacts` (newest
+/// first), if it has one; not verified. The answer is shorter than `artifacts` when there are
+/// more: the rest were not looked up.
 ///
 /// With several artifacts, one read of the tag list says which have a `.sig` tag, so that only
 /// those are fetched (unsigned artifacts cost no request); when the registry does not list
-/// tags, each `.sig` tag is looked up.
+/// tags, each `.sig` tag is looked up. The client runs at most `MAX_CONCURRENT_REQUESTS` of
+/// these requests at once.
 pub async fn signatures(
     client: &Client,
     artifacts: &[OciDescriptor],
 ) -> Result<Vec<Option<SignatureSummary>>, Error> {
+    let artifacts = &artifacts[..artifacts.len().min(MAX_SIGNATURE_LOOKUPS)];
     let listed = if artifacts.len() > 1 {
         client.tags().await?
     } else {
@@ -290,7 +304,7 @@ fn check_subject(target: &Target, digest: &str, client: &Client) -> Result<(), R
     Err(Refusal::SubjectMismatch(format!(
         "artifact {digest} refers to {}, not to the image {}",
         subject.unwrap_or("nothing (it has no subject)"),
-        client.image().at_digest(&target.subject.digest)
+        client.display_at(&target.subject.digest)
     )))
 }
 
@@ -320,7 +334,7 @@ async fn find(
                 "compatibility artifact not found: nothing of artifactType {ARTIFACT_TYPE} {}\
                  refers to {} (listed through the {})",
                 wanted.map_or(String::new(), |w| format!("with digest {w} ")),
-                client.image().at_digest(&subject.digest),
+                client.display_at(&subject.digest),
                 match listing.source {
                     ReferrersSource::Api => "referrers API",
                     ReferrersSource::TagSchema => "referrers tag schema",
@@ -328,13 +342,9 @@ async fn find(
             ),
         )
     })?;
-    let (manifest, _) = client.manifest(&artifact.digest).await?;
-    let json = serde_json::from_slice(&manifest).map_err(|e| {
-        content(
-            client,
-            format!("artifact {} is not JSON: {e}", artifact.digest),
-        )
-    })?;
+    let manifest = client.listed_artifact(&artifact).await?;
+    let json = serde_json::from_slice(&manifest)
+        .map_err(|_| content(client, format!("artifact {} is not JSON", artifact.digest)))?;
     Ok(Target {
         subject,
         artifacts: listing.artifacts.len(),
@@ -346,7 +356,7 @@ async fn find(
 fn content(client: &Client, message: String) -> Error {
     Error::Content(format!(
         "registry {}, repository {}: {message}",
-        client.image().registry(),
+        client.label(),
         client.image().repository()
     ))
 }

@@ -166,7 +166,12 @@ pub struct SignatureManifest {
 
 impl SignatureManifest {
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        serde_json::from_slice(bytes).map_err(|e| format!("not an image manifest: {e}"))
+        serde_json::from_slice(bytes).map_err(|e| {
+            format!(
+                "not an image manifest: {}",
+                crate::registry::json_problem(&e)
+            )
+        })
     }
 }
 

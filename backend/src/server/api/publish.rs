@@ -107,20 +107,26 @@ impl From<PublicationRow> for Publication {
     }
 }
 
+/// A registry failure as clients see it: the registry by its configured name and what went
+/// wrong, never its host nor anything it sent. The whole story, host and registry's words
+/// included, goes to the log at warn level, under the request's id.
 impl From<registry::Error> for ApiError {
     fn from(e: registry::Error) -> Self {
+        let message = e.public_message();
         match &e {
-            registry::Error::Usage(_) => ApiError::bad_request(e.to_string()),
-            registry::Error::Content(_) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "registry_content",
-                e.to_string(),
-            ),
-            registry::Error::Request(_) | registry::Error::Conflict(_) => ApiError::new(
-                StatusCode::BAD_GATEWAY,
-                "registry_unavailable",
-                e.to_string(),
-            ),
+            registry::Error::Usage(_) => ApiError::bad_request(message),
+            registry::Error::Content(_) => {
+                tracing::warn!(error = %e, "registry content unusable");
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "registry_content",
+                    message,
+                )
+            }
+            registry::Error::Request(_) | registry::Error::Conflict(_) => {
+                tracing::warn!(error = %e, "registry failed");
+                ApiError::new(StatusCode::BAD_GATEWAY, "registry_unavailable", message)
+            }
         }
     }
 }
@@ -151,7 +157,12 @@ fn client(
             "image must be `repository:tag` or `repository@sha256:...` inside the registry",
         ));
     }
-    let reference = ImageRef::parse(&format!("{}/{image}", config.host))?;
+    // Parse errors quote the reference, which here holds the host: say it without.
+    let reference = ImageRef::parse(&format!("{}/{image}", config.host)).map_err(|_| {
+        ApiError::bad_request(format!(
+            "image {image:?} is not a valid `repository:tag` or `repository@sha256:...`"
+        ))
+    })?;
     // Defence in depth: whatever the image text, the host dialled is the configured one.
     if reference.registry() != config.host {
         return Err(ApiError::bad_request(
@@ -170,8 +181,10 @@ fn client(
                 .request_timeout
                 .saturating_sub(REGISTRY_DEADLINE_MARGIN),
         verbose: false,
+        token_realm_hosts: config.token_realm_hosts.clone(),
     };
-    Ok((Client::new(reference, access, settings)?, config))
+    let client = Client::new(reference, access, settings)?.named(&config.name);
+    Ok((client, config))
 }
 
 fn platform(text: Option<&str>) -> Result<Option<Platform>, ApiError> {
@@ -278,6 +291,7 @@ async fn publish(
                 ),
                 (SPEC_ANNOTATION.to_owned(), marker),
             ]);
+            // Spec names are free text; the artifact's file name is made safe by `attach`.
             let title = format!("{}.yaml", spec.name);
             client
                 .attach(platform.as_ref(), content.as_bytes(), &title, &annotations)
@@ -410,7 +424,7 @@ async fn reusable_artifact(
     if !marked {
         return Ok(None);
     }
-    let (bytes, _) = client.manifest(&newest.digest).await?;
+    let bytes = client.listed_artifact(newest).await?;
     let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     let layer = manifest
         .pointer("/layers/0/digest")
@@ -451,6 +465,9 @@ pub struct Referrers {
     pub subject_digest: String,
     /// `referrers-api` or `tag-schema` (the `sha256-<hex>` fallback index).
     pub source: String,
+    /// How many artifacts, newest first, had their signature looked up (at most 50); the
+    /// others have no `signature` whether they are signed or not.
+    pub signatures_looked_up: usize,
     pub artifacts: Vec<ReferrerArtifact>,
 }
 
@@ -519,10 +536,15 @@ async fn referrers(
     let subject = client.resolve(platform.as_ref()).await?;
     let listing = client.referrers(&subject).await?;
     let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
+    let signatures_looked_up = signatures.len();
     let artifacts = listing
         .artifacts
         .iter()
-        .zip(signatures)
+        .zip(
+            signatures
+                .into_iter()
+                .chain(std::iter::repeat_with(|| None)),
+        )
         .enumerate()
         .map(|(i, (a, sig))| {
             let annotations: BTreeMap<String, String> = a
@@ -553,6 +575,7 @@ async fn referrers(
             ReferrersSource::Api => "referrers-api".into(),
             ReferrersSource::TagSchema => "tag-schema".into(),
         },
+        signatures_looked_up,
         artifacts,
     }))
 }
