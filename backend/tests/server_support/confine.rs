@@ -94,7 +94,10 @@ fn clock_ticks_per_second() -> u64 {
         .arg("CLK_TCK")
         .output()
         .expect("getconf CLK_TCK");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap_or(100)
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .unwrap_or(100)
 }
 
 /// Probes `/healthz` every 50 ms from its own thread until stopped.
