@@ -6,9 +6,10 @@ cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_rust
 
-# postgresql: the server tests start their own cluster on loopback.
+# postgresql: the server tests start their own clusters on loopback; sqlite3 lets a test
+# write an older schema's state into a server's database.
 # chromium, chromium-driver: the web UI's browser tests (e2e/tests/ui_browser.rs).
-apt_install ca-certificates curl gcc pkg-config openssl postgresql chromium chromium-driver
+apt_install ca-certificates curl gcc pkg-config openssl postgresql sqlite3 chromium chromium-driver
 # Node.js and npm bundle the UI's editor (CodeMirror, from npm); Debian's when none is installed.
 command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
 rustup target add wasm32-unknown-unknown >/dev/null 2>&1 || rustup target list --installed | grep -q wasm32-unknown-unknown

@@ -67,7 +67,11 @@ fn alias_byte_bombs_exit_2_naming_the_budget() {
     spec.push_str("*a]\n");
     let spec = dir.write("alias.yaml", &spec);
     // The eleventh alias is where 4 MiB of copies would be passed, on line 5.
-    assert_refused(&confined(&["lint", &spec]), "yaml-alias-bytes", "alias.yaml:5:");
+    assert_refused(
+        &confined(&["lint", &spec]),
+        "yaml-alias-bytes",
+        "alias.yaml:5:",
+    );
     let out = confined(&["test", &spec, "--snapshot", &data(SAMPLE)]);
     assert_refused(&out, "yaml-alias-bytes", "alias.yaml:5:");
 
@@ -164,6 +168,10 @@ fn special_files_are_refused_without_waiting() {
         }
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
-        assert!(stderr(&out).contains("not a regular file"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("not a regular file"),
+            "{}",
+            stderr(&out)
+        );
     }
 }

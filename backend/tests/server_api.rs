@@ -33,6 +33,8 @@ on_both_databases!(
     specs_keep_versions_and_diff_them,
     lint_and_evaluation_answer_as_the_cli_does,
     json_endpoints_refuse_bad_input,
+    names_refuse_hidden_characters_and_token_names_are_unique,
+    duplicate_token_names_of_an_older_database_are_renamed_on_upgrade,
 );
 
 fn spec_body(name: &str, file: &str) -> Value {
@@ -1611,6 +1613,28 @@ fn first_start_creates_one_admin_token_and_the_cli_manages_tokens() {
         (me["name"].as_str(), me["role"].as_str()),
         (Some("ci"), Some("publisher"))
     );
+    // Names are unique, and free of characters that would let one pass for another.
+    for (name, says) in [
+        ("ci", "a token named \"ci\" exists"),
+        ("c\u{202E}i", "U+202E"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_nodefit"))
+            .args([
+                "token",
+                "create",
+                "--role",
+                "viewer",
+                "--name",
+                name,
+                "--data-dir",
+                data_dir,
+            ])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says) && out.stdout.is_empty(), "{stderr}");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_nodefit"))
         .args(["token", "list", "--data-dir", data_dir])
         .output()
@@ -1684,4 +1708,220 @@ fn sigterm_finishes_requests_in_flight_and_exits_cleanly() {
     // What it answered is there after a restart.
     let server = Server::start(&store);
     assert_eq!(server.get("/api/v1/snapshots", ADMIN).json()["total"], 1);
+}
+
+/// Names and labels holding a character that hides or reorders text (here a right-to-left
+/// override, a zero-width space, an isolate, a byte-order mark) could pass for another name:
+/// each is a 400 that names the field. Spec content may hold them, since NFD reads them, and
+/// lint warns about them. Token names are unique, since records name their author by them.
+fn names_refuse_hidden_characters_and_token_names_are_unique(store: &Store) {
+    let server = Server::start(store);
+    let refused = |r: Response, field: &str| {
+        let error = r.expect_error(400, "bad_request");
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains(field), "names {field}: {message}");
+        assert!(
+            !message
+                .chars()
+                .any(|c| ('\u{200B}'..='\u{206F}').contains(&c) || c == '\u{FEFF}'),
+            "the message itself shows no hidden character: {message:?}"
+        );
+    };
+
+    let token = |name: &str, role: &str| {
+        server.json(
+            "POST",
+            "/api/v1/tokens",
+            ADMIN,
+            &json!({"name": name, "role": role}),
+        )
+    };
+    token("ci", "publisher").expect(201);
+    let taken = token("ci", "viewer").expect_error(409, "conflict");
+    assert!(
+        taken["message"].as_str().unwrap().contains("\"ci\""),
+        "{taken}"
+    );
+    token("admin", "viewer").expect_error(409, "conflict");
+    token("ci ", "viewer").expect_error(400, "bad_request");
+    refused(token("c\u{202E}i", "viewer"), "the token name");
+    refused(token("ci\u{200B}", "viewer"), "the token name");
+    let names: Vec<Value> = server
+        .get("/api/v1/tokens", ADMIN)
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].clone())
+        .collect();
+    assert_eq!(names, [json!("admin"), json!("ci")]);
+
+    let spec = |name: &str, content: &str| {
+        server.json(
+            "POST",
+            "/api/v1/specs",
+            ADMIN,
+            &json!({"name": name, "content": content}),
+        )
+    };
+    let content = read_data("examples/preferred-fallback.yaml");
+    refused(spec("gpu\u{2066}", &content), "the spec name");
+    let created = spec("gpu", &content);
+    created.expect(201);
+    let id = created.json()["id"].as_i64().unwrap();
+    refused(
+        server.json(
+            "PUT",
+            &format!("/api/v1/specs/{id}"),
+            ADMIN,
+            &json!({"name": "gp\u{FEFF}u", "content": content}),
+        ),
+        "the spec name",
+    );
+    // Content: stored as written, with a lint warning at the character.
+    let hidden = content.replacen("version: v1alpha1", "version: v1alpha1 # \u{202E}", 1);
+    assert_ne!(hidden, content);
+    server
+        .json(
+            "PUT",
+            &format!("/api/v1/specs/{id}"),
+            ADMIN,
+            &json!({"content": hidden}),
+        )
+        .expect(200);
+    let lint = server.json(
+        "POST",
+        &format!("/api/v1/specs/{id}/lint"),
+        ADMIN,
+        &json!({}),
+    );
+    lint.expect(200);
+    let diagnostics = lint.json()["diagnostics"].clone();
+    let warned: Vec<&Value> = diagnostics
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == "hidden-character")
+        .collect();
+    assert_eq!(warned.len(), 1, "{}", lint.text());
+    assert_eq!(warned[0]["severity"], "warning");
+
+    // Labels and node names, from the query, the NodeFeature and an edit.
+    let snapshot = unique_snapshot("hidden");
+    let upload = |query: &str| server.upload(query, ADMIN, "application/json", &snapshot);
+    refused(upload("?label=pool=gpu%E2%80%8B"), "label \"pool\"'s value");
+    refused(upload("?label=po%E2%80%AEol=gpu"), "label key");
+    refused(upload("?node=node%E2%81%A6a"), "the node name");
+    let node_feature = format!(
+        "apiVersion: nfd.k8s-sigs.io/v1alpha1\nkind: NodeFeature\nmetadata:\n  name: \"worker\u{200D}1\"\nspec:\n  features: {}\n",
+        serde_json::from_slice::<Value>(&snapshot).unwrap()
+    );
+    refused(
+        server.upload("", ADMIN, "application/yaml", node_feature.as_bytes()),
+        "the node name",
+    );
+    let stored = upload("?label=pool=gpu");
+    stored.expect(201);
+    let snapshot_id = stored.json()["snapshots"][0]["id"].as_i64().unwrap();
+    refused(
+        server.json(
+            "PATCH",
+            &format!("/api/v1/snapshots/{snapshot_id}"),
+            ADMIN,
+            &json!({"labels": {"pool": "gpu\u{2069}"}}),
+        ),
+        "label \"pool\"'s value",
+    );
+}
+
+/// Runs SQL on the server's database with the database's own client.
+fn sql(store: &Store, statements: &str) {
+    let out = match store {
+        Store::Sqlite(dir) => Command::new("sqlite3")
+            .arg(dir.join("nodefit.db"))
+            .arg(statements)
+            .output()
+            .expect("run sqlite3 (Debian's sqlite3 package)"),
+        Store::Postgres(url) => Command::new("psql")
+            .args([
+                url.as_str(),
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-q",
+                "-c",
+                statements,
+            ])
+            .output()
+            .expect("run psql"),
+    };
+    assert!(
+        out.status.success(),
+        "{statements}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A database from before token names were unique, holding three tokens called "ci": on the
+/// next start the oldest keeps its name, the others are renamed after their ids, and all of
+/// them still work.
+fn duplicate_token_names_of_an_older_database_are_renamed_on_upgrade(store: &Store) {
+    let server = Server::start(store);
+    drop(server);
+    let tokens: Vec<String> = (0..3)
+        .map(|i| format!("nft_duplicate_name_token_{i}"))
+        .collect();
+    let hash = |t: &str| {
+        nodefit_e2e::testbed::sha256_digest(t.as_bytes())
+            .trim_start_matches("sha256:")
+            .to_owned()
+    };
+    let mut statements =
+        String::from("DROP INDEX tokens_name; DELETE FROM _sqlx_migrations WHERE version = 3;");
+    for (i, t) in tokens.iter().enumerate() {
+        statements.push_str(&format!(
+            " INSERT INTO tokens (name, role, token_hash, created_at, created_by) \
+             VALUES ('ci', '{}', '{}', {i}, 'test');",
+            ["viewer", "author", "publisher"][i],
+            hash(t)
+        ));
+    }
+    sql(store, &statements);
+
+    let server = Server::start(store);
+    let listed = server.get("/api/v1/tokens", ADMIN).json();
+    let ci: Vec<(i64, String)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"].as_str().unwrap().starts_with("ci"))
+        .map(|t| {
+            (
+                t["id"].as_i64().unwrap(),
+                t["name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(ci.len(), 3, "{listed}");
+    assert_eq!(ci[0].1, "ci", "the oldest keeps its name: {listed}");
+    for (id, name) in &ci[1..] {
+        assert_eq!(*name, format!("ci (token {id})"));
+    }
+    let me: Vec<String> = tokens
+        .iter()
+        .map(|t| {
+            server.get("/api/v1/me", t).json()["name"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(me, ci.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>());
+    server
+        .json(
+            "POST",
+            "/api/v1/tokens",
+            ADMIN,
+            &json!({"name": "ci", "role": "viewer"}),
+        )
+        .expect_error(409, "conflict");
 }

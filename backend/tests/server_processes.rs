@@ -1,5 +1,6 @@
 //! The server as several processes and through crashes: two `nodefit serve` processes on one
-//! PostgreSQL behave as one service, and on SQLite every upload answered 2xx survives `kill -9`.
+//! PostgreSQL behave as one service, and every upload answered 2xx survives `kill -9`, on
+//! SQLite and on a PostgreSQL that syncs (killed too, and recovering from its log).
 
 mod server_support;
 
@@ -223,68 +224,154 @@ fn two_processes_on_one_postgres_are_one_service() {
         .expect_error(401, "unauthorized");
 }
 
+/// Uploaders that send unique snapshots to `addr` until `stop`, recording each node name whose
+/// upload was answered 2xx. A request cut off by a killed process was not acknowledged; so is
+/// one answered 5xx while the database is down (allowed only where `database_may_die`).
+fn start_uploaders(
+    addr: std::net::SocketAddr,
+    round: u64,
+    acknowledged: &Arc<Mutex<BTreeSet<String>>>,
+    stop: &Arc<AtomicBool>,
+    database_may_die: bool,
+) -> Vec<thread::JoinHandle<usize>> {
+    const UPLOADERS: usize = 4;
+    (0..UPLOADERS)
+        .map(|t| {
+            let acknowledged = acknowledged.clone();
+            let stop = stop.clone();
+            thread::spawn(move || {
+                let auth = format!("Bearer {ADMIN}");
+                let headers = [
+                    ("Authorization", auth.as_str()),
+                    ("Content-Type", "application/json"),
+                ];
+                let mut answered = 0;
+                for i in 0.. {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let tag = format!("{round}-{t}-{i}");
+                    let body = unique_snapshot(&tag);
+                    match try_http(addr, "POST", "/api/v1/snapshots", &headers, Some(&body)) {
+                        Ok(r) if (200..300).contains(&r.status) => {
+                            acknowledged.lock().unwrap().insert(format!("node-{tag}"));
+                            answered += 1;
+                        }
+                        Ok(r) if database_may_die && r.status >= 500 => {
+                            // Not stored, and said so; a pause keeps the loop from spinning.
+                            thread::sleep(Duration::from_millis(20));
+                        }
+                        Ok(r) => panic!("upload answered {}: {}", r.status, r.text()),
+                        // The server died under this request: it was not acknowledged.
+                        Err(_) => {}
+                    }
+                }
+                answered
+            })
+        })
+        .collect()
+}
+
+fn stop_uploaders(stop: &AtomicBool, uploaders: Vec<thread::JoinHandle<usize>>) -> usize {
+    stop.store(true, Ordering::Relaxed);
+    uploaders.into_iter().map(|u| u.join().unwrap()).sum()
+}
+
+/// Every acknowledged upload is stored (stored but not acknowledged is fine: the answer was on
+/// its way), and nothing else is.
+#[track_caller]
+fn assert_nothing_lost(server: &Server, acknowledged: &Mutex<BTreeSet<String>>, round: u64) {
+    let stored = node_names(server);
+    let acknowledged = acknowledged.lock().unwrap();
+    let lost: Vec<&String> = acknowledged.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "round {round}: {} of {} acknowledged uploads lost, e.g. {:?}",
+        lost.len(),
+        acknowledged.len(),
+        &lost[..lost.len().min(5)]
+    );
+    assert!(stored.iter().all(|n| n.starts_with("node-")), "{stored:?}");
+}
+
 #[test]
 fn uploads_answered_2xx_survive_kill_9() {
     let (store, _dir) = sqlite();
     let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
-    const UPLOADERS: usize = 4;
     for round in 0..3 {
         let mut server = Server::start(&store);
-        let addr = server.addr;
         let stop = Arc::new(AtomicBool::new(false));
-        let uploaders: Vec<_> = (0..UPLOADERS)
-            .map(|t| {
-                let acknowledged = acknowledged.clone();
-                let stop = stop.clone();
-                thread::spawn(move || {
-                    let auth = format!("Bearer {ADMIN}");
-                    let headers = [
-                        ("Authorization", auth.as_str()),
-                        ("Content-Type", "application/json"),
-                    ];
-                    let mut answered = 0;
-                    for i in 0.. {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        let tag = format!("{round}-{t}-{i}");
-                        let body = unique_snapshot(&tag);
-                        match try_http(addr, "POST", "/api/v1/snapshots", &headers, Some(&body)) {
-                            Ok(r) if (200..300).contains(&r.status) => {
-                                acknowledged.lock().unwrap().insert(format!("node-{tag}"));
-                                answered += 1;
-                            }
-                            Ok(r) => panic!("upload answered {}: {}", r.status, r.text()),
-                            // The server died under this request: it was not acknowledged.
-                            Err(_) => {}
-                        }
-                    }
-                    answered
-                })
-            })
-            .collect();
+        let uploaders = start_uploaders(server.addr, round, &acknowledged, &stop, false);
         // Let uploads flow, then kill the server in the middle of them.
         thread::sleep(Duration::from_millis(700 + 300 * round));
         server.kill9();
-        stop.store(true, Ordering::Relaxed);
-        let answered: usize = uploaders.into_iter().map(|u| u.join().unwrap()).sum();
+        let answered = stop_uploaders(&stop, uploaders);
         assert!(
             answered > 0,
             "no upload was answered before the kill in round {round}"
         );
         eprintln!("round {round}: {answered} uploads acknowledged before kill -9");
-
-        let server = Server::start(&store);
-        let stored = node_names(&server);
-        let acknowledged = acknowledged.lock().unwrap();
-        let lost: Vec<&String> = acknowledged.difference(&stored).collect();
-        assert!(
-            lost.is_empty(),
-            "round {round}: {} acknowledged uploads lost, e.g. {:?}",
-            lost.len(),
-            &lost[..lost.len().min(5)]
-        );
-        // Stored but not acknowledged is fine (the answer was on its way): nothing else is.
-        assert!(stored.iter().all(|n| n.starts_with("node-")), "{stored:?}");
+        assert_nothing_lost(&Server::start(&store), &acknowledged, round);
     }
+}
+
+/// The same on PostgreSQL, with a cluster that syncs as a production one does: first both
+/// the server and PostgreSQL are killed with SIGKILL in the middle of the uploads and
+/// PostgreSQL recovers from its write-ahead log; then PostgreSQL alone is killed under a
+/// running server, which answers 5xx while it is down (never 2xx) and stores again once it
+/// is back, before the server is killed too.
+#[test]
+fn uploads_answered_2xx_survive_kill_9_of_the_server_and_of_postgres() {
+    let mut pg = DurablePostgres::start();
+    let store = Store::Postgres(pg.create_database());
+    let acknowledged = Arc::new(Mutex::new(BTreeSet::new()));
+
+    for round in 0..2 {
+        let mut server = Server::start(&store);
+        let stop = Arc::new(AtomicBool::new(false));
+        let uploaders = start_uploaders(server.addr, round, &acknowledged, &stop, false);
+        thread::sleep(Duration::from_millis(800 + 400 * round));
+        // The server first, so that, as in a crash of the machine, nothing is answered after
+        // PostgreSQL has gone.
+        server.kill9();
+        pg.kill9();
+        let answered = stop_uploaders(&stop, uploaders);
+        assert!(answered > 0, "no upload was answered in round {round}");
+        eprintln!("round {round}: {answered} uploads acknowledged before kill -9 of both");
+        pg.restart();
+        assert_nothing_lost(&Server::start(&store), &acknowledged, round);
+    }
+
+    let round = 2;
+    let mut server = Server::start(&store);
+    let stop = Arc::new(AtomicBool::new(false));
+    let uploaders = start_uploaders(server.addr, round, &acknowledged, &stop, true);
+    thread::sleep(Duration::from_millis(800));
+    pg.kill9();
+    let before_restart = acknowledged.lock().unwrap().len();
+    thread::sleep(Duration::from_millis(1500));
+    let during_outage = acknowledged.lock().unwrap().len();
+    pg.restart();
+    let back = std::time::Instant::now();
+    while acknowledged.lock().unwrap().len() == during_outage {
+        assert!(
+            back.elapsed() < Duration::from_secs(30),
+            "the server stores nothing after PostgreSQL is back:\n{}",
+            server.logs()
+        );
+        thread::sleep(Duration::from_millis(50));
+    }
+    thread::sleep(Duration::from_millis(500));
+    server.kill9();
+    let answered = stop_uploaders(&stop, uploaders);
+    // An upload committed just before the kill may be answered a moment later; none after.
+    assert!(
+        during_outage - before_restart <= 4,
+        "{} uploads acknowledged while PostgreSQL was down",
+        during_outage - before_restart
+    );
+    eprintln!(
+        "round {round}: {answered} uploads acknowledged around a kill -9 of PostgreSQL alone"
+    );
+    assert_nothing_lost(&Server::start(&store), &acknowledged, round);
 }

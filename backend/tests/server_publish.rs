@@ -1,19 +1,24 @@
 //! Publishing through the server, end to end: a real `nodefit serve` with a signing key and two
 //! real registries (distribution 2.8 with basic auth, no referrers API; go-containerregistry
-//! with it), checked through the registry, `nodefit verify` and the real cosign.
+//! with it), checked through the registry, `nodefit verify` and the real cosign. Then how a
+//! publish fails: a registry that is down, answers 5xx or hangs (through a proxy that fails or
+//! stalls requests on their way to a real registry), an identical publish still running on
+//! another server, and a request that never finishes arriving.
 
 mod server_support;
 
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use std::net::Ipv4Addr;
-use std::time::Duration;
-
-use nodefit_e2e::faults::{Proxy, Script};
+use nodefit_e2e::faults::{Action, Proxy, Script};
 use nodefit_e2e::testbed::{self, Registry, TempDir};
 use serde_json::{json, Value};
-use server_support::{sqlite, Options, Server, ADMIN};
+use server_support::{free_port, postgres_db, sqlite, Options, Server, Store, ADMIN};
 
 const PASSWORD: &str = "publish-test-key-password";
 const SPEC: &str = "version: v1alpha1\ncompatibilities:\n- description: x86 nodes\n  rules:\n  - name: cpu\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions:\n        vendor_id: {op: In, value: [\"Intel\", \"AMD\"]}\n";
@@ -44,15 +49,17 @@ fn nodefit(args: &[&str], stdin: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
-fn setup() -> Setup {
-    let basic = Registry::distribution_with_basic_auth("publisher", "registry-secret");
-    let referrers = Registry::referrers();
-    testbed::seed_image(&basic, "demo/app:v1");
-    testbed::seed_image(&referrers, "demo/app:v1");
+/// A signing key pair (`nodefit keygen`, cosign's format) in a directory of its own.
+struct Keys {
+    dir: TempDir,
+    key: PathBuf,
+    public_key: PathBuf,
+}
 
-    let keys = TempDir::new("publish-keys");
-    let key = keys.path().join("cosign.key");
-    let public_key = keys.path().join("cosign.pub");
+fn keys() -> Keys {
+    let dir = TempDir::new("publish-keys");
+    let key = dir.path().join("cosign.key");
+    let public_key = dir.path().join("cosign.pub");
     let out = nodefit(
         &[
             "keygen",
@@ -69,31 +76,82 @@ fn setup() -> Setup {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let config = keys.path().join("nodefit.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[signing]\nkey_file = {key:?}\n\n[registries.lab]\nhost = {:?}\nplain_http = true\nusername = \"publisher\"\npassword = \"registry-secret\"\n\n[registries.oci]\nhost = {:?}\nplain_http = true\n",
-            basic.host(),
-            referrers.host()
-        ),
-    )
-    .unwrap();
-    let (store, data) = sqlite();
-    let server = Server::start_with(
-        &store,
+    Keys {
+        dir,
+        key,
+        public_key,
+    }
+}
+
+impl Keys {
+    /// A server configuration that signs with this key and knows `registries` (each a name and
+    /// the rest of its table, `host` first), written next to the key as `file`.
+    fn config(
+        &self,
+        file: &str,
+        request_timeout_secs: Option<u64>,
+        registries: &[(&str, String)],
+    ) -> PathBuf {
+        let mut text = String::new();
+        if let Some(secs) = request_timeout_secs {
+            text.push_str(&format!("request_timeout_secs = {secs}\n"));
+        }
+        text.push_str(&format!("[signing]\nkey_file = {:?}\n", self.key));
+        for (name, table) in registries {
+            text.push_str(&format!(
+                "\n[registries.{name}]\n{table}plain_http = true\n"
+            ));
+        }
+        let path = self.dir.path().join(file);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+/// A registry table for an anonymous registry at `host`.
+fn anonymous(host: &str) -> String {
+    format!("host = {host:?}\n")
+}
+
+fn serve(store: &Store, config: &Path) -> Server {
+    Server::start_with(
+        store,
         Options {
             args: vec!["--config", config.to_str().unwrap()],
             env: vec![("NODEFIT_KEY_PASSWORD", PASSWORD)],
             ..Options::default()
         },
+    )
+}
+
+fn setup() -> Setup {
+    let basic = Registry::distribution_with_basic_auth("publisher", "registry-secret");
+    let referrers = Registry::referrers();
+    testbed::seed_image(&basic, "demo/app:v1");
+    testbed::seed_image(&referrers, "demo/app:v1");
+    let keys = keys();
+    let config = keys.config(
+        "nodefit.toml",
+        None,
+        &[
+            (
+                "lab",
+                format!(
+                    "host = {:?}\nusername = \"publisher\"\npassword = \"registry-secret\"\n",
+                    basic.host()
+                ),
+            ),
+            ("oci", anonymous(&referrers.host())),
+        ],
     );
+    let (store, data) = sqlite();
+    let server = serve(&store, &config);
     Setup {
         server,
         basic,
         referrers,
-        public_key,
-        _dirs: (keys, data),
+        public_key: keys.public_key.clone(),
+        _dirs: (keys.dir, data),
     }
 }
 
@@ -726,4 +784,255 @@ fn a_hostile_registry_cannot_steer_the_server() {
         flood.seen().len(),
         flood.most_open()
     );
+}
+
+fn publish(server: &Server, token: &str, spec: i64, registry: &str) -> server_support::Response {
+    server.json(
+        "POST",
+        "/api/v1/publish",
+        token,
+        &json!({"specId": spec, "registry": registry, "image": "demo/app:v1"}),
+    )
+}
+
+fn publications(server: &Server) -> Vec<Value> {
+    server
+        .get("/api/v1/publications", ADMIN)
+        .json()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// A registry nothing listens on, and a registry that answers 503 to every write: both are a
+/// 502 `registry_unavailable` after the retries, nothing is recorded, and the claim is given
+/// back, so that the same publish succeeds once the registry is back.
+#[test]
+fn a_registry_down_or_answering_5xx_is_a_502_and_a_later_retry_publishes() {
+    let registry = Registry::referrers();
+    testbed::seed_image(&registry, "demo/app:v1");
+    let failing = Arc::new(AtomicBool::new(true));
+    let proxy = {
+        let failing = failing.clone();
+        Proxy::start(&registry.host(), move |head, _| {
+            let write = !matches!(head.method.as_str(), "GET" | "HEAD");
+            if write && failing.load(Ordering::SeqCst) {
+                Action::status(503)
+            } else {
+                Action::Forward
+            }
+        })
+    };
+    let keys = keys();
+    // Bound to a port and closed again: connections to it are refused.
+    let down = format!("127.0.0.1:{}", free_port());
+    let config = keys.config(
+        "nodefit.toml",
+        None,
+        &[
+            ("down", anonymous(&down)),
+            ("flaky", anonymous(&proxy.host())),
+        ],
+    );
+    let (store, _data) = sqlite();
+    let server = serve(&store, &config);
+    let spec = create_spec(&server, "x86", SPEC);
+
+    let started = Instant::now();
+    publish(&server, ADMIN, spec, "down").expect_error(502, "registry_unavailable");
+    // Connection errors are retried with backoff (0.2 s, 0.4 s, 0.8 s), well within the
+    // 28 s the request may spend on the registry.
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+
+    publish(&server, ADMIN, spec, "flaky").expect_error(502, "registry_unavailable");
+    let writes: Vec<String> = proxy
+        .seen()
+        .iter()
+        .filter(|h| !matches!(h.method.as_str(), "GET" | "HEAD"))
+        .map(|h| h.line())
+        .collect();
+    // Each write is tried 4 times (the retry policy's attempts) before the publish gives up;
+    // the two blobs of the artifact are pushed side by side, so up to 8 arrive.
+    assert!(
+        (4..=8).contains(&writes.len())
+            && writes
+                .iter()
+                .all(|w| w == "POST /v2/demo/app/blobs/uploads/"),
+        "{writes:?}"
+    );
+    assert!(publications(&server).is_empty(), "nothing recorded");
+
+    failing.store(false, Ordering::SeqCst);
+    let published = publish(&server, ADMIN, spec, "flaky");
+    published.expect(201);
+    assert_eq!(publications(&server).len(), 1);
+    let listed = referrers(&server, "flaky");
+    assert_eq!(
+        listed["artifacts"].as_array().unwrap().len(),
+        1,
+        "the failed attempt left no artifact: {listed}"
+    );
+    assert_eq!(
+        listed["artifacts"][0]["digest"],
+        published.json()["artifactDigest"]
+    );
+}
+
+/// A registry that accepts connections and never answers (SIGSTOP): the publish stops talking
+/// to it 2 s before the request time is up and answers 502 with the registry's error, not a
+/// bare 408 from the request timeout; after it resumes, the publish goes through.
+#[test]
+fn a_hung_registry_is_a_502_before_the_request_time_is_up() {
+    const REQUEST_TIMEOUT: u64 = 6;
+    let registry = Registry::referrers();
+    testbed::seed_image(&registry, "demo/app:v1");
+    let keys = keys();
+    let config = keys.config(
+        "nodefit.toml",
+        Some(REQUEST_TIMEOUT),
+        &[("oci", anonymous(&registry.host()))],
+    );
+    let (store, _data) = sqlite();
+    let server = serve(&store, &config);
+    let spec = create_spec(&server, "x86", SPEC);
+
+    registry.pause();
+    let started = Instant::now();
+    let answer = publish(&server, ADMIN, spec, "oci");
+    let took = started.elapsed();
+    registry.resume();
+    answer.expect_error(502, "registry_unavailable");
+    let deadline = Duration::from_secs(REQUEST_TIMEOUT - 2);
+    assert!(
+        took >= deadline - Duration::from_millis(200) && took < Duration::from_secs(REQUEST_TIMEOUT),
+        "answered after {took:?}: the registry deadline is {deadline:?}, the request time {REQUEST_TIMEOUT} s"
+    );
+    publish(&server, ADMIN, spec, "oci").expect(201);
+}
+
+/// An identical publish still running on another server of the same database when this one
+/// must answer: 409 `publish_in_progress` (nothing attached twice); once the first has
+/// finished, the same request gets its publication. The first server's registry requests are
+/// stalled by a proxy; the second server has a short request time, so it must answer while the
+/// first is still at work.
+#[test]
+fn an_identical_publish_still_running_elsewhere_is_a_409_then_its_publication() {
+    const STALL: Duration = Duration::from_secs(8);
+    let registry = Registry::referrers();
+    testbed::seed_image(&registry, "demo/app:v1");
+    let stalled_once = Arc::new(AtomicBool::new(false));
+    let proxy = {
+        let stalled_once = stalled_once.clone();
+        // Listing the image's referrers is the publisher's first request after taking the
+        // claim: stalling it there keeps the claim held.
+        Proxy::start(&registry.host(), move |head, _| {
+            if head.path().contains("/referrers/") && !stalled_once.swap(true, Ordering::SeqCst) {
+                Action::Delay(STALL)
+            } else {
+                Action::Forward
+            }
+        })
+    };
+    let keys = keys();
+    let registries = [("oci", anonymous(&proxy.host()))];
+    let patient = keys.config("patient.toml", None, &registries);
+    let hasty = keys.config("hasty.toml", Some(3), &registries);
+    let store = postgres_db();
+    let first = serve(&store, &patient);
+    let second = serve(&store, &hasty);
+    let spec = create_spec(&first, "x86", SPEC);
+
+    std::thread::scope(|scope| {
+        let running = scope.spawn(|| publish(&first, ADMIN, spec, "oci"));
+        let waited = Instant::now();
+        while !stalled_once.load(Ordering::SeqCst) {
+            assert!(
+                waited.elapsed() < Duration::from_secs(30),
+                "the first publish never reached the registry"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let started = Instant::now();
+        let error = publish(&second, ADMIN, spec, "oci").expect_error(409, "publish_in_progress");
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(600) && took < Duration::from_secs(3),
+            "waited for the first publish until 1 s (request time − 2 s) was used up: {took:?} {error}"
+        );
+        assert!(
+            !running.is_finished(),
+            "the first publish was still running"
+        );
+        running.join().unwrap().expect(201);
+    });
+    let first_publication = publications(&first);
+    assert_eq!(first_publication.len(), 1);
+    let again = publish(&second, ADMIN, spec, "oci");
+    again.expect(200);
+    assert_eq!(again.json()["id"], first_publication[0]["id"]);
+    assert_eq!(
+        referrers(&second, "oci")["artifacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1,
+        "attached once"
+    );
+}
+
+/// A publish request whose body stops arriving half-way (a slow or hostile client): 408 when
+/// the request time is up, and the server goes on serving.
+#[test]
+fn a_publish_whose_body_never_arrives_is_a_408_at_the_request_time() {
+    const REQUEST_TIMEOUT: u64 = 2;
+    let keys = keys();
+    let config = keys.config(
+        "nodefit.toml",
+        Some(REQUEST_TIMEOUT),
+        &[("down", anonymous(&format!("127.0.0.1:{}", free_port())))],
+    );
+    let (store, _data) = sqlite();
+    let server = serve(&store, &config);
+    let body = br#"{"specId": 1, "registry": "down", "image": "demo/app:v1"}"#;
+    let mut stream = TcpStream::connect(server.addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        stream,
+        "POST /api/v1/publish HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        server.addr,
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..body.len() / 2]).unwrap();
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    // The server closes the connection after answering; only the status line is needed.
+    let mut buffer = [0; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream
+            .read(&mut buffer)
+            .expect("an answer before the read timeout");
+        assert!(
+            n > 0,
+            "closed without an answer after {:?}",
+            started.elapsed()
+        );
+        answer.extend_from_slice(&buffer[..n]);
+    }
+    let took = started.elapsed();
+    let response = server_support::parse_response(&answer);
+    assert_eq!(response.status, 408, "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        took >= Duration::from_millis(REQUEST_TIMEOUT * 1000 - 200)
+            && took < Duration::from_secs(REQUEST_TIMEOUT + 3),
+        "answered after {took:?}, the request time is {REQUEST_TIMEOUT} s"
+    );
+    server.request("GET", "/healthz", None, None).expect(200);
 }

@@ -15,6 +15,7 @@ pub mod snapshot;
 pub mod source;
 pub mod spec;
 pub mod template;
+pub mod text;
 pub mod version;
 pub mod yaml;
 

@@ -55,8 +55,18 @@ pub fn run(args: TokenArgs) -> Result<u8> {
                 database,
             } => {
                 let name = name.unwrap_or_else(|| role.as_str().to_owned());
-                if name.trim().is_empty() || name.chars().any(char::is_control) {
-                    bail!("--name must be non-empty text without control characters");
+                if name.trim().is_empty() || name.trim() != name {
+                    bail!("--name must be non-empty text without leading or trailing spaces");
+                }
+                if let Some(c) = name
+                    .chars()
+                    .find(|c| c.is_control() || nodefit_core::text::is_hidden(*c))
+                {
+                    bail!(
+                        "--name must not contain control, invisible or text-reordering characters \
+                         (it has U+{:04X})",
+                        c as u32
+                    );
                 }
                 let db = open(&database).await?;
                 let token = generate_token()?;
@@ -64,6 +74,11 @@ pub fn run(args: TokenArgs) -> Result<u8> {
                     .create_token(&name, role, &hash_token(&token), "nodefit token create")
                     .await?;
                 db.close().await;
+                let Some(row) = row else {
+                    bail!(
+                        "a token named {name:?} exists; token names are unique, choose another with --name"
+                    );
+                };
                 eprintln!(
                     "created token {} ({:?}, {}); it is shown only this once:",
                     row.id,

@@ -514,47 +514,11 @@ pub fn free_port() -> u16 {
 impl Postgres {
     fn start() -> Postgres {
         let bin = pg_bin_dir();
-        let root = is_root();
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir =
-            std::env::temp_dir().join(format!("nodefit-pg-{}-{nanos:08x}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        if root {
-            let ok = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(
-                ok.success(),
-                "chown the PostgreSQL directory to the postgres user"
-            );
-        }
+        let dir = cluster_dir("pg");
         let data = dir.join("data");
-        let out = as_owner(&bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-U",
-                PG_SUPERUSER,
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-                "--no-instructions",
-            ])
-            .output()
-            .expect("run initdb");
-        assert!(
-            out.status.success(),
-            "initdb failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        initdb(&data, &["--no-sync"]);
         let port = free_port();
-        // Durability is the SQLite tests' subject; here speed matters.
+        // Speed matters here; the crash tests run their own DurablePostgres.
         let script = r#"
             "$1" -D "$2" -p "$3" -k "$4" -c listen_addresses=127.0.0.1 -c max_connections=400 \
                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$4/postgres.log" 2>&1 &
@@ -582,64 +546,270 @@ impl Postgres {
             port,
             _watchdog: Mutex::new(stdin),
         };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let ready = Command::new(bin.join("pg_isready"))
-                .args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &port.to_string(),
-                    "-U",
-                    PG_SUPERUSER,
-                    "-q",
-                ])
-                .status()
-                .is_ok_and(|s| s.success());
-            if ready {
-                return pg;
-            }
-            if Instant::now() > deadline {
-                let log = std::fs::read_to_string(dir.join("postgres.log")).unwrap_or_default();
-                panic!("PostgreSQL did not start on port {port}:\n{log}");
-            }
-            thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_ready(port, &dir.join("postgres.log"));
+        pg
     }
 
     /// A new empty database; its URL.
     pub fn create_database(&self) -> String {
-        static N: AtomicU64 = AtomicU64::new(0);
-        let name = format!(
-            "t{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
+        create_database(self.port)
+    }
+}
+
+fn create_database(port: u16) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "t{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let out = Command::new(pg_bin_dir().join("psql"))
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-U",
+            PG_SUPERUSER,
+            "-d",
+            "postgres",
+        ])
+        .args([
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-q",
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
+        .output()
+        .expect("run psql");
+    assert!(
+        out.status.success(),
+        "CREATE DATABASE: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    format!("postgres://{PG_SUPERUSER}@127.0.0.1:{port}/{name}")
+}
+
+/// A directory for a cluster, owned by the user PostgreSQL runs as.
+fn cluster_dir(kind: &str) -> PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir =
+        std::env::temp_dir().join(format!("nodefit-{kind}-{}-{nanos:08x}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    if is_root() {
+        let ok = Command::new("chown")
+            .args(["postgres:postgres"])
+            .arg(&dir)
+            .status()
+            .unwrap();
+        assert!(
+            ok.success(),
+            "chown the PostgreSQL directory to the postgres user"
         );
-        let out = Command::new(pg_bin_dir().join("psql"))
+    }
+    dir
+}
+
+fn initdb(data: &Path, extra: &[&str]) {
+    let out = as_owner(&pg_bin_dir().join("initdb"))
+        .arg("-D")
+        .arg(data)
+        .args([
+            "-U",
+            PG_SUPERUSER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-instructions",
+        ])
+        .args(extra)
+        .output()
+        .expect("run initdb");
+    assert!(
+        out.status.success(),
+        "initdb failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn wait_until_ready(port: u16, log: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = Command::new(pg_bin_dir().join("pg_isready"))
             .args([
                 "-h",
                 "127.0.0.1",
                 "-p",
-                &self.port.to_string(),
+                &port.to_string(),
                 "-U",
                 PG_SUPERUSER,
-                "-d",
-                "postgres",
-            ])
-            .args([
-                "-v",
-                "ON_ERROR_STOP=1",
                 "-q",
-                "-c",
-                &format!("CREATE DATABASE {name}"),
             ])
-            .output()
-            .expect("run psql");
-        assert!(
-            out.status.success(),
-            "CREATE DATABASE: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        format!("postgres://{PG_SUPERUSER}@127.0.0.1:{}/{name}", self.port)
+            .status()
+            .is_ok_and(|s| s.success());
+        if ready {
+            return;
+        }
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(log).unwrap_or_default();
+            panic!("PostgreSQL did not start on port {port}:\n{log}");
+        }
+        thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A PostgreSQL cluster that makes every commit durable before answering it (`fsync=on`,
+/// `synchronous_commit=on`, `full_page_writes=on`: the defaults a production server runs
+/// with), which the crash tests can kill with SIGKILL and start again on the same data
+/// directory. Each test that wants one gets its own; it is stopped and removed when dropped,
+/// or when the test process ends however it ends (a watchdog shell waits on a pipe from us).
+pub struct DurablePostgres {
+    pub port: u16,
+    data: PathBuf,
+    log: PathBuf,
+    postmaster: Option<Child>,
+    watchdog: Option<ChildStdin>,
+}
+
+impl DurablePostgres {
+    pub fn start() -> DurablePostgres {
+        let dir = cluster_dir("pg-durable");
+        let data = dir.join("data");
+        initdb(&data, &[]);
+        let script = r#"
+            read _ignored
+            [ -f "$1/postmaster.pid" ] && kill -INT "$(head -n 1 "$1/postmaster.pid")" 2>/dev/null
+            i=0
+            while [ -f "$1/postmaster.pid" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+            rm -rf "$2"
+        "#;
+        let mut watchdog = as_owner(Path::new("/bin/sh"))
+            .arg("-c")
+            .arg(script)
+            .arg("sh")
+            .arg(&data)
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start the cluster's watchdog");
+        let stdin = watchdog.stdin.take().unwrap();
+        drop(watchdog);
+        let mut pg = DurablePostgres {
+            port: free_port(),
+            log: dir.join("postgres.log"),
+            data,
+            postmaster: None,
+            watchdog: Some(stdin),
+        };
+        pg.restart();
+        pg
+    }
+
+    /// Starts PostgreSQL on the data directory (crash recovery included, after a kill).
+    pub fn restart(&mut self) {
+        assert!(self.postmaster.is_none(), "PostgreSQL is running");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = as_owner(&pg_bin_dir().join("postgres"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-p", &self.port.to_string(), "-k"])
+            .arg(self.data.parent().unwrap())
+            .args([
+                "-c",
+                "listen_addresses=127.0.0.1",
+                "-c",
+                "max_connections=100",
+                "-c",
+                "fsync=on",
+                "-c",
+                "synchronous_commit=on",
+                "-c",
+                "full_page_writes=on",
+            ])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start postgres");
+        self.postmaster = Some(child);
+        wait_until_ready(self.port, &self.log);
+    }
+
+    /// SIGKILL to the postmaster and every process it started, at once: no checkpoint, no
+    /// flush of anything still in shared memory, as in a crash of the database host's
+    /// processes.
+    pub fn kill9(&mut self) {
+        let pid_file = std::fs::read_to_string(self.data.join("postmaster.pid")).unwrap();
+        let postmaster: u32 = pid_file.lines().next().unwrap().trim().parse().unwrap();
+        let mut pids = vec![postmaster];
+        pids.extend(children_of(postmaster));
+        let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+        // A backend may end by itself between the listing and the kill, which makes `kill`
+        // fail for it: whether every process is gone is checked below instead.
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -KILL {}", list.join(" ")))
+            .status()
+            .unwrap();
+        if let Some(mut child) = self.postmaster.take() {
+            child.wait().unwrap();
+        }
+        // Its servers must be gone before a new postmaster may take the data directory.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while pids.iter().any(|p| is_alive(*p)) {
+            assert!(
+                Instant::now() < deadline,
+                "PostgreSQL processes survived SIGKILL"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn create_database(&self) -> String {
+        create_database(self.port)
+    }
+}
+
+impl Drop for DurablePostgres {
+    fn drop(&mut self) {
+        // The watchdog stops PostgreSQL (SIGINT) and removes the directory.
+        drop(self.watchdog.take());
+        if let Some(mut child) = self.postmaster.take() {
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Processes whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+                // `pid (comm) state ppid ...`: comm may hold spaces, so count from its end.
+                stat.rsplit_once(") ")
+                    .and_then(|(_, rest)| rest.split(' ').nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+/// Whether `pid` still runs (a zombie has released everything and does not count).
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(") ")
+            .is_some_and(|(_, rest)| !rest.starts_with('Z'))
+    })
 }

@@ -10,6 +10,7 @@
 //!
 //! Lint never panics and is bounded for any input: it runs on the YAML reader's limits.
 
+mod hidden;
 mod rules;
 mod snapshots;
 mod structure;
@@ -79,6 +80,7 @@ rule_table! {
     "wrong-type" Error "A value has the wrong shape for its field: NFD's decoder refuses the spec.";
     "duplicate-key" Error "A key appears twice in one mapping: NFD silently keeps only the last.";
     "extra-document" Warning "More than one YAML document: NFD reads only the first.";
+    "hidden-character" Warning "An invisible or bidirectional-control character: the text reads differently from what it holds.";
     "unknown-key" Error "A key NFD does not know: it is silently ignored.";
     "ignored-field" Error "A NodeFeatureRule field that image compatibility specs ignore.";
     "key-case" Warning "A key spelled with different case: NFD accepts it, stricter tools do not.";
@@ -159,6 +161,7 @@ pub fn lint_interruptible(
     interrupt: &Interrupt,
 ) -> Vec<Diagnostic> {
     let mut out = Diagnostics::default();
+    hidden::check(src, &mut out);
     let doc = match yaml::parse_document(src) {
         Ok(doc) => doc,
         Err(e) => {

@@ -11,6 +11,7 @@ pub mod tokens;
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
+use nodefit_core::text;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -131,7 +132,11 @@ pub struct Page<T: ToSchema> {
     pub offset: i64,
 }
 
-/// Refuses text PostgreSQL cannot store (NUL) or that would be invisible in the UI.
+/// Refuses text PostgreSQL cannot store (NUL) or that would be invisible in the UI. One-line
+/// text (names, labels) also refuses the characters that hide or reorder text (bidirectional
+/// controls, zero-width characters: `nodefit_core::text::is_hidden`), with which one name can
+/// pass for another; multi-line text (spec content, messages) keeps them, and lint warns about
+/// them in specs, since NFD reads them.
 pub fn check_text(
     what: &str,
     text: &str,
@@ -148,6 +153,14 @@ pub fn check_text(
         return Err(ApiError::bad_request(format!(
             "{what} contains control characters"
         )));
+    }
+    if !allow_newlines {
+        if let Some(c) = text.chars().find(|c| text::is_hidden(*c)) {
+            return Err(ApiError::bad_request(format!(
+                "{what} contains {}, an invisible or text-reordering character",
+                text::describe(c)
+            )));
+        }
     }
     Ok(())
 }

@@ -85,7 +85,7 @@ async fn me(caller: Caller) -> axum::Json<Me> {
     })
 }
 
-/// Create a token (admin); the answer is the only time the token is shown.
+/// Create a token (admin); the answer is the only time the token is shown. Names are unique.
 #[utoipa::path(
     post,
     path = "/tokens",
@@ -94,6 +94,7 @@ async fn me(caller: Caller) -> axum::Json<Me> {
     responses(
         (status = 201, body = CreatedToken), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "a token with this name exists (`conflict`)"),
     ),
     security(("token" = []))
 )]
@@ -106,12 +107,24 @@ async fn create(
     if req.name.trim().is_empty() {
         return Err(ApiError::bad_request("the token name must not be empty"));
     }
+    // Names are shown as the author of what a token writes: " ci" would pass for "ci".
+    if req.name.trim() != req.name {
+        return Err(ApiError::bad_request(
+            "the token name must not start or end with spaces",
+        ));
+    }
     check_text("the token name", &req.name, MAX_TOKEN_NAME_BYTES, false)?;
     let token = generate_token().map_err(ApiError::internal)?;
     let row = state
         .db
         .create_token(&req.name, req.role, &hash_token(&token), &caller.name)
-        .await?;
+        .await?
+        .ok_or_else(|| {
+            ApiError::conflict(format!(
+                "a token named {:?} exists; token names are unique",
+                req.name
+            ))
+        })?;
     Ok((
         StatusCode::CREATED,
         axum::Json(CreatedToken {

@@ -59,6 +59,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../../migrations/sqlite/0002_publish_claims.sql"),
         include_str!("../../../../migrations/postgres/0002_publish_claims.sql"),
     ),
+    (
+        3,
+        "unique_token_names",
+        include_str!("../../../../migrations/sqlite/0003_unique_token_names.sql"),
+        include_str!("../../../../migrations/postgres/0003_unique_token_names.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{now_ms, Db};
+use super::{is_unique_violation, now_ms, Db};
 use crate::server::auth::{Caller, Role};
 
 #[derive(Clone, Debug)]
@@ -33,15 +33,17 @@ impl Db {
         .transpose()
     }
 
+    /// Creates a token; `None` when another token has this name (names are unique, since
+    /// records name their author by token name).
     pub async fn create_token(
         &self,
         name: &str,
         role: Role,
         hash: &str,
         created_by: &str,
-    ) -> Result<TokenRow, sqlx::Error> {
+    ) -> Result<Option<TokenRow>, sqlx::Error> {
         let created_at = now_ms();
-        let id: i64 = sqlx::query(
+        let inserted = sqlx::query(
             "INSERT INTO tokens (name, role, token_hash, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
@@ -51,15 +53,19 @@ impl Db {
         .bind(created_at)
         .bind(created_by)
         .fetch_one(&self.pool)
-        .await?
-        .try_get("id")?;
-        Ok(TokenRow {
+        .await;
+        let id: i64 = match inserted {
+            Ok(row) => row.try_get("id")?,
+            Err(e) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(TokenRow {
             id,
             name: name.to_owned(),
             role,
             created_at,
             created_by: created_by.to_owned(),
-        })
+        }))
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error> {
