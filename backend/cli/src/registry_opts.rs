@@ -1,0 +1,155 @@
+//! Flags every registry command shares (NFD's `validate-node` names where NFD has one), and
+//! the async runtime the commands run in.
+
+use std::future::Future;
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use nodefit_registry::{CredentialSource, Credentials, Platform, Settings};
+
+/// Largest secret read from standard input.
+const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+#[derive(Args)]
+pub struct RegistryOpts {
+    /// Use plain HTTP for every request to the registry (no TLS).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Also trust the CA certificates in this PEM file (the system's are always trusted).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Registry username; used only together with a non-empty --registry-password-stdin.
+    #[arg(
+        long,
+        value_name = "USER",
+        default_value = "",
+        hide_default_value = true
+    )]
+    pub registry_username: String,
+    /// Read the registry password from standard input (one trailing newline is dropped).
+    #[arg(long, conflicts_with = "registry_token_stdin")]
+    pub registry_password_stdin: bool,
+    /// Read a registry access token from standard input, sent as a bearer token.
+    #[arg(long)]
+    pub registry_token_stdin: bool,
+    /// Give up on the whole command after this many seconds (NFD's validate-node: 60).
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = seconds)]
+    pub timeout: Duration,
+    /// Give up on one HTTP request (it is then retried) after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value = "30", value_parser = seconds)]
+    pub request_timeout: Duration,
+    /// Print every HTTP request (method, URL without query, status, time) to standard error.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+    /// A host (HOST or HOST:PORT, port 443 when left out) besides the registry's own that may
+    /// serve its token realm, over HTTPS: `auth.docker.io` for Docker Hub. Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub token_realm_host: Vec<String>,
+}
+
+/// `--output` of the registry commands: sentences for people, or JSON for scripts.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
+/// Longest wait for a TCP or TLS connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn seconds(text: &str) -> Result<Duration, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(value > 0.0 && value <= 86_400.0) {
+        return Err(format!("{text} is not between 0 and 86400 seconds"));
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+impl RegistryOpts {
+    /// Whether a secret is to be read from standard input.
+    pub fn reads_stdin(&self) -> bool {
+        self.registry_password_stdin || self.registry_token_stdin
+    }
+
+    /// Connection settings; reads the password or token from standard input if asked to. The
+    /// deadline starts now.
+    pub fn settings(&self) -> Result<Settings> {
+        if let Some(bad) = self
+            .token_realm_host
+            .iter()
+            .find(|h| h.is_empty() || h.contains('/') || h.contains('@'))
+        {
+            bail!("--token-realm-host {bad:?}: give HOST or HOST:PORT, without a scheme or path");
+        }
+        let (password, token) = match (self.registry_password_stdin, self.registry_token_stdin) {
+            (true, _) => (read_secret("--registry-password-stdin")?, String::new()),
+            (_, true) => (String::new(), read_secret("--registry-token-stdin")?),
+            _ => (String::new(), String::new()),
+        };
+        let credentials = match Credentials::from_flags(&self.registry_username, &password, &token)
+        {
+            Some(given) => CredentialSource::Given(given),
+            None => CredentialSource::DockerConfig,
+        };
+        Ok(Settings {
+            plain_http: self.plain_http,
+            ca_file: self.ca_file.clone(),
+            credentials,
+            request_timeout: self.request_timeout,
+            connect_timeout: CONNECT_TIMEOUT.min(self.request_timeout),
+            deadline: tokio::time::Instant::now() + self.timeout,
+            verbose: self.verbose,
+            token_realm_hosts: self.token_realm_host.clone(),
+        })
+    }
+}
+
+/// Reads a secret from standard input and drops one trailing `\n`, then one `\r`, as NFD does.
+fn read_secret(flag: &str) -> Result<String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_SECRET_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("{flag}: cannot read standard input"))?;
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        bail!("{flag}: standard input is larger than {MAX_SECRET_BYTES} bytes");
+    }
+    let text = String::from_utf8(bytes).with_context(|| format!("{flag}: not UTF-8 text"))?;
+    let text = text.strip_suffix('\n').unwrap_or(&text);
+    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+}
+
+/// Parses an optional `--platform`.
+pub fn platform(text: Option<&str>) -> Result<Option<Platform>> {
+    Ok(text.map(Platform::parse).transpose()?)
+}
+
+/// Runs a command's async part on a single-threaded runtime: the work is a handful of
+/// requests, concurrency comes from joining futures, not from threads.
+pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    Ok(runtime.block_on(future))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_accept_fractions_within_a_day() {
+        assert_eq!(seconds("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(seconds("60"), Ok(Duration::from_secs(60)));
+        for bad in ["0", "-1", "NaN", "inf", "1e9", "soon"] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `nodefit sign`: a classic cosign signature of a compatibility artifact, in its `.sig` image.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use p256::ecdsa::SigningKey;
+
+use super::registry_opts::{block_on, platform, Output, RegistryOpts};
+use crate::password::{password, Confirm};
+use nodefit_registry::{Access, Client, ImageRef, Platform};
+use nodefit_signing::remote::{self, Signed};
+use nodefit_signing::{read_private_key, KeyError};
+
+/// Largest key file read: keys are a few hundred bytes.
+const MAX_KEY_BYTES: u64 = 64 * 1024;
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// The image whose compatibility artifact to sign, with its registry.
+    #[arg(long, value_name = "REF")]
+    image: String,
+    /// The private key: PKCS#8 or SEC1 PEM, or cosign's encrypted format (its password from
+    /// NODEFIT_KEY_PASSWORD, else asked for).
+    #[arg(long, value_name = "FILE")]
+    key: PathBuf,
+    /// The compatibility artifact to sign [default: the newest, the one NFD uses].
+    #[arg(long, value_name = "DIGEST")]
+    artifact: Option<String>,
+    /// Resolve a multi-platform image to this platform's manifest first, as NFD's --platform.
+    #[arg(long, value_name = "PLATFORM")]
+    platform: Option<String>,
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+    output: Output,
+    #[command(flatten)]
+    registry: RegistryOpts,
+}
+
+pub fn run(args: SignArgs) -> Result<u8> {
+    let image = ImageRef::parse(&args.image)?;
+    let platform = platform(args.platform.as_deref())?;
+    let key = load_private_key(&args.key)?;
+    let client = Client::new(image, Access::Push, args.registry.settings()?)?;
+    let signed = block_on(remote::sign(
+        &client,
+        platform.as_ref(),
+        args.artifact.as_deref(),
+        &key,
+    ))??;
+    if args.registry.verbose {
+        eprintln!("nodefit: {} HTTP requests", client.requests());
+    }
+    match args.output {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&signed)?),
+        Output::Text => print_signed(&client, &signed),
+    }
+    Ok(0)
+}
+
+/// Signs an artifact `attach` has just published (`attach --sign`).
+pub(super) fn sign_attached(
+    client: &Client,
+    platform: Option<&Platform>,
+    artifact: &str,
+    key: &SigningKey,
+) -> Result<Signed> {
+    Ok(block_on(remote::sign(
+        client,
+        platform,
+        Some(artifact),
+        key,
+    ))??)
+}
+
+pub(super) fn print_signed(client: &Client, signed: &Signed) {
+    let image = client.image();
+    if signed.unchanged {
+        println!(
+            "Already signed with this key: {} (nothing written)",
+            signed.reference
+        );
+    } else {
+        println!("Signed {}", signed.reference);
+    }
+    println!(
+        "Signatures: {}/{}:{} ({} signature{})",
+        image.registry(),
+        image.repository(),
+        signed.signature_tag,
+        signed.signatures,
+        if signed.signatures == 1 { "" } else { "s" }
+    );
+}
+
+/// Reads a private key file, asking for the password only if the key is encrypted. Errors
+/// name the file, never its content.
+pub(super) fn load_private_key(path: &Path) -> Result<SigningKey> {
+    let bytes = zeroize::Zeroizing::new(read_key_file(path)?);
+    let prompt = format!("Enter the password for {}: ", path.display());
+    let (key, _) = read_private_key(&bytes, || password(&prompt, Confirm::Once))
+        .with_context(|| format!("private key {}", path.display()))?;
+    Ok(key)
+}
+
+/// A key file's bytes, refusing anything too large to be a key.
+pub(super) fn read_key_file(path: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    // Sized up front so that reading never reallocates, leaving copies of a private key behind.
+    let mut bytes = Vec::with_capacity(MAX_KEY_BYTES as usize + 1);
+    std::fs::File::open(path)
+        .and_then(|file| file.take(MAX_KEY_BYTES + 1).read_to_end(&mut bytes))
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() as u64 > MAX_KEY_BYTES {
+        return Err(KeyError::NotPem(format!(
+            "larger than {MAX_KEY_BYTES} bytes"
+        )))
+        .with_context(|| format!("key {}", path.display()));
+    }
+    Ok(bytes)
+}
