@@ -17,6 +17,9 @@ pub struct TokenArgs {
     command: TokenCommand,
 }
 
+/// Tokens read per database query when listing them all.
+const TOKENS_PER_QUERY: i64 = 500;
+
 #[derive(Subcommand)]
 enum TokenCommand {
     /// Create a token and print it (once: only its hash is stored).
@@ -91,7 +94,15 @@ pub fn run(args: TokenArgs) -> Result<u8> {
             }
             TokenCommand::List { database } => {
                 let db = open(&database).await?;
-                let tokens = db.list_tokens().await?;
+                let mut tokens = Vec::new();
+                loop {
+                    let (page, total) = db.list_tokens(TOKENS_PER_QUERY, tokens.len() as i64).await?;
+                    let last = page.is_empty() || tokens.len() + page.len() >= total as usize;
+                    tokens.extend(page);
+                    if last {
+                        break;
+                    }
+                }
                 db.close().await;
                 println!("{:>5}  {:<10}  {:<24}  NAME", "ID", "ROLE", "CREATED");
                 for t in tokens {

@@ -266,7 +266,7 @@ fn every_endpoint_answers_each_role_as_documented(store: &Store) {
         assert_eq!(permissions, expected);
     }
     // A revoked token stops working at once.
-    let list = server.get("/api/v1/tokens", ADMIN).json();
+    let list = server.get("/api/v1/tokens", ADMIN).json()["items"].clone();
     assert!(list
         .as_array()
         .unwrap()
@@ -776,7 +776,8 @@ fn specs_keep_versions_and_diff_them(store: &Store) {
 
     let versions = server
         .get(&format!("/api/v1/specs/{id}/versions"), &author)
-        .json();
+        .json()["items"]
+        .clone();
     let numbers: Vec<i64> = versions
         .as_array()
         .unwrap()
@@ -1503,7 +1504,7 @@ plain_http = true
     r.expect(200);
     assert_eq!(
         r.json(),
-        json!([{"name": "local"}, {"name": "prod"}, {"name": "staging"}])
+        json!({"items": [{"name": "local"}, {"name": "prod"}, {"name": "staging"}], "total": 3, "limit": 3, "offset": 0})
     );
     let mut everything = r.text();
     for path in ["/api/v1/openapi.json", "/metrics", "/api/v1/me", "/healthz"] {
@@ -1748,7 +1749,7 @@ fn names_refuse_hidden_characters_and_token_names_are_unique(store: &Store) {
     refused(token("ci\u{200B}", "viewer"), "the token name");
     let names: Vec<Value> = server
         .get("/api/v1/tokens", ADMIN)
-        .json()
+        .json()["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1888,7 +1889,7 @@ fn duplicate_token_names_of_an_older_database_are_renamed_on_upgrade(store: &Sto
     sql(store, &statements);
 
     let server = Server::start(store);
-    let listed = server.get("/api/v1/tokens", ADMIN).json();
+    let listed = server.get("/api/v1/tokens", ADMIN).json()["items"].clone();
     let ci: Vec<(i64, String)> = listed
         .as_array()
         .unwrap()

@@ -46,7 +46,7 @@ fn two_processes_on_one_postgres_are_one_service() {
         let b = s.spawn(|| Server::start(&store));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let admins = a.get("/api/v1/tokens", ADMIN).json();
+    let admins = a.get("/api/v1/tokens", ADMIN).json()["items"].clone();
     assert_eq!(
         admins.as_array().unwrap().len(),
         1,
@@ -162,7 +162,8 @@ fn two_processes_on_one_postgres_are_one_service() {
     });
     let versions = b
         .get(&format!("/api/v1/specs/{spec}/versions"), &author)
-        .json();
+        .json()["items"]
+        .clone();
     let numbers: Vec<i64> = versions
         .as_array()
         .unwrap()
@@ -209,7 +210,7 @@ fn two_processes_on_one_postgres_are_one_service() {
         .all(|i| i["snapshotId"] != first));
 
     // A token revoked through one process is refused by the other.
-    let tokens = b.get("/api/v1/tokens", ADMIN).json();
+    let tokens = b.get("/api/v1/tokens", ADMIN).json()["items"].clone();
     let author_id = tokens
         .as_array()
         .unwrap()

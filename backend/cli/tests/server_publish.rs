@@ -181,7 +181,7 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
     let publisher = s.server.token("publisher");
     let spec = create_spec(&s.server, "x86", SPEC);
     assert_eq!(
-        s.server.get("/api/v1/registries", ADMIN).json(),
+        s.server.get("/api/v1/registries", ADMIN).json()["items"],
         json!([{"name": "lab"}, {"name": "oci"}]),
         "names only: no host, no credentials"
     );
@@ -287,7 +287,8 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
         .server
         .get(&format!("/api/v1/publications?specId={spec}"), ADMIN);
     history.expect(200);
-    assert_eq!(history.json().as_array().unwrap().len(), 2);
+    assert_eq!(history.json()["total"], 2);
+    assert_eq!(history.json()["items"].as_array().unwrap().len(), 2);
 }
 
 /// A client retrying while its first publish is still signing and attaching: every identical
@@ -798,7 +799,7 @@ fn publish(server: &Server, token: &str, spec: i64, registry: &str) -> server_su
 fn publications(server: &Server) -> Vec<Value> {
     server
         .get("/api/v1/publications", ADMIN)
-        .json()
+        .json()["items"]
         .as_array()
         .unwrap()
         .clone()

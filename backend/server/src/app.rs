@@ -27,6 +27,7 @@ use super::error::ApiError;
 use super::metrics;
 use super::openapi::ApiDoc;
 use super::state::AppState;
+use nodefit_api::Status;
 
 /// How long `/readyz` waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -152,15 +153,12 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     )
 }
 
-#[derive(serde::Serialize, utoipa::ToSchema)]
-struct Status {
-    status: &'static str,
-}
-
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Status)))]
 async fn healthz() -> axum::Json<Status> {
-    axum::Json(Status { status: "ok" })
+    axum::Json(Status {
+        status: "ok".into(),
+    })
 }
 
 /// The database answers: this process can serve requests.
@@ -172,20 +170,25 @@ async fn healthz() -> axum::Json<Status> {
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Status>) {
     match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, axum::Json(Status { status: "ready" })),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            axum::Json(Status {
+                status: "ready".into(),
+            }),
+        ),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: database error");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 axum::Json(Status {
-                    status: "database unavailable",
+                    status: "database unavailable".into(),
                 }),
             )
         }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             axum::Json(Status {
-                status: "database unavailable",
+                status: "database unavailable".into(),
             }),
         ),
     }

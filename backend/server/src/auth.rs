@@ -10,9 +10,9 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
+
+pub use nodefit_api::auth::Role;
 
 use super::error::ApiError;
 use super::state::AppState;
@@ -22,52 +22,6 @@ pub const TOKEN_PREFIX: &str = "nft_";
 /// Shortest `NODEFIT_ADMIN_TOKEN` accepted: a guessable admin token would be the whole
 /// service's password.
 pub const MIN_GIVEN_TOKEN_CHARS: usize = 16;
-
-/// What a token may do; each role includes the ones before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Reads everything except tokens.
-    Viewer,
-    /// Also creates, changes and deletes snapshots and specs.
-    Author,
-    /// Also publishes (signs and attaches) and detaches.
-    Publisher,
-    /// Also manages tokens.
-    Admin,
-}
-
-impl Role {
-    /// Every role, least powerful first.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Author, Role::Publisher, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Author => "author",
-            Role::Publisher => "publisher",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-
-    /// The permissions `GET /api/v1/me` lists, for the UI to show or hide actions.
-    pub fn permissions(self) -> Vec<&'static str> {
-        let all = [
-            (Role::Viewer, "read"),
-            (Role::Author, "write"),
-            (Role::Publisher, "publish"),
-            (Role::Admin, "admin"),
-        ];
-        all.into_iter()
-            .filter(|(needed, _)| self >= *needed)
-            .map(|(_, p)| p)
-            .collect()
-    }
-}
 
 /// The authenticated caller of a request.
 #[derive(Clone, Debug)]

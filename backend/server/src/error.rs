@@ -6,33 +6,13 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
-use utoipa::ToSchema;
+pub use nodefit_api::{ErrorBody, ErrorObject};
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
-    pub details: Option<serde_json::Value>,
-}
-
-/// The error body, for the OpenAPI document.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub error: ErrorObject,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorObject {
-    /// Stable, machine-readable: `unauthorized`, `forbidden`, `not_found`, `bad_request`,
-    /// `parse_error`, `invalid_spec`, `lint_failed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `registry_content`, `registry_unavailable`, `unavailable`,
-    /// `request_timeout`, `shutting_down`, `internal`.
-    pub code: String,
-    pub message: String,
-    /// Where applicable: `line`/`column` of a parse error, the decode errors of a spec.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub details: Option<serde_json::Value>,
 }
 

@@ -6,7 +6,8 @@
 //! server processes with different caches give the same answers. The cache only saves the
 //! database read and the JSON parse; evaluation runs on every core.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use nodefit_api::fleet::{FleetItem, FleetMatrix, SetResult, SetSummary};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use nodefit_core::eval::{self, Options};
@@ -15,9 +16,7 @@ use nodefit_core::report;
 use nodefit_core::source::LineIndex;
 use nodefit_core::spec::Spec;
 use prometheus::IntCounter;
-use serde::Serialize;
 use serde_json::value::RawValue;
-use utoipa::ToSchema;
 
 use super::db::{Db, EvalRow};
 use super::error::ApiError;
@@ -145,67 +144,6 @@ pub async fn load_features(
             Some((row, f))
         })
         .collect())
-}
-
-/// The fleet matrix (see docs/api.md).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetMatrix {
-    pub spec_id: i64,
-    pub spec_version: i64,
-    /// The evaluated sets (all, or those with a requested tag) and on how many snapshots each
-    /// matched.
-    pub sets: Vec<SetSummary>,
-    /// Snapshots evaluated.
-    pub total: usize,
-    /// Of those, how many are compatible.
-    pub compatible: usize,
-    /// Snapshots that made NFD abort validation (see each item's `error`).
-    pub errors: usize,
-    /// One page of per-snapshot results, in snapshot id order.
-    pub items: Vec<FleetItem>,
-    pub limit: usize,
-    pub offset: usize,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SetSummary {
-    /// Index in the spec's `compatibilities` (0-based).
-    pub index: usize,
-    pub tag: String,
-    pub weight: i64,
-    pub description: String,
-    /// Snapshots on which all of this set's rules matched.
-    pub matched: usize,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetItem {
-    pub snapshot_id: i64,
-    pub node_name: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    pub compatible: bool,
-    /// Index of the matched set with the highest weight.
-    pub best_set: Option<usize>,
-    pub sets: Vec<SetResult>,
-    /// Why NFD would abort validation on this node (the spec location and message).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// NFD's `--output-json` report; only when exactly one snapshot was asked for.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
-    pub report: Option<Box<RawValue>>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SetResult {
-    pub index: usize,
-    pub is_match: bool,
-    /// Names of the rules that did not match.
-    pub failing_rules: Vec<String>,
 }
 
 /// What one evaluation of the matrix needs besides the snapshots.

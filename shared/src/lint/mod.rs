@@ -15,14 +15,14 @@ mod rules;
 mod snapshots;
 mod structure;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::budget::Interrupt;
 use crate::features::Features;
 use crate::source::{LineIndex, Span};
 use crate::{decode, yaml};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -254,11 +254,11 @@ impl Diagnostics {
 }
 
 /// `nodefit lint --format json`'s diagnostic object (also the server's lint endpoint).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JsonDiagnostic {
     pub file: String,
-    pub code: &'static str,
+    pub code: String,
     pub severity: Severity,
     pub message: String,
     pub line: usize,
@@ -273,7 +273,7 @@ pub struct JsonDiagnostic {
     pub fix: Option<JsonFix>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JsonFix {
     pub replacement: String,
@@ -293,7 +293,7 @@ pub fn to_json(file: &str, src: &str, diagnostics: &[Diagnostic]) -> Vec<JsonDia
             let at = index.location(d.span);
             JsonDiagnostic {
                 file: file.to_string(),
-                code: d.code,
+                code: d.code.to_string(),
                 severity: d.severity,
                 message: d.message.clone(),
                 line: at.line,

@@ -13,8 +13,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use nodefit_core::text;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
-use utoipa::ToSchema;
 
 use super::error::ApiError;
 
@@ -120,16 +118,6 @@ pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiEr
         return Err(ApiError::bad_request("offset must not be negative"));
     }
     Ok((limit, offset))
-}
-
-/// A page of a list.
-#[derive(Serialize, ToSchema)]
-pub struct Page<T: ToSchema> {
-    pub items: Vec<T>,
-    /// Items matching in all pages.
-    pub total: i64,
-    pub limit: i64,
-    pub offset: i64,
 }
 
 /// Refuses text PostgreSQL cannot store (NUL) or that would be invisible in the UI. One-line

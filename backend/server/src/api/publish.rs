@@ -6,6 +6,10 @@
 //! and the image it names is placed inside that registry's host, so no client-supplied host
 //! or URL reaches the network.
 
+use nodefit_api::publish::{
+    Publication, PublishRequest, ReferrerArtifact, Referrers, SignatureInfo,
+};
+use nodefit_api::{ErrorBody, Page};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -13,10 +17,8 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use nodefit_core::lint::{self, Severity};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::time::Instant;
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -24,7 +26,7 @@ use super::{Json, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::config::RegistryConfig;
 use crate::db::{Db, NewPublication, PublicationKey, PublicationRow};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::state::AppState;
 use nodefit_registry::{
     self as registry, Access, Client, CredentialSource, ImageRef, Platform, ReferrersSource,
@@ -56,39 +58,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publications))
         .routes(routes!(referrers, detach))
         .routes(routes!(public_key))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct PublishRequest {
-    pub spec_id: i64,
-    /// The latest when left out.
-    pub version: Option<i64>,
-    /// A registry of the allow-list (`GET /api/v1/registries`).
-    pub registry: String,
-    /// `repository:tag` or `repository@sha256:...` inside that registry.
-    pub image: String,
-    /// Attach to this platform's manifest of a multi-platform image (`os/arch[/variant]`).
-    pub platform: Option<String>,
-}
-
-/// A spec version published to an image.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Publication {
-    pub id: i64,
-    pub spec_id: i64,
-    pub version: i64,
-    pub registry: String,
-    pub image: String,
-    /// The manifest (or index) the artifact refers to.
-    pub image_digest: String,
-    pub artifact_digest: String,
-    /// The `.sig` manifest, when the server signs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signature_digest: Option<String>,
-    pub created_at: String,
-    pub created_by: String,
 }
 
 impl From<PublicationRow> for Publication {
@@ -439,61 +408,25 @@ async fn reusable_artifact(
     path = "/publications",
     tag = "publishing",
     params(("specId" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
-    responses((status = 200, body = Vec<Publication>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Page<Publication>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("token" = []))
 )]
 async fn publications(
     State(state): State<AppState>,
     caller: Caller,
     query: QueryPairs,
-) -> Result<axum::Json<Vec<Publication>>, ApiError> {
+) -> Result<axum::Json<Page<Publication>>, ApiError> {
     caller.require(Role::Viewer)?;
     query.only(&["specId", "limit", "offset"])?;
     let (limit, offset) = query.page()?;
     let spec_id = query.int("specId")?;
-    let rows = state.db.list_publications(spec_id, limit, offset).await?;
-    Ok(axum::Json(
-        rows.into_iter().map(Publication::from).collect(),
-    ))
-}
-
-/// The compatibility artifacts attached to an image, newest (the one NFD uses) first.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Referrers {
-    pub registry: String,
-    pub image: String,
-    pub subject_digest: String,
-    /// `referrers-api` or `tag-schema` (the `sha256-<hex>` fallback index).
-    pub source: String,
-    /// How many artifacts, newest first, had their signature looked up (at most 50); the
-    /// others have no `signature` whether they are signed or not.
-    pub signatures_looked_up: usize,
-    pub artifacts: Vec<ReferrerArtifact>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReferrerArtifact {
-    pub digest: String,
-    pub size: i64,
-    /// `org.opencontainers.image.created`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    pub annotations: BTreeMap<String, String>,
-    /// The artifact NFD's validate-node would use.
-    pub nfd_choice: bool,
-    /// Its classic cosign signature image, if any (not verified here; `nodefit verify` does).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signature: Option<SignatureInfo>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SignatureInfo {
-    pub tag: String,
-    pub digest: String,
-    pub count: usize,
+    let (rows, total) = state.db.list_publications(spec_id, limit, offset).await?;
+    Ok(axum::Json(Page {
+        items: rows.into_iter().map(Publication::from).collect(),
+        total,
+        limit,
+        offset,
+    }))
 }
 
 /// What `/images/referrers` takes.

@@ -2,23 +2,17 @@
 //! credentials stay in the server's configuration.
 
 use axum::extract::State;
-use serde::Serialize;
-use utoipa::ToSchema;
+use nodefit_api::publish::Registry;
+use nodefit_api::{ErrorBody, Page};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::{Caller, Role};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct Registry {
-    /// What publish requests call it.
-    pub name: String,
 }
 
 /// The server's registry allow-list, by name only.
@@ -26,15 +20,16 @@ pub struct Registry {
     get,
     path = "/registries",
     tag = "registries",
-    responses((status = 200, body = Vec<Registry>), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = Page<Registry>), (status = 401, body = ErrorBody)),
     security(("token" = []))
 )]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<Vec<Registry>>, ApiError> {
+) -> Result<axum::Json<Page<Registry>>, ApiError> {
     caller.require(Role::Viewer)?;
-    Ok(axum::Json(
+    // The allow-list is the configuration's, a handful of names: one page holds it.
+    Ok(axum::Json(Page::all(
         state
             .config
             .registries
@@ -43,5 +38,5 @@ async fn list(
                 name: r.name.clone(),
             })
             .collect(),
-    ))
+    )))
 }

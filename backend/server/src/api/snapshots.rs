@@ -1,5 +1,7 @@
 //! `/api/v1/snapshots`: node feature snapshots as teams upload them.
 
+use nodefit_api::snapshots::{LabelsEdit, SnapshotSummary, SnapshotWithFeatures, UploadResult};
+use nodefit_api::{ErrorBody, Page};
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
@@ -7,17 +9,15 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use nodefit_core::features::Features;
 use nodefit_core::snapshot::{self, SnapshotFormat};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{check_text, Json, Page, Path, QueryPairs};
+use super::{check_text, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::db::{NewSnapshot, SnapshotQuery, SnapshotRow, Stored};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The NodeFeature label that names the node; it becomes the snapshot's node name instead of a
@@ -50,25 +50,6 @@ pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
         .routes(routes!(get_one, patch_labels, delete))
 }
 
-/// A stored snapshot, without its features.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotSummary {
-    pub id: i64,
-    /// From `?node=`, the NodeFeature's name, its node-name label, or the `system.name`
-    /// feature's `nodename`, in that order.
-    pub node_name: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    /// `nfdFeatures`, `nodeFeature` or `nodeFeatureList`: the shape it was uploaded in.
-    pub format: String,
-    /// `sha256:` of the canonical features JSON.
-    pub content_hash: String,
-    /// Number of features (flag, attribute and instance sets).
-    pub feature_count: i64,
-    pub created_at: String,
-    pub created_by: String,
-}
-
 impl From<SnapshotRow> for SnapshotSummary {
     fn from(r: SnapshotRow) -> Self {
         Self {
@@ -82,30 +63,6 @@ impl From<SnapshotRow> for SnapshotSummary {
             created_by: r.created_by,
         }
     }
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UploadResult {
-    /// Every node of the upload, in order: new snapshots and the existing ones of duplicates.
-    pub snapshots: Vec<SnapshotSummary>,
-    /// Ids of the nodes whose features were already stored (nothing was changed for them).
-    pub duplicates: Vec<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct SnapshotWithFeatures {
-    #[serde(flatten)]
-    pub summary: SnapshotSummary,
-    /// The `nfd export features` JSON.
-    #[schema(value_type = Object)]
-    pub features: Box<RawValue>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LabelsEdit {
-    /// The new labels: they replace all the snapshot's labels.
-    pub labels: BTreeMap<String, String>,
 }
 
 /// The upload body: its media type and declared length are checked before anything is read, the

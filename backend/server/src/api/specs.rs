@@ -1,28 +1,31 @@
 //! `/api/v1/specs`: specs with their history, lint and the fleet matrix. Lint and evaluation
 //! are the core's (`lint::lint`, `eval::evaluate`, `report::build`), as in the CLI.
 
-use std::collections::BTreeMap;
+use nodefit_api::fleet::FleetMatrix;
+use nodefit_api::specs::{
+    CreateSpec, Diff, DiffKind, DiffLine, EvaluateRequest, Hunk, LintRequest, LintResult, Spec,
+    UpdateSpec, Version,
+};
+use nodefit_api::{ErrorBody, Page};
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use nodefit_core::eval::Options;
-use nodefit_core::lint::{self, JsonDiagnostic, LintSnapshot};
+use nodefit_core::lint::{self, LintSnapshot};
 use nodefit_core::source::LineIndex;
-use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
 use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, DiffOp, TextDiff};
-use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::snapshots::check_labels;
-use super::{check_text, page, Json, Page, Path, QueryPairs};
+use super::{check_text, page, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::db::{SnapshotQuery, SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
-use crate::error::{ApiError, ErrorBody};
-use crate::fleet::{self, FleetMatrix, FleetRequest, MAX_EVALUATED_SNAPSHOTS};
+use crate::error::ApiError;
+use crate::fleet::{self, FleetRequest, MAX_EVALUATED_SNAPSHOTS};
 use crate::state::AppState;
 
 /// Largest spec (NFD's own specs are a few kilobytes).
@@ -51,46 +54,17 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluate))
 }
 
-/// A spec; lists leave out `content`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Spec {
-    pub id: i64,
-    pub name: String,
-    /// The latest version.
-    pub version: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub created_by: String,
-}
-
-impl Spec {
-    fn new(row: SpecRow, content: Option<String>) -> Self {
-        Self {
-            id: row.id,
-            name: row.name,
-            version: row.version,
-            content,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            created_by: row.created_by,
-        }
+/// A spec as the API shows it.
+fn spec_answer(row: SpecRow, content: Option<String>) -> Spec {
+    Spec {
+        id: row.id,
+        name: row.name,
+        version: row.version,
+        content,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        created_by: row.created_by,
     }
-}
-
-/// A version of a spec; lists leave out `content`.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Version {
-    pub version: i64,
-    pub content_hash: String,
-    pub message: String,
-    pub created_at: String,
-    pub created_by: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content: Option<String>,
 }
 
 impl From<VersionRow> for Version {
@@ -104,91 +78,6 @@ impl From<VersionRow> for Version {
             content: v.content,
         }
     }
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateSpec {
-    pub name: String,
-    /// The spec's YAML (or JSON); saved even when NFD would refuse it, so that work in
-    /// progress is kept (lint says what is wrong).
-    pub content: String,
-    pub message: Option<String>,
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct UpdateSpec {
-    pub content: String,
-    /// A new name.
-    pub name: Option<String>,
-    pub message: Option<String>,
-    /// The version this edit started from: when given and no longer the latest, the save is
-    /// refused with 409 instead of overwriting someone else's save.
-    pub base_version: Option<i64>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Diff {
-    pub from: i64,
-    pub to: i64,
-    /// `diff -u` text.
-    pub unified: String,
-    pub hunks: Vec<Hunk>,
-    /// The hunks stop early: the whole diff would hold more than 20,000 lines.
-    pub truncated: bool,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Hunk {
-    /// 1-based first line in `from`.
-    pub old_start: usize,
-    pub old_lines: usize,
-    /// 1-based first line in `to`.
-    pub new_start: usize,
-    pub new_lines: usize,
-    pub lines: Vec<DiffLine>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct DiffLine {
-    /// `context`, `added` or `removed`.
-    pub kind: &'static str,
-    /// The line without its line break.
-    pub text: String,
-}
-
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct LintRequest {
-    /// Default: the latest.
-    pub version: Option<i64>,
-    /// Snapshots to check feature and element names against and count rule matches on.
-    pub snapshot_ids: Option<Vec<i64>>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct LintResult {
-    /// `nodefit lint --format json`'s diagnostic objects (`file` is the spec's name).
-    #[schema(value_type = Vec<Object>)]
-    pub diagnostics: Vec<JsonDiagnostic>,
-}
-
-#[derive(Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct EvaluateRequest {
-    /// Default: the latest.
-    pub version: Option<i64>,
-    /// These snapshots; with `labels`, those of them that also have the labels.
-    pub snapshot_ids: Option<Vec<i64>>,
-    /// Snapshots with all these labels. Without ids or labels, every snapshot.
-    pub labels: Option<BTreeMap<String, String>>,
-    /// Evaluate only compatibility sets with one of these tags (NFD's `--tags`).
-    pub tags: Option<Vec<String>>,
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
 }
 
 fn check_spec_fields(
@@ -257,7 +146,7 @@ async fn create(
         .ok_or_else(|| ApiError::conflict(format!("a spec named {:?} exists", req.name)))?;
     Ok((
         StatusCode::CREATED,
-        axum::Json(Spec::new(row, Some(req.content))),
+        axum::Json(spec_answer(row, Some(req.content))),
     ))
 }
 
@@ -285,7 +174,7 @@ async fn list(
     let text = query.get("q").filter(|q| !q.is_empty());
     let (rows, total) = state.db.list_specs(text, limit, offset).await?;
     Ok(axum::Json(Page {
-        items: rows.into_iter().map(|r| Spec::new(r, None)).collect(),
+        items: rows.into_iter().map(|r| spec_answer(r, None)).collect(),
         total,
         limit,
         offset,
@@ -312,7 +201,7 @@ async fn get_one(
         .spec_version(id, None)
         .await?
         .ok_or_else(|| spec_not_found(id))?;
-    Ok(axum::Json(Spec::new(spec, version.content)))
+    Ok(axum::Json(spec_answer(spec, version.content)))
 }
 
 /// Save a spec: a new version when the content changed (identical content creates none).
@@ -355,7 +244,9 @@ async fn update(
             "a spec named {:?} exists",
             update.name.unwrap_or_default()
         ))),
-        UpdateOutcome::Saved { spec, .. } => Ok(axum::Json(Spec::new(spec, Some(update.content)))),
+        UpdateOutcome::Saved { spec, .. } => {
+            Ok(axum::Json(spec_answer(spec, Some(update.content))))
+        }
     }
 }
 
@@ -386,22 +277,30 @@ async fn delete(
     get,
     path = "/specs/{id}/versions",
     tag = "specs",
-    params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Version>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    params(("id" = i64, Path), ("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = Page<Version>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("token" = []))
 )]
 async fn versions(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<i64>,
-) -> Result<axum::Json<Vec<Version>>, ApiError> {
+    query: QueryPairs,
+) -> Result<axum::Json<Page<Version>>, ApiError> {
     caller.require(Role::Viewer)?;
-    let rows = state
+    query.only(&["limit", "offset"])?;
+    let (limit, offset) = query.page()?;
+    let (rows, total) = state
         .db
-        .spec_versions(id)
+        .spec_versions(id, limit, offset)
         .await?
         .ok_or_else(|| spec_not_found(id))?;
-    Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
+    Ok(axum::Json(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+        limit,
+        offset,
+    }))
 }
 
 /// One version of a spec, with its content.
@@ -522,9 +421,9 @@ fn diff_texts(old: &str, new: &str, (from, to): &(String, String)) -> Diff {
             }
             lines.push(DiffLine {
                 kind: match change.tag() {
-                    ChangeTag::Equal => "context",
-                    ChangeTag::Insert => "added",
-                    ChangeTag::Delete => "removed",
+                    ChangeTag::Equal => DiffKind::Context,
+                    ChangeTag::Insert => DiffKind::Added,
+                    ChangeTag::Delete => DiffKind::Removed,
                 },
                 text: change.value().trim_end_matches(['\n', '\r']).to_owned(),
             });

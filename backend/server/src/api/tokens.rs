@@ -2,15 +2,15 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use nodefit_api::auth::{CreateToken, CreatedToken, Me, Token};
+use nodefit_api::{ErrorBody, Page};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{check_text, Json, Path};
+use super::{check_text, Json, Path, QueryPairs};
 use crate::auth::{generate_token, hash_token, Caller, Role};
 use crate::db::{format_time, TokenRow};
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Longest token name.
@@ -23,25 +23,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete))
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct Me {
-    /// The token's name.
-    pub name: String,
-    pub role: Role,
-    /// `read`, `write`, `publish`, `admin`: what the role allows.
-    pub permissions: Vec<&'static str>,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Token {
-    pub id: i64,
-    pub name: String,
-    pub role: Role,
-    pub created_at: String,
-    pub created_by: String,
-}
-
 impl From<TokenRow> for Token {
     fn from(t: TokenRow) -> Self {
         Self {
@@ -52,21 +33,6 @@ impl From<TokenRow> for Token {
             created_by: t.created_by,
         }
     }
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateToken {
-    pub name: String,
-    pub role: Role,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct CreatedToken {
-    #[serde(flatten)]
-    pub info: Token,
-    /// The token itself: shown only in this answer, stored only as a hash.
-    pub token: String,
 }
 
 /// The caller's token name and role.
@@ -139,16 +105,25 @@ async fn create(
     get,
     path = "/tokens",
     tag = "auth",
-    responses((status = 200, body = Vec<Token>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    params(("limit" = Option<i64>, Query), ("offset" = Option<i64>, Query)),
+    responses((status = 200, body = Page<Token>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("token" = []))
 )]
 async fn list(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<axum::Json<Vec<Token>>, ApiError> {
+    query: QueryPairs,
+) -> Result<axum::Json<Page<Token>>, ApiError> {
     caller.require(Role::Admin)?;
-    let rows = state.db.list_tokens().await?;
-    Ok(axum::Json(rows.into_iter().map(Into::into).collect()))
+    query.only(&["limit", "offset"])?;
+    let (limit, offset) = query.page()?;
+    let (rows, total) = state.db.list_tokens(limit, offset).await?;
+    Ok(axum::Json(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        total,
+        limit,
+        offset,
+    }))
 }
 
 /// Revoke a token (admin); it stops working at once on every server process.

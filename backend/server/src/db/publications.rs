@@ -5,7 +5,7 @@ use std::time::Duration;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{format_time, is_unique_violation, now_ms, Db};
+use super::{format_time, is_unique_violation, now_ms, Bind, Db};
 
 #[derive(Clone, Debug)]
 pub struct PublicationRow {
@@ -179,30 +179,21 @@ impl Db {
         spec_id: Option<i64>,
         limit: i64,
         offset: i64,
-    ) -> Result<Vec<PublicationRow>, sqlx::Error> {
-        let rows = match spec_id {
-            Some(id) => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM publications WHERE spec_id = $1 \
-                     ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3"
-                ))
-                .bind(id)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {COLUMNS} FROM publications \
-                     ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
-                ))
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&self.pool)
-                .await?
-            }
+    ) -> Result<(Vec<PublicationRow>, i64), sqlx::Error> {
+        let (clause, binds) = match spec_id {
+            Some(id) => (" WHERE spec_id = $1", vec![Bind::Int(id)]),
+            None => ("", Vec::new()),
         };
-        rows.iter().map(row).collect()
+        let (rows, total) = self
+            .page(
+                COLUMNS,
+                "publications",
+                clause,
+                "created_at DESC, id DESC",
+                binds,
+                (limit, offset),
+            )
+            .await?;
+        Ok((rows.iter().map(row).collect::<Result<_, _>>()?, total))
     }
 }

@@ -167,22 +167,33 @@ impl Db {
     }
 
     /// Every version of a spec, newest first; `None` when there is no such spec.
-    pub async fn spec_versions(&self, id: i64) -> Result<Option<Vec<VersionRow>>, sqlx::Error> {
-        let rows = sqlx::query(&format!(
-            "SELECT {VERSION_COLUMNS} FROM spec_versions WHERE spec_id = $1 ORDER BY version DESC"
-        ))
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
-        // A spec always has version 1, so no rows means no spec.
-        if rows.is_empty() {
+    /// A page of a spec's versions, newest first (without content); `None` when the spec
+    /// does not exist.
+    pub async fn spec_versions(
+        &self,
+        id: i64,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Option<(Vec<VersionRow>, i64)>, sqlx::Error> {
+        let (rows, total) = self
+            .page(
+                VERSION_COLUMNS,
+                "spec_versions",
+                " WHERE spec_id = $1",
+                "version DESC",
+                vec![Bind::Int(id)],
+                (limit, offset),
+            )
+            .await?;
+        // A spec always has version 1, so none means no spec.
+        if total == 0 {
             return Ok(None);
         }
-        Ok(Some(
-            rows.iter()
-                .map(|r| version_row(r, false))
-                .collect::<Result<_, _>>()?,
-        ))
+        let rows = rows
+            .iter()
+            .map(|r| version_row(r, false))
+            .collect::<Result<_, _>>()?;
+        Ok(Some((rows, total)))
     }
 
     /// Saves a spec: a new version when the content changed, a rename when asked.

@@ -68,10 +68,22 @@ impl Db {
         }))
     }
 
-    pub async fn list_tokens(&self) -> Result<Vec<TokenRow>, sqlx::Error> {
-        sqlx::query("SELECT id, name, role, created_at, created_by FROM tokens ORDER BY id")
-            .fetch_all(&self.pool)
-            .await?
+    pub async fn list_tokens(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<TokenRow>, i64), sqlx::Error> {
+        let (rows, total) = self
+            .page(
+                "id, name, role, created_at, created_by",
+                "tokens",
+                "",
+                "id",
+                Vec::new(),
+                (limit, offset),
+            )
+            .await?;
+        let rows = rows
             .iter()
             .map(|r| {
                 Ok(TokenRow {
@@ -82,7 +94,8 @@ impl Db {
                     created_by: r.try_get("created_by")?,
                 })
             })
-            .collect()
+            .collect::<Result<_, sqlx::Error>>()?;
+        Ok((rows, total))
     }
 
     pub async fn delete_token(&self, id: i64) -> Result<bool, sqlx::Error> {

@@ -1,0 +1,92 @@
+//! Registries, publishing and what is attached to images.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A registry of the server's allow-list, by name only.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Registry {
+    /// What publish requests call it.
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PublishRequest {
+    pub spec_id: i64,
+    /// The latest when left out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<i64>,
+    /// A registry of the allow-list (`GET /api/v1/registries`).
+    pub registry: String,
+    /// `repository:tag` or `repository@sha256:...` inside that registry.
+    pub image: String,
+    /// Attach to this platform's manifest of a multi-platform image (`os/arch[/variant]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<String>,
+}
+
+/// A spec version published to an image.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Publication {
+    pub id: i64,
+    pub spec_id: i64,
+    pub version: i64,
+    pub registry: String,
+    pub image: String,
+    /// The manifest (or index) the artifact refers to.
+    pub image_digest: String,
+    pub artifact_digest: String,
+    /// The `.sig` manifest, when the server signs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_digest: Option<String>,
+    pub created_at: String,
+    pub created_by: String,
+}
+
+/// The compatibility artifacts attached to an image, newest (the one NFD uses) first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Referrers {
+    pub registry: String,
+    pub image: String,
+    pub subject_digest: String,
+    /// `referrers-api` or `tag-schema` (the `sha256-<hex>` fallback index).
+    pub source: String,
+    /// How many artifacts, newest first, had their signature looked up (at most 50); the
+    /// others have no `signature` whether they are signed or not.
+    pub signatures_looked_up: usize,
+    pub artifacts: Vec<ReferrerArtifact>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ReferrerArtifact {
+    pub digest: String,
+    pub size: i64,
+    /// `org.opencontainers.image.created`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    pub annotations: BTreeMap<String, String>,
+    /// The artifact NFD's validate-node would use.
+    pub nfd_choice: bool,
+    /// Its classic cosign signature image, if any (not verified here; `nodefit verify` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureInfo>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct SignatureInfo {
+    pub tag: String,
+    pub digest: String,
+    pub count: usize,
+}
