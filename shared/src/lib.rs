@@ -16,6 +16,7 @@ pub mod source;
 pub mod spec;
 pub mod template;
 pub mod text;
+pub mod verdict;
 pub mod version;
 pub mod yaml;
 

@@ -5,6 +5,7 @@ use comfy_table::{presets, Cell, Color, ContentArrangement, Table};
 use nodefit_core::lint::{Diagnostic, Severity};
 use nodefit_core::report::{CompatibilityStatus, MatchedExpression, MatcherType};
 use nodefit_core::source::{LineIndex, Span};
+use nodefit_core::verdict;
 
 /// `file:line:column` of a span.
 pub fn location(file: &str, src: &str, span: Span) -> String {
@@ -87,7 +88,7 @@ fn row(n: usize, e: &MatchedExpression, color: bool) -> Vec<Cell> {
         MatcherType::MatchExpression => "matchExpression",
         MatcherType::MatchName => "matchName",
     };
-    let status = if e.is_match { "OK" } else { "FAIL" };
+    let status = verdict::status_word(e.is_match);
     let mut status_cell = Cell::new(status);
     if color {
         status_cell = status_cell.fg(if e.is_match { Color::Green } else { Color::Red });
@@ -101,30 +102,23 @@ fn row(n: usize, e: &MatchedExpression, color: bool) -> Vec<Cell> {
         ),
         Cell::new(matcher),
         status_cell,
-        Cell::new(actual_text(e.actual.as_deref())),
+        Cell::new(verdict::actual_text(
+            e.actual.as_deref(),
+            Some(SHOWN_VALUES),
+        )),
     ]
 }
 
-fn actual_text(actual: Option<&[String]>) -> String {
-    const SHOWN: usize = 6;
-    match actual {
-        None => "(feature missing)".into(),
-        Some([]) => "(absent)".into(),
-        Some(values) if values.len() > SHOWN => format!(
-            "{} … (+{} more)",
-            values[..SHOWN].join(", "),
-            values.len() - SHOWN
-        ),
-        Some(values) => values.join(", "),
-    }
-}
+/// Values shown in a report's NODE VALUE column before "… (+N more)".
+const SHOWN_VALUES: usize = 6;
 
+/// `OK` or `FAIL`, green or red on a terminal.
 pub fn status_text(ok: bool, color: bool) -> String {
+    let word = verdict::status_word(ok);
     match (ok, color) {
-        (true, true) => "\x1b[32mOK\x1b[0m".into(),
-        (false, true) => "\x1b[31mFAIL\x1b[0m".into(),
-        (true, false) => "OK".into(),
-        (false, false) => "FAIL".into(),
+        (true, true) => format!("\x1b[32m{word}\x1b[0m"),
+        (false, true) => format!("\x1b[31m{word}\x1b[0m"),
+        (_, false) => word.into(),
     }
 }
 

@@ -9,6 +9,7 @@ use nodefit_core::eval::{self, Options};
 use nodefit_core::report::{self, CompatibilityStatus};
 use nodefit_core::snapshot::{self, NodeSnapshot};
 use nodefit_core::spec::Spec;
+use nodefit_core::verdict::{self, NodeVerdict};
 use serde::Serialize;
 
 use super::render::{self, location};
@@ -38,15 +39,29 @@ enum Output {
 /// Exit code when some node is not compatible.
 const EXIT_NOT_COMPATIBLE: u8 = 1;
 
-/// One evaluated node, as printed for more than one node.
-#[derive(Serialize)]
-pub struct NodeReport<'a> {
+/// One evaluated node: its label, the file it came from, and its verdict.
+pub struct NodeReport<'s> {
     node: String,
     snapshot: String,
+    verdict: NodeVerdict<'s>,
+}
+
+impl<'s> NodeReport<'s> {
+    /// NFD's report of the node (every verdict here is explained).
+    fn report(&self) -> &[CompatibilityStatus<'s>] {
+        self.verdict.report.as_deref().unwrap_or_default()
+    }
+}
+
+/// A node as printed in the JSON array for more than one node.
+#[derive(Serialize)]
+struct NodeJson<'r, 's> {
+    node: &'r str,
+    snapshot: &'r str,
     compatible: bool,
     #[serde(rename = "bestSet")]
     best_set: Option<usize>,
-    report: Vec<CompatibilityStatus<'a>>,
+    report: &'r [CompatibilityStatus<'s>],
 }
 
 pub fn run(args: TestArgs) -> Result<u8> {
@@ -62,7 +77,7 @@ pub fn run(args: TestArgs) -> Result<u8> {
         ..Options::default()
     };
     let reports = evaluate_nodes(&spec, &spec_name, &spec_src, &nodes, &options)?;
-    print_reports(&spec, &reports, matches!(args.output, Output::Json));
+    print_reports(&reports, matches!(args.output, Output::Json));
     Ok(exit_code(&reports))
 }
 
@@ -111,18 +126,17 @@ pub fn evaluate_nodes<'s>(
             let features = &node.snapshot.features;
             let evaluation = eval::evaluate(spec, features, options).map_err(|e| {
                 anyhow!(
-                    "{}: {} (while evaluating node {}; NFD aborts validation here)",
+                    "{}: {} (while evaluating node {}; {})",
                     location(spec_name, spec_src, e.span),
                     e.message,
-                    node.label
+                    node.label,
+                    verdict::error_note(&e)
                 )
             })?;
             Ok(NodeReport {
                 node: node.label.clone(),
                 snapshot: node.source.clone(),
-                compatible: evaluation.is_compatible(),
-                best_set: evaluation.best_set(spec),
-                report: report::build(spec, &evaluation, features),
+                verdict: verdict::explain(spec, &evaluation, features),
             })
         })
         .collect()
@@ -130,12 +144,22 @@ pub fn evaluate_nodes<'s>(
 
 /// Prints reports as NFD's JSON (one node: NFD's array; several: an array of node reports) or
 /// as tables with a verdict per node.
-pub fn print_reports(spec: &Spec, reports: &[NodeReport], json: bool) {
+pub fn print_reports(reports: &[NodeReport], json: bool) {
     if json {
         if let [only] = reports {
-            println!("{}", report::to_go_json(&only.report));
+            println!("{}", report::to_go_json(only.report()));
         } else {
-            println!("{}", report::to_go_json(reports));
+            let nodes: Vec<NodeJson> = reports
+                .iter()
+                .map(|r| NodeJson {
+                    node: &r.node,
+                    snapshot: &r.snapshot,
+                    compatible: r.verdict.compatible,
+                    best_set: r.verdict.best_set,
+                    report: r.report(),
+                })
+                .collect();
+            println!("{}", report::to_go_json(&nodes));
         }
         return;
     }
@@ -145,8 +169,12 @@ pub fn print_reports(spec: &Spec, reports: &[NodeReport], json: bool) {
         if many {
             println!("NODE: {} ({})", r.node, r.snapshot);
         }
-        print!("{}", render::report_table(&r.report, color));
-        println!("{}", verdict(spec, r, color));
+        print!("{}", render::report_table(r.report(), color));
+        println!(
+            "VERDICT: {} {}",
+            render::status_text(r.verdict.compatible, color),
+            r.verdict.explanation()
+        );
         if many {
             println!();
         }
@@ -155,35 +183,10 @@ pub fn print_reports(spec: &Spec, reports: &[NodeReport], json: bool) {
 
 /// 0 when every node is compatible, 1 otherwise.
 pub fn exit_code(reports: &[NodeReport]) -> u8 {
-    if reports.iter().all(|r| r.compatible) {
+    if reports.iter().all(|r| r.verdict.compatible) {
         0
     } else {
         EXIT_NOT_COMPATIBLE
-    }
-}
-
-fn verdict(spec: &Spec, r: &NodeReport, color: bool) -> String {
-    let status = render::status_text(r.compatible, color);
-    match r.best_set {
-        Some(i) => {
-            let set = &spec.compatibilities[i];
-            let tag = if set.tag.is_empty() {
-                String::new()
-            } else {
-                format!(", tag {:?}", set.tag)
-            };
-            format!(
-                "VERDICT: {status} compatible: best set #{}{tag}, weight {}",
-                i + 1,
-                set.weight
-            )
-        }
-        None if r.report.is_empty() => {
-            format!("VERDICT: {status} no compatibility set selected (check --tags)")
-        }
-        None => format!(
-            "VERDICT: {status} not compatible: no compatibility set has all its rules matched"
-        ),
     }
 }
 

@@ -87,7 +87,7 @@ pub fn run(args: ValidateNodeArgs) -> Result<u8> {
         ..Options::default()
     };
     let reports = evaluate_nodes(&spec, &spec_name, &spec_src, &nodes, &options)?;
-    print_reports(&spec, &reports, args.output_json);
+    print_reports(&reports, args.output_json);
     Ok(exit_code(&reports))
 }
 

@@ -1747,9 +1747,7 @@ fn names_refuse_hidden_characters_and_token_names_are_unique(store: &Store) {
     token("ci ", "viewer").expect_error(400, "bad_request");
     refused(token("c\u{202E}i", "viewer"), "the token name");
     refused(token("ci\u{200B}", "viewer"), "the token name");
-    let names: Vec<Value> = server
-        .get("/api/v1/tokens", ADMIN)
-        .json()["items"]
+    let names: Vec<Value> = server.get("/api/v1/tokens", ADMIN).json()["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -797,9 +797,7 @@ fn publish(server: &Server, token: &str, spec: i64, registry: &str) -> server_su
 }
 
 fn publications(server: &Server) -> Vec<Value> {
-    server
-        .get("/api/v1/publications", ADMIN)
-        .json()["items"]
+    server.get("/api/v1/publications", ADMIN).json()["items"]
         .as_array()
         .unwrap()
         .clone()

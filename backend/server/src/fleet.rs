@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use nodefit_core::eval::{self, Options};
 use nodefit_core::features::Features;
-use nodefit_core::report;
 use nodefit_core::source::LineIndex;
 use nodefit_core::spec::Spec;
+use nodefit_core::{report, verdict};
 use prometheus::IntCounter;
 use serde_json::value::RawValue;
 
@@ -260,34 +260,32 @@ fn evaluate_one(request: &FleetRequest, features: &Features) -> NodeResult {
     let spec = &request.spec;
     match eval::evaluate(spec, features, &request.options) {
         Ok(evaluation) => {
-            let sets = evaluation
+            let verdict = if request.with_report {
+                verdict::explain(spec, &evaluation, features)
+            } else {
+                verdict::judge(spec, &evaluation)
+            };
+            let sets = verdict
                 .sets
                 .iter()
                 .map(|set| SetResult {
                     index: set.index,
-                    is_match: set.is_match(),
-                    failing_rules: spec.compatibilities[set.index]
-                        .rules
-                        .iter()
-                        .zip(&set.rules)
-                        .filter(|(_, outcome)| !outcome.is_match)
-                        .map(|(rule, _)| rule.name.clone())
-                        .collect(),
+                    is_match: set.is_match,
+                    failing_rules: set.failing_rules().map(str::to_owned).collect(),
                 })
                 .collect();
-            let report = request.with_report.then(|| {
-                let statuses = report::build(spec, &evaluation, features);
+            let report = verdict.report.as_ref().map(|statuses| {
                 // The core's Go-style JSON, so the report is byte for byte what the CLI prints.
                 // It is valid JSON; were it ever not, the item says `null` rather than the
                 // whole matrix failing.
-                RawValue::from_string(report::to_go_json(&statuses)).unwrap_or_else(|e| {
+                RawValue::from_string(report::to_go_json(statuses)).unwrap_or_else(|e| {
                     tracing::error!(error = %e, "report JSON did not parse");
                     Box::default()
                 })
             });
             NodeResult {
-                compatible: evaluation.is_compatible(),
-                best_set: evaluation.best_set(spec),
+                compatible: verdict.compatible,
+                best_set: verdict.best_set,
                 sets,
                 error: None,
                 report,
@@ -302,11 +300,7 @@ fn evaluate_one(request: &FleetRequest, features: &Features) -> NodeResult {
                 error: Some(format!(
                     "line {line}, column {column}: {} ({})",
                     e.message,
-                    if e.budget.is_some() {
-                        "nodefit's budget: NFD would go on"
-                    } else {
-                        "NFD aborts validation here"
-                    }
+                    verdict::error_note(&e)
                 )),
                 report: None,
             }

@@ -8,8 +8,9 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nodefit_core::eval::{self, Options};
 use nodefit_core::features::Features;
-use nodefit_core::report::{self, MatchedExpression, MatcherType};
+use nodefit_core::report::{MatchedExpression, MatcherType};
 use nodefit_core::source::LineIndex;
+use nodefit_core::verdict;
 
 use crate::builder;
 use crate::state::AppState;
@@ -65,11 +66,7 @@ fn expr_view(m: &MatchedExpression) -> ExprView {
         element: m.name.to_string(),
         expression,
         is_match: m.is_match,
-        actual: match &m.actual {
-            None => "(feature missing)".into(),
-            Some(v) if v.is_empty() => "(element missing)".into(),
-            Some(v) => v.join(", "),
-        },
+        actual: verdict::actual_text(m.actual.as_deref(), None),
     }
 }
 
@@ -107,42 +104,25 @@ pub fn evaluate(
     let evaluation = match eval::evaluate(&spec, features, &options) {
         Ok(e) => e,
         Err(e) => {
-            let (line, _) = LineIndex::new(text).line_col(e.span.start);
+            let (line, column) = LineIndex::new(text).line_col(e.span.start);
             return Ok(NodeResult {
                 node: node.to_string(),
                 compatible: false,
                 verdict: format!(
-                    "ERROR: NFD aborts validation: {} (line {line}). Fix the expression there.",
-                    e.message
+                    "ERROR line {line}, column {column}: {} ({})",
+                    e.message,
+                    verdict::error_note(&e)
                 ),
                 sets: Vec::new(),
             });
         }
     };
-    let best = evaluation.best_set(&spec);
-    let compatible = evaluation.is_compatible();
-    // Worded and numbered (from 1) as `nodefit test` prints it.
-    let verdict = match best {
-        Some(b) => {
-            let set = &spec.compatibilities[b];
-            let tag = if set.tag.is_empty() {
-                String::new()
-            } else {
-                format!(", tag {:?}", set.tag)
-            };
-            format!(
-                "OK compatible: best set #{}{tag}, weight {}",
-                b + 1,
-                set.weight
-            )
-        }
-        None if evaluation.sets.is_empty() => {
-            "FAIL no compatibility set selected (check the tags)".into()
-        }
-        None => "FAIL not compatible: no compatibility set has all its rules matched".into(),
-    };
-    let sets = report::build(&spec, &evaluation, features)
+    // Decided and worded by the core, as `nodefit test` prints it.
+    let judged = verdict::explain(&spec, &evaluation, features);
+    let sets = judged
+        .report
         .iter()
+        .flatten()
         .map(|s| SetView {
             index: s.index,
             title: set_title(&spec, s.index),
@@ -173,18 +153,10 @@ pub fn evaluate(
         .collect();
     Ok(NodeResult {
         node: node.to_string(),
-        compatible,
-        verdict,
+        compatible: judged.compatible,
+        verdict: judged.to_string(),
         sets,
     })
-}
-
-fn ok(b: bool) -> &'static str {
-    if b {
-        "OK"
-    } else {
-        "FAIL"
-    }
 }
 
 #[component]
@@ -326,7 +298,7 @@ fn NodeReport(r: NodeResult) -> impl IntoView {
                     <tr class=if e.is_match { "ok" } else { "fail" }>
                         <td>{format!("{}.{}", e.feature, e.element).trim_end_matches('.').to_string()}</td>
                         <td><code>{e.expression}</code></td>
-                        <td class="result">{ok(e.is_match)}</td>
+                        <td class="result">{verdict::status_word(e.is_match)}</td>
                         <td class="actual">{e.actual}</td>
                     </tr>
                 }
@@ -356,7 +328,7 @@ fn NodeReport(r: NodeResult) -> impl IntoView {
                         <tbody>
                             <tr class=if rule.is_match { "rule ok" } else { "rule fail" }>
                                 <th colspan="2" scope="rowgroup">{format!("Rule {}", rule.name)}</th>
-                                <td class="result" data-testid="rule-result">{ok(rule.is_match)}</td>
+                                <td class="result" data-testid="rule-result">{verdict::status_word(rule.is_match)}</td>
                                 <td></td>
                             </tr>
                             {expr_rows(rule.expressions)}
@@ -368,7 +340,7 @@ fn NodeReport(r: NodeResult) -> impl IntoView {
             view! {
                 <table class="report">
                     <caption class=if s.is_match { "ok" } else { "fail" }>
-                        {format!("{} — {}{}", s.title, ok(s.is_match), if s.best { " (best)" } else { "" })}
+                        {format!("{} — {}{}", s.title, verdict::status_word(s.is_match), if s.best { " (best)" } else { "" })}
                     </caption>
                     <thead>
                         <tr>
