@@ -83,10 +83,6 @@ impl<'a> LineIndex<'a> {
         self.line_starts[(line - 1).min(self.line_starts.len() - 1)]
     }
 
-    pub fn line_count(&self) -> usize {
-        self.line_starts.len()
-    }
-
     fn clamp_to_char(&self, mut offset: usize) -> usize {
         while !self.text.is_char_boundary(offset) {
             offset -= 1;

@@ -253,11 +253,6 @@ impl Expr {
             .enumerate()
             .filter_map(|(i, r)| r.as_ref().err().map(|e| (i, e)))
     }
-
-    /// NFD's report compares expressions by op and values only (not `type`).
-    pub fn same_as_reported(&self, other: &Expr) -> bool {
-        self.op == other.op && self.value == other.value
-    }
 }
 
 /// Go's `MatchExpression.String()`: `{op: "In", value: ["a" "b"]}`, or `{op: "Exists"}`.

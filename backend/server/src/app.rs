@@ -63,7 +63,7 @@ pub fn build(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(ui)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         .layer(CompressionLayer::new())
         .layer(PropagateRequestIdLayer::x_request_id())

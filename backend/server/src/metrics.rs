@@ -13,7 +13,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use super::state::AppState;
+use std::sync::Arc;
 
 pub struct Metrics {
     registry: Registry,
@@ -108,7 +108,7 @@ impl Metrics {
 /// grow the series without end: the route is the matched route (`/api/v1/specs/{id}`, never the
 /// raw path, `other` when none matched), the method one of HTTP's standard ones (anything else
 /// is `other`), the status a three-digit code.
-pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(m): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -117,7 +117,6 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     let method = method_label(req.method());
     let started = Instant::now();
     let response = next.run(req).await;
-    let m = &state.metrics;
     m.duration
         .with_label_values(&[method, route.as_str()])
         .observe(started.elapsed().as_secs_f64());
