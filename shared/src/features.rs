@@ -308,6 +308,8 @@ impl<'de, T: Deserialize<'de>> DeserializeSeed<'de> for MergeInto<'_, T> {
     }
 }
 
+/// Implements `Deserialize` for a struct with Go's field matching (see [`visit_struct`]): `null`
+/// is the default value.
 macro_rules! struct_visitor {
     ($ty:ty, $expecting:literal, $fields:expr, |$out:ident, $i:ident, $map:ident| $body:block) => {
         impl<'de> Deserialize<'de> for $ty {
@@ -332,6 +334,7 @@ macro_rules! struct_visitor {
         }
     };
 }
+pub(crate) use struct_visitor;
 
 struct_visitor!(
     Features,

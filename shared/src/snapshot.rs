@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{string_map, Decoder, Path};
 use crate::features::{
-    visit_struct, AttributeSet, Features, FlagSet, GoString, GoStringMap, Instance, InstanceSet,
-    MergeInto, NameSet, Text,
+    struct_visitor, visit_struct, AttributeSet, Features, FlagSet, GoString, GoStringMap, Instance,
+    InstanceSet, MergeInto, NameSet, Text,
 };
 use crate::source::{LineIndex, Span};
 use crate::yaml::{self, Node, Value};
@@ -294,48 +294,28 @@ impl<'de> Deserialize<'de> for JsonNodeFeature {
     }
 }
 
-macro_rules! small_struct {
-    ($ty:ty, $fields:expr, |$out:ident, $i:ident, $map:ident| $body:block) => {
-        impl<'de> Deserialize<'de> for $ty {
-            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> Visitor<'de> for V {
-                    type Value = $ty;
-                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                        f.write_str("an object")
-                    }
-                    fn visit_unit<E: de::Error>(self) -> Result<$ty, E> {
-                        Ok(<$ty>::default())
-                    }
-                    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<$ty, A::Error> {
-                        let mut $out = <$ty>::default();
-                        visit_struct(map, $fields, |$i, $map| $body)?;
-                        Ok($out)
-                    }
-                }
-                d.deserialize_any(V)
+struct_visitor!(
+    JsonMetadata,
+    "an object",
+    &["name", "labels"],
+    |out, i, map| {
+        match i {
+            0 => out.name = map.next_value::<GoString>()?.0,
+            _ => {
+                out.labels = map
+                    .next_value::<GoStringMap>()?
+                    .0
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, v)| (k.into(), v.into()))
+                    .collect()
             }
         }
-    };
-}
-
-small_struct!(JsonMetadata, &["name", "labels"], |out, i, map| {
-    match i {
-        0 => out.name = map.next_value::<GoString>()?.0,
-        _ => {
-            out.labels = map
-                .next_value::<GoStringMap>()?
-                .0
-                .into_iter()
-                .flatten()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect()
-        }
+        Ok(())
     }
-    Ok(())
-});
+);
 
-small_struct!(JsonSpec, &["features"], |out, _i, map| {
+struct_visitor!(JsonSpec, "an object", &["features"], |out, _i, map| {
     out.features = map.next_value()?;
     Ok(())
 });

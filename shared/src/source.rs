@@ -1,6 +1,6 @@
 //! Positions in source text: byte spans, and their 1-based line/column form for people and editors.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A half-open byte range `start..end` into one source text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -22,7 +22,7 @@ impl Span {
 
 /// A span resolved to lines and columns, all 1-based; columns count Unicode scalar values, so
 /// they agree with what an editor shows for non-ASCII text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Location {
     pub line: usize,

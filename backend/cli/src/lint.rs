@@ -152,9 +152,9 @@ fn sarif(linted: &[Linted]) -> serde_json::Value {
                             "physicalLocation": {
                                 "artifactLocation": { "uri": j.file },
                                 "region": {
-                                    "startLine": j.line, "startColumn": j.column,
-                                    "endLine": j.end_line, "endColumn": j.end_column,
-                                    "byteOffset": j.start_byte, "byteLength": j.end_byte - j.start_byte,
+                                    "startLine": j.at.line, "startColumn": j.at.column,
+                                    "endLine": j.at.end_line, "endColumn": j.at.end_column,
+                                    "byteOffset": j.at.start_byte, "byteLength": j.at.end_byte - j.at.start_byte,
                                 }
                             }
                         }],
@@ -165,7 +165,7 @@ fn sarif(linted: &[Linted]) -> serde_json::Value {
                             "artifactChanges": [{
                                 "artifactLocation": { "uri": j.file },
                                 "replacements": [{
-                                    "deletedRegion": { "byteOffset": f.start_byte, "byteLength": f.end_byte - f.start_byte },
+                                    "deletedRegion": { "byteOffset": f.at.start_byte, "byteLength": f.at.end_byte - f.at.start_byte },
                                     "insertedContent": { "text": f.replacement },
                                 }]
                             }]

@@ -169,29 +169,20 @@ async fn healthz() -> axum::Json<Status> {
     responses((status = 200, body = Status), (status = 503, body = Status))
 )]
 async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<Status>) {
-    match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
-        Ok(Ok(())) => (
-            StatusCode::OK,
-            axum::Json(Status {
-                status: "ready".into(),
-            }),
-        ),
+    let (code, status) = match tokio::time::timeout(READY_TIMEOUT, state.db.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready: database error");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                axum::Json(Status {
-                    status: "database unavailable".into(),
-                }),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            axum::Json(Status {
-                status: "database unavailable".into(),
-            }),
-        ),
-    }
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable"),
+    };
+    (
+        code,
+        axum::Json(Status {
+            status: status.into(),
+        }),
+    )
 }
 
 /// Prometheus metrics of this process.

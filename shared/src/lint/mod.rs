@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::budget::Interrupt;
 use crate::features::Features;
-use crate::source::{LineIndex, Span};
+use crate::source::{LineIndex, Location, Span};
 use crate::{decode, yaml};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -261,12 +261,8 @@ pub struct JsonDiagnostic {
     pub code: String,
     pub severity: Severity,
     pub message: String,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
-    pub start_byte: usize,
-    pub end_byte: usize,
+    #[serde(flatten)]
+    pub at: Location,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -277,45 +273,25 @@ pub struct JsonDiagnostic {
 #[serde(rename_all = "camelCase")]
 pub struct JsonFix {
     pub replacement: String,
-    pub line: usize,
-    pub column: usize,
-    pub end_line: usize,
-    pub end_column: usize,
-    pub start_byte: usize,
-    pub end_byte: usize,
+    #[serde(flatten)]
+    pub at: Location,
 }
 
 pub fn to_json(file: &str, src: &str, diagnostics: &[Diagnostic]) -> Vec<JsonDiagnostic> {
     let index = LineIndex::new(src);
     diagnostics
         .iter()
-        .map(|d| {
-            let at = index.location(d.span);
-            JsonDiagnostic {
-                file: file.to_string(),
-                code: d.code.to_string(),
-                severity: d.severity,
-                message: d.message.clone(),
-                line: at.line,
-                column: at.column,
-                end_line: at.end_line,
-                end_column: at.end_column,
-                start_byte: at.start_byte,
-                end_byte: at.end_byte,
-                hint: d.hint.clone(),
-                fix: d.fix.as_ref().map(|f| {
-                    let fa = index.location(f.span);
-                    JsonFix {
-                        replacement: f.replacement.clone(),
-                        line: fa.line,
-                        column: fa.column,
-                        end_line: fa.end_line,
-                        end_column: fa.end_column,
-                        start_byte: fa.start_byte,
-                        end_byte: fa.end_byte,
-                    }
-                }),
-            }
+        .map(|d| JsonDiagnostic {
+            file: file.to_string(),
+            code: d.code.to_string(),
+            severity: d.severity,
+            message: d.message.clone(),
+            at: index.location(d.span),
+            hint: d.hint.clone(),
+            fix: d.fix.as_ref().map(|f| JsonFix {
+                replacement: f.replacement.clone(),
+                at: index.location(f.span),
+            }),
         })
         .collect()
 }

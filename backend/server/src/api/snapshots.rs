@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::{check_text, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
-use crate::db::{NewSnapshot, SnapshotQuery, SnapshotRow, Stored};
+use crate::db::{NewSnapshot, SnapshotQuery, Stored};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -48,21 +48,6 @@ pub fn router(max_upload_bytes: usize) -> OpenApiRouter<AppState> {
             methods.layer(DefaultBodyLimit::max(max_upload_bytes)),
         ))
         .routes(routes!(get_one, patch_labels, delete))
-}
-
-impl From<SnapshotRow> for SnapshotSummary {
-    fn from(r: SnapshotRow) -> Self {
-        Self {
-            id: r.id,
-            node_name: r.node_name,
-            labels: r.labels,
-            format: r.format,
-            content_hash: r.content_hash,
-            feature_count: r.feature_count,
-            created_at: r.created_at,
-            created_by: r.created_by,
-        }
-    }
 }
 
 /// The upload body: its media type and declared length are checked before anything is read, the
@@ -144,11 +129,11 @@ async fn upload(
         match s {
             Stored::Created(row) => {
                 created = true;
-                result.snapshots.push(row.into());
+                result.snapshots.push(row);
             }
             Stored::Duplicate(row) => {
                 result.duplicates.push(row.id);
-                result.snapshots.push(row.into());
+                result.snapshots.push(row);
             }
         }
     }
@@ -348,7 +333,7 @@ async fn list(
     };
     let (rows, total) = state.db.list_snapshots(&filter, limit, offset).await?;
     Ok(axum::Json(Page {
-        items: rows.into_iter().map(Into::into).collect(),
+        items: rows.into_iter().collect(),
         total,
         limit,
         offset,
@@ -376,7 +361,7 @@ async fn get_one(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("snapshot {id}")))?;
     Ok(axum::Json(SnapshotWithFeatures {
-        summary: row.into(),
+        summary: row,
         features: RawValue::from_string(features).map_err(ApiError::internal)?,
     }))
 }
@@ -407,7 +392,7 @@ async fn patch_labels(
         .set_snapshot_labels(id, &edit.labels)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("snapshot {id}")))?;
-    Ok(axum::Json(row.into()))
+    Ok(axum::Json(row))
 }
 
 /// Delete a snapshot.

@@ -27,7 +27,7 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use publications::{NewPublication, PublicationKey, PublicationRow};
-pub use snapshots::{EvalRow, NewSnapshot, SnapshotQuery, SnapshotRow, Stored};
+pub use snapshots::{EvalRow, NewSnapshot, SnapshotQuery, Stored};
 pub use specs::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
 pub use tokens::TokenRow;
 

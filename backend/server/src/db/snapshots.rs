@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use nodefit_api::snapshots::SnapshotSummary;
+
 use super::{bind_all, format_time, labels_from_row, like_pattern, now_ms, Bind, Db};
 
 /// A snapshot to store.
@@ -19,25 +21,12 @@ pub struct NewSnapshot {
     pub features: String,
 }
 
-/// A stored snapshot without its features.
-#[derive(Clone, Debug)]
-pub struct SnapshotRow {
-    pub id: i64,
-    pub node_name: Option<String>,
-    pub labels: BTreeMap<String, String>,
-    pub format: String,
-    pub content_hash: String,
-    pub feature_count: i64,
-    pub created_at: String,
-    pub created_by: String,
-}
-
 /// What happened to each uploaded node.
 #[derive(Clone, Debug)]
 pub enum Stored {
-    Created(SnapshotRow),
+    Created(SnapshotSummary),
     /// Identical features were already stored: the existing snapshot.
-    Duplicate(SnapshotRow),
+    Duplicate(SnapshotSummary),
 }
 
 /// Which snapshots a list or an evaluation covers.
@@ -63,8 +52,8 @@ pub struct EvalRow {
 const SUMMARY_COLUMNS: &str =
     "id, node_name, labels, format, content_hash, feature_count, created_at, created_by";
 
-fn summary(row: &AnyRow) -> Result<SnapshotRow, sqlx::Error> {
-    Ok(SnapshotRow {
+fn summary(row: &AnyRow) -> Result<SnapshotSummary, sqlx::Error> {
+    Ok(SnapshotSummary {
         id: row.try_get("id")?,
         node_name: row.try_get("node_name")?,
         labels: labels_from_row(row, "labels")?,
@@ -154,17 +143,8 @@ impl Db {
             match inserted {
                 Some(row) => {
                     let id: i64 = row.try_get("id")?;
-                    for (key, value) in &node.labels {
-                        sqlx::query(
-                            "INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES ($1, $2, $3)",
-                        )
-                        .bind(id)
-                        .bind(key.as_str())
-                        .bind(value.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    out.push(Stored::Created(SnapshotRow {
+                    insert_labels(&mut tx, id, &node.labels).await?;
+                    out.push(Stored::Created(SnapshotSummary {
                         id,
                         node_name: node.node_name.clone(),
                         labels: node.labels.clone(),
@@ -196,7 +176,7 @@ impl Db {
         query: &SnapshotQuery,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<SnapshotRow>, i64), sqlx::Error> {
+    ) -> Result<(Vec<SnapshotSummary>, i64), sqlx::Error> {
         let (clause, binds) = query.clause();
         let (rows, total) = self
             .page(
@@ -216,7 +196,7 @@ impl Db {
     pub async fn get_snapshot(
         &self,
         id: i64,
-    ) -> Result<Option<(SnapshotRow, String)>, sqlx::Error> {
+    ) -> Result<Option<(SnapshotSummary, String)>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, features FROM snapshots WHERE id = $1"
         ))
@@ -232,7 +212,7 @@ impl Db {
         &self,
         id: i64,
         labels: &BTreeMap<String, String>,
-    ) -> Result<Option<SnapshotRow>, sqlx::Error> {
+    ) -> Result<Option<SnapshotSummary>, sqlx::Error> {
         let text = serde_json::to_string(labels).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
         let mut tx = self.pool.begin().await?;
         let Some(row) = sqlx::query(&format!(
@@ -250,16 +230,7 @@ impl Db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        for (key, value) in labels {
-            sqlx::query(
-                "INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES ($1, $2, $3)",
-            )
-            .bind(id)
-            .bind(key.as_str())
-            .bind(value.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_labels(&mut tx, id, labels).await?;
         let summary = summary(&row)?;
         tx.commit().await?;
         Ok(Some(summary))
@@ -315,4 +286,21 @@ impl Db {
             .map(|r| Ok((r.try_get("content_hash")?, r.try_get("features")?)))
             .collect()
     }
+}
+
+/// Stores a snapshot's labels (its old ones already deleted, if it had any).
+async fn insert_labels(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    labels: &BTreeMap<String, String>,
+) -> Result<(), sqlx::Error> {
+    for (key, value) in labels {
+        sqlx::query("INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(key.as_str())
+            .bind(value.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
