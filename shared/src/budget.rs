@@ -70,6 +70,15 @@ pub const TEMPLATE_OUTPUT: Limit = Limit {
     unit: Unit::Bytes,
     what: "varsTemplate output in one node's evaluation",
 };
+/// Length of one `InRegexp` pattern: the regex engine builds each pattern's syntax tree in full
+/// before the compiled-size budget applies, and a Unicode class such as `\PL` is kilobytes of
+/// ranges there, so a long alternation of them would cost hundreds of megabytes.
+pub const REGEX_SOURCE: Limit = Limit {
+    name: "regex-source",
+    value: 4 << 10,
+    unit: Unit::Bytes,
+    what: "one InRegexp pattern's text",
+};
 /// Compiled size of one `InRegexp` pattern (its automaton, as the regex engine counts it).
 pub const REGEX_PATTERN: Limit = Limit {
     name: "regex-pattern",
@@ -93,6 +102,7 @@ pub const ALL: &[Limit] = &[
     TEMPLATE_BYTES,
     TEMPLATE_STEPS,
     TEMPLATE_OUTPUT,
+    REGEX_SOURCE,
     REGEX_PATTERN,
     REGEX_SPEC,
 ];

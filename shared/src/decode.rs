@@ -137,7 +137,7 @@ impl Decoder {
                     Ok(re)
                 }
                 Err(e) => {
-                    if e.budget.is_some() {
+                    if e.budget == Some(&budget::REGEX_PATTERN) {
                         // Refused at the per-pattern limit, after building that much.
                         self.regex_bytes += budget::REGEX_PATTERN.value;
                     }

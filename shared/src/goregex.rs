@@ -67,9 +67,13 @@ impl fmt::Display for PatternError {
 }
 
 /// Compiles a Go RE2 pattern; the error says why Go would refuse it, or which budget it goes
-/// over ([`budget::REGEX_PATTERN`]: Go's own limit is much higher because its compiled form is
-/// smaller, but a pattern such as `[\pL]{1000}` costs tens of megabytes here).
+/// over ([`budget::REGEX_SOURCE`], [`budget::REGEX_PATTERN`]: Go's own limits are much higher
+/// because its compiled form is smaller, but a pattern such as `[\pL]{1000}` costs tens of
+/// megabytes here).
 pub fn compile(pattern: &str) -> Result<Regex, PatternError> {
+    if pattern.len() > budget::REGEX_SOURCE.value {
+        return Err(PatternError::over(&budget::REGEX_SOURCE));
+    }
     let translated = translate(pattern).map_err(PatternError::invalid)?;
     // The `regex` crate's defaults (leftmost-first, empty matches only at UTF-8 boundaries),
     // with the automaton bounded by the budget instead of its 10 MiB.
