@@ -17,7 +17,7 @@ require_rust
 apt_install wrk postgresql python3 curl
 SNAPSHOTS=${SNAPSHOTS:-1000}
 DURATION=${DURATION:-10}
-SPEC=shared/tests/data/examples/image-compatibility.yaml
+SPEC=shared/core/tests/data/examples/image-compatibility.yaml
 TOKEN=bench-admin-token-0123456789abcdef
 AUTH="Authorization: Bearer $TOKEN"
 
@@ -81,7 +81,7 @@ stop_server() {
 
 # The snapshots: the three sample exports, each node made distinct; every fourth node also gets
 # what the example spec needs (vfio-pci and a 0eee NIC) so that the matrix is not uniform.
-python3 - "$SNAPSHOTS" "$WORK" shared/tests/data/samples/*.features.json <<'PY'
+python3 - "$SNAPSHOTS" "$WORK" shared/core/tests/data/samples/*.features.json <<'PY'
 import copy, json, sys
 count, out, files = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 samples = [json.load(open(f)) for f in files]

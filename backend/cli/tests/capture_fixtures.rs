@@ -2,7 +2,7 @@
 //! problems it reports, the NodeFeature shape, and hosts that are broken or empty.
 //!
 //! `intel-gpu-node` is a made-up two-socket Sapphire Rapids GPU node (modelled on
-//! shared/tests/data/samples/intel-spr-h100-cx6.features.json) with a hand-written CPUID dump;
+//! shared/core/tests/data/samples/intel-spr-h100-cx6.features.json) with a hand-written CPUID dump;
 //! `debian-vm` was copied from the Debian bookworm VM nodefit is developed on, CPUID dump
 //! included (`cpuid -r -1`). The broken and empty hosts are built by the tests.
 
@@ -452,7 +452,7 @@ fn arm64_cpu_features_match_nfd_on_graviton3() {
     let out = capture_arm64(&fixtures().join("graviton3-node"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     let sample: Value = serde_json::from_str(include_str!(
-        "../../../shared/tests/data/samples/arm64-graviton3-al2023.features.json"
+        "../../../shared/core/tests/data/samples/arm64-graviton3-al2023.features.json"
     ))
     .unwrap();
     assert_eq!(

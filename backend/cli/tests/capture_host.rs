@@ -152,7 +152,7 @@ fn the_example_specs_evaluate_against_this_host() {
     std::fs::write(&snapshot, stdout).unwrap();
     let examples = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/tests/data/examples"
+        "/../../shared/core/tests/data/examples"
     );
     for spec in ["image-compatibility.yaml", "preferred-fallback.yaml"] {
         let out = Command::new(env!("CARGO_BIN_EXE_nodefit"))

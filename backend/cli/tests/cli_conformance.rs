@@ -1,7 +1,7 @@
 //! NFD's conformance vectors through `nodefit test` as a process, the way a user (or a held-out
 //! set of vectors) meets them: each vector's features written as an `nfd export features` file,
 //! its rule as the only rule of a spec, and the exit code read as the answer (0 matched, 1 not
-//! matched, 2 NFD's error). The core's own test (shared/tests/conformance.rs) checks the same
+//! matched, 2 NFD's error). The core's own test (shared/core/tests/conformance.rs) checks the same
 //! answers through the library; this one adds the file reading and the CLI in between.
 
 mod common;
@@ -15,7 +15,8 @@ use serde_json::{json, Value};
 #[test]
 fn every_conformance_vector_gives_nfds_answer_through_the_cli() {
     let vectors: Vec<Value> = serde_json::from_str(
-        &fs::read_to_string(repo().join("shared/tests/data/conformance-vectors.json")).unwrap(),
+        &fs::read_to_string(repo().join("shared/core/tests/data/conformance-vectors.json"))
+            .unwrap(),
     )
     .unwrap();
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-conformance");

@@ -239,7 +239,7 @@ fn sign_and_verify(bed: &Bed) {
     assert_eq!(out.stdout, fs::read_to_string(bed.path(&spec)).unwrap());
     assert!(out.stderr.contains("Verified the signature of"), "{out}");
     let snapshot = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/tests/data/samples/intel-spr-h100-cx6.features.json");
+        .join("../../shared/core/tests/data/samples/intel-spr-h100-cx6.features.json");
     let snapshot = snapshot.to_str().unwrap();
     let out = bed.on_image(
         "validate-node",

@@ -359,6 +359,6 @@ impl Drop for Browser {
 /// A file from the core's test data (real NFD snapshots).
 pub fn sample(name: &str) -> PathBuf {
     workspace_root()
-        .join("shared/tests/data/samples")
+        .join("shared/core/tests/data/samples")
         .join(name)
 }

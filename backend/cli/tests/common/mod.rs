@@ -23,7 +23,7 @@ pub fn repo() -> PathBuf {
 /// A path under the core crate's test data, as a string argument.
 pub fn data(rel: &str) -> String {
     repo()
-        .join("shared/tests/data")
+        .join("shared/core/tests/data")
         .join(rel)
         .display()
         .to_string()

@@ -179,7 +179,7 @@ pub fn image_args(registry: &Registry, reference: &str) -> Vec<String> {
 /// The path of a file of the core's test data.
 pub fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/tests/data")
+        .join("../../shared/core/tests/data")
         .join(rel)
 }
 

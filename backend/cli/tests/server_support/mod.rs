@@ -44,7 +44,7 @@ pub fn postgres_db() -> Store {
 
 pub fn data(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/tests/data")
+        .join("../../shared/core/tests/data")
         .join(rel)
 }
 

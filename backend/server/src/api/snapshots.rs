@@ -424,7 +424,7 @@ mod tests {
     #[test]
     fn node_names_and_labels_from_the_upload() {
         let yaml =
-            include_str!("../../../../shared/tests/data/samples/nodefeature-gpu-node-01.yaml");
+            include_str!("../../../../shared/core/tests/data/samples/nodefeature-gpu-node-01.yaml");
         let labels = BTreeMap::from([("pool".to_owned(), "gpu".to_owned())]);
         let nodes = prepare(yaml.as_bytes(), labels.clone(), None).unwrap();
         assert_eq!(nodes.len(), 1);
@@ -436,8 +436,9 @@ mod tests {
         assert_eq!(nodes[0].format, "nodeFeature");
         assert!(nodes[0].content_hash.starts_with("sha256:"));
 
-        let json =
-            include_str!("../../../../shared/tests/data/samples/intel-spr-h100-cx6.features.json");
+        let json = include_str!(
+            "../../../../shared/core/tests/data/samples/intel-spr-h100-cx6.features.json"
+        );
         let nodes = prepare(json.as_bytes(), BTreeMap::new(), Some("n1".into())).unwrap();
         assert_eq!(nodes[0].node_name.as_deref(), Some("n1"));
         let nodes = prepare(json.as_bytes(), BTreeMap::new(), None).unwrap();

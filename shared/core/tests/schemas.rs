@@ -5,7 +5,7 @@ use nodefit_core::yaml;
 use serde_json::{json, Value};
 
 fn schema(name: &str) -> jsonschema::Validator {
-    let path = format!("{}/../schema/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/../../schema/{name}", env!("CARGO_MANIFEST_DIR"));
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     jsonschema::draft202012::new(&schema).expect("a valid draft 2020-12 schema")
 }

@@ -1,5 +1,5 @@
 //! The features NFD's built-in sources produce (data from NFD `76e6cc8`, in
-//! `shared/data/feature-catalog.json`): for lint, the editor's autocomplete, and capture.
+//! `shared/core/data/feature-catalog.json`): for lint, the editor's autocomplete, and capture.
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;

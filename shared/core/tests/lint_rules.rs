@@ -5,7 +5,7 @@
 use nodefit_core::lint::{self, LintSnapshot, RULES};
 use nodefit_core::snapshot;
 
-const DOC: &str = include_str!("../../docs/lint-rules.md");
+const DOC: &str = include_str!("../../../docs/lint-rules.md");
 
 struct Case {
     code: String,

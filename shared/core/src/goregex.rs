@@ -20,7 +20,7 @@
 //!   tables; Rust also knows binary properties (`\p{Emoji}`), `sc=` forms, script
 //!   abbreviations (`\p{Latn}`) and Unicode 16 scripts, which Go refuses.
 //!
-//! `shared/tests/differential.rs` compares compile results and matches with Go's own `regexp`.
+//! `shared/core/tests/differential.rs` compares compile results and matches with Go's own `regexp`.
 
 use std::fmt;
 

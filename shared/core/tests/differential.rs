@@ -19,7 +19,7 @@ fn reference_binary() -> PathBuf {
     let dir = std::env::var_os("TESTBED_DIR")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/testbed"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/testbed"));
     let bin = dir.join("bin/nfd-decode");
     assert!(
         bin.exists(),
