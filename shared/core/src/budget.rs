@@ -48,12 +48,12 @@ pub const YAML_ALIAS_BYTES: Limit = Limit {
     unit: Unit::Bytes,
     what: "text copied by YAML aliases",
 };
-/// Largest `varsTemplate` source.
+/// Largest `varsTemplate` (or NodeFeatureRule `labelsTemplate`) source.
 pub const TEMPLATE_BYTES: Limit = Limit {
     name: "template-bytes",
     value: 64 << 10,
     unit: Unit::Bytes,
-    what: "varsTemplate source",
+    what: "one template's source",
 };
 /// Template execution steps (actions, range iterations, values copied) in one node's
 /// evaluation, all templates together.
@@ -61,14 +61,14 @@ pub const TEMPLATE_STEPS: Limit = Limit {
     name: "template-steps",
     value: 1_000_000,
     unit: Unit::Count("steps"),
-    what: "varsTemplate execution in one node's evaluation",
+    what: "template execution in one node's evaluation",
 };
 /// Text templates may write in one node's evaluation, all templates together.
 pub const TEMPLATE_OUTPUT: Limit = Limit {
     name: "template-output",
     value: 1 << 20,
     unit: Unit::Bytes,
-    what: "varsTemplate output in one node's evaluation",
+    what: "template output in one node's evaluation",
 };
 /// Length of one `InRegexp` pattern: the regex engine builds each pattern's syntax tree in full
 /// before the compiled-size budget applies, and a Unicode class such as `\PL` is kilobytes of
@@ -94,6 +94,29 @@ pub const REGEX_SPEC: Limit = Limit {
     what: "all compiled InRegexp patterns of a spec",
 };
 
+/// Documents in one NodeFeatureRule file (a `kubectl apply -f` bundle).
+pub const NFR_DOCUMENTS: Limit = Limit {
+    name: "nfr-documents",
+    value: 1_000,
+    unit: Unit::Count("documents"),
+    what: "YAML documents in one NodeFeatureRule file",
+};
+/// Rules of all the NodeFeatureRules evaluated together: each rule is evaluated on every node.
+pub const NFR_RULES: Limit = Limit {
+    name: "nfr-rules",
+    value: 10_000,
+    unit: Unit::Count("rules"),
+    what: "rules of the NodeFeatureRules evaluated together",
+};
+/// Labels, annotations, extended resources, taints and vars one node's NodeFeatureRule
+/// processing may produce, templates included.
+pub const NFR_OUTPUTS: Limit = Limit {
+    name: "nfr-outputs",
+    value: 100_000,
+    unit: Unit::Count("entries"),
+    what: "labels, annotations, extended resources, taints and vars produced for one node",
+};
+
 /// Every budget of the core, in documentation order.
 pub const ALL: &[Limit] = &[
     YAML_DEPTH,
@@ -105,6 +128,9 @@ pub const ALL: &[Limit] = &[
     REGEX_SOURCE,
     REGEX_PATTERN,
     REGEX_SPEC,
+    NFR_DOCUMENTS,
+    NFR_RULES,
+    NFR_OUTPUTS,
 ];
 
 impl Limit {

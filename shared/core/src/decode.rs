@@ -120,7 +120,7 @@ impl Decoder {
     /// Compiles a pattern within the spec's regex budget. Once the budget is spent, patterns
     /// are refused without being compiled: compiling is the expensive part, and a spec of
     /// thousands of large patterns must not cost minutes before it is refused.
-    fn compile_regex(&mut self, pattern: &str) -> Result<Regex, PatternError> {
+    pub(crate) fn compile_regex(&mut self, pattern: &str) -> Result<Regex, PatternError> {
         if let Some(known) = self.regexes.get(pattern) {
             return known.clone();
         }

@@ -119,19 +119,19 @@ pub struct TermOutcome {
 
 /// The feature view of a run: the snapshot plus the `rule.matched` attribute set the rules
 /// build up, without copying the snapshot.
-struct View<'a> {
-    features: &'a Features,
-    rule_matched: Option<NameMap<Text>>,
+pub(crate) struct View<'a> {
+    pub(crate) features: &'a Features,
+    pub(crate) rule_matched: Option<NameMap<Text>>,
 }
 
-struct Sides<'a> {
-    flags: Option<&'a NameSet>,
-    attributes: Option<&'a NameMap<Text>>,
-    instances: Option<&'a [Instance]>,
+pub(crate) struct Sides<'a> {
+    pub(crate) flags: Option<&'a NameSet>,
+    pub(crate) attributes: Option<&'a NameMap<Text>>,
+    pub(crate) instances: Option<&'a [Instance]>,
 }
 
 impl<'a> View<'a> {
-    fn new(features: &'a Features) -> View<'a> {
+    pub(crate) fn new(features: &'a Features) -> View<'a> {
         let rule_matched = features
             .attributes
             .get(RULE_MATCHED)
@@ -144,7 +144,7 @@ impl<'a> View<'a> {
 
     /// The feature's three sides, or `None` when the feature is absent from all three maps
     /// (a set with null elements still counts as present).
-    fn sides(&self, name: &str) -> Option<Sides<'_>> {
+    pub(crate) fn sides(&self, name: &str) -> Option<Sides<'_>> {
         let f = self.features;
         let flags = f.flags.get(name);
         let attributes = if name == RULE_MATCHED && self.rule_matched.is_some() {
@@ -287,7 +287,17 @@ fn expand_template(
         span: rule.vars_template_span,
     };
     let tpl = Template::parse(&rule.vars_template).map_err(at)?;
-    let data = Data::Map(
+    let expanded = tpl.execute(&template_input(data), meter).map_err(at)?;
+    template::parse_vars(&expanded).map_err(at)
+}
+
+/// What a matcher hands its rule's templates: `{domain: {feature: [element, ...]}}`, keyed by
+/// the rule's own spelling of the feature.
+pub(crate) type TemplateData = BTreeMap<String, BTreeMap<String, Vec<Data>>>;
+
+/// Template data as the templates see it: `.domain.feature` is the list of matched elements.
+pub(crate) fn template_input(data: &TemplateData) -> Data {
+    Data::Map(
         data.iter()
             .map(|(domain, features)| {
                 let features = features
@@ -297,12 +307,8 @@ fn expand_template(
                 (domain.clone(), Data::Map(features))
             })
             .collect(),
-    );
-    let expanded = tpl.execute(&data, meter).map_err(at)?;
-    template::parse_vars(&expanded).map_err(at)
+    )
 }
-
-type TemplateData = BTreeMap<String, BTreeMap<String, Vec<Data>>>;
 
 /// NFD's `evaluateFeatureMatcher` with failFast=false: an AND over the terms.
 fn evaluate_matcher(
@@ -373,7 +379,8 @@ fn evaluate_matcher(
     ))
 }
 
-fn element(name: &str, value: Option<&str>) -> Data {
+/// A matched flag (`{Name}`) or attribute (`{Name, Value}`) element, as templates see it.
+pub(crate) fn element(name: &str, value: Option<&str>) -> Data {
     let mut m = BTreeMap::from([("Name".to_string(), Data::Str(name.to_string()))]);
     if let Some(v) = value {
         m.insert("Value".to_string(), Data::Str(v.to_string()));

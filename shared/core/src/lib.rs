@@ -10,6 +10,8 @@ pub mod eval;
 pub mod features;
 pub mod goregex;
 pub mod gostr;
+pub mod k8s;
+pub mod nfr;
 pub mod report;
 pub mod snapshot;
 pub mod source;

@@ -221,6 +221,71 @@ pub fn parse_document(src: &str) -> Result<Document, YamlError> {
     })
 }
 
+/// One document of a YAML stream.
+#[derive(Debug, Default)]
+pub struct StreamDocument {
+    /// `None` for an empty document.
+    pub root: Option<Node>,
+    /// From the document's first token (its `---`, or its content) to its end.
+    pub span: Span,
+    /// Keys that appear twice in one mapping: (first occurrence, later occurrence).
+    pub duplicate_keys: Vec<(Span, Span)>,
+}
+
+/// Parses every document of a stream, as `kubectl apply -f` reads a file of Kubernetes objects
+/// (each document on its own, anchors not shared between them). The alias budgets hold for the
+/// whole stream; a document past `limit` is an error over that budget where it starts.
+pub fn parse_stream(src: &str, limit: &'static Limit) -> Result<Vec<StreamDocument>, YamlError> {
+    let offsets = CharOffsets::new(src);
+    let mut builder = Builder::default();
+    let mut parser = Parser::new_from_str(src);
+    let mut documents = Vec::new();
+    let mut start = None;
+    loop {
+        let (event, yspan) = match parser.next_event() {
+            None => break,
+            Some(Ok(ev)) => ev,
+            Some(Err(e)) => {
+                let byte = offsets.byte(e.marker().index());
+                let at = Span::new(byte, byte);
+                if e.info() == "recursion limit exceeded" {
+                    return Err(YamlError::over(&budget::YAML_DEPTH, at));
+                }
+                return Err(YamlError::syntax(
+                    format!("YAML syntax error: {}", e.info()),
+                    at,
+                ));
+            }
+        };
+        let span = offsets.span(yspan);
+        match event {
+            Event::DocumentStart(_) => {
+                if documents.len() >= limit.value {
+                    return Err(YamlError::over(limit, span));
+                }
+                builder.anchors.clear();
+                start = Some(span.start);
+            }
+            Event::DocumentEnd => {
+                let first = start.take().unwrap_or(span.start);
+                let end = builder
+                    .root
+                    .as_ref()
+                    .map_or(span.end, |r| r.span.end.max(first));
+                documents.push(StreamDocument {
+                    root: builder.root.take(),
+                    span: Span::new(first, end),
+                    duplicate_keys: std::mem::take(&mut builder.duplicate_keys),
+                });
+            }
+            Event::StreamEnd => break,
+            Event::StreamStart | Event::Nothing => {}
+            other => builder.event(other, span)?,
+        }
+    }
+    Ok(documents)
+}
+
 /// saphyr reports positions in characters; spans here are bytes.
 struct CharOffsets {
     /// Byte offset of each char index, or empty when the text is ASCII (identity).
