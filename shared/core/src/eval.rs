@@ -379,6 +379,27 @@ fn evaluate_matcher(
     ))
 }
 
+/// A matched instance: its attribute map, as templates see it (`{{ .vendor }}`).
+pub(crate) fn instance_element(attrs: &NameMap<Text>) -> Data {
+    Data::Map(
+        attrs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Data::Str(v.to_string())))
+            .collect(),
+    )
+}
+
+/// The `Name` of a flag or attribute element ("" for an instance's attribute map).
+pub(crate) fn element_name(d: &Data) -> &str {
+    match d {
+        Data::Map(m) => match m.get("Name") {
+            Some(Data::Str(s)) => s,
+            _ => "",
+        },
+        _ => "",
+    }
+}
+
 /// A matched flag (`{Name}`) or attribute (`{Name, Value}`) element, as templates see it.
 pub(crate) fn element(name: &str, value: Option<&str>) -> Data {
     let mut m = BTreeMap::from([("Name".to_string(), Data::Str(name.to_string()))]);
@@ -411,10 +432,16 @@ fn match_multi(
             continue;
         };
         let ctx = |m: String| (format!("element {name:?}: {m}"), expr.span);
+        let collect = elements.is_some();
         let on_flags = match flags {
             Some(f) => eval(expr, f.contains(name), None).map_err(ctx)?,
             None => false,
         };
+        // Go appends an element for each side an expression holds on, whether or not the
+        // term as a whole matches in the end.
+        if on_flags && collect {
+            kv_elements.push(element(name, None));
+        }
         if flags.is_some() && !on_flags && expr.op() == Some(Op::DoesNotExist) {
             kv_ok = false;
             continue;
@@ -424,6 +451,9 @@ fn match_multi(
             Some(_) => eval(expr, value.is_some(), value).map_err(ctx)?,
             None => false,
         };
+        if on_attrs && collect {
+            kv_elements.push(element(name, Some(value.unwrap_or_default())));
+        }
         if attrs.is_some() && !on_attrs && expr.op() == Some(Op::DoesNotExist) {
             kv_ok = false;
             continue;
@@ -433,18 +463,11 @@ fn match_multi(
             continue;
         }
         matched[i] = true;
-        if elements.is_some() {
-            kv_elements.push(if attrs.is_some() && !on_flags {
-                element(name, Some(value.unwrap_or_default()))
-            } else {
-                element(name, None)
-            });
-        }
     }
-    if kv_ok {
-        if let Some(out) = elements.as_deref_mut() {
-            out.append(&mut kv_elements);
-        }
+    if let Some(out) = elements.as_deref_mut() {
+        // Sorted by name as Go sorts them (a stable sort: a name's flag element stays first).
+        kv_elements.sort_by(|a, b| element_name(a).cmp(element_name(b)));
+        out.append(&mut kv_elements);
     }
     let mut instances_ok = false;
     let empty = NameMap::default();
@@ -465,81 +488,64 @@ fn match_multi(
         if all {
             instances_ok = true;
             if let Some(out) = elements.as_deref_mut() {
-                out.push(Data::Map(
-                    attrs
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), Data::Str(v.to_string())))
-                        .collect(),
-                ));
+                out.push(instance_element(attrs));
             }
         }
     }
     Ok((kv_ok || instances_ok, matched))
 }
 
-/// NFD's `MatchNamesMulti`: the expression against every flag name, attribute key and
-/// instance attribute key; true if any holds. Every name is evaluated, so errors surface.
-///
-/// Go walks its maps in random order; nodefit reports the error of the first failing name in
-/// sorted order and hands matched elements to templates sorted, so answers are repeatable. The
-/// sort is paid only on an error or when a template needs the elements.
-fn match_names(
+/// `MatchNamesMulti`: the expression against every flag name and attribute key (matched ones
+/// become elements, sorted by name), then against each instance's attribute keys (an instance
+/// with a matching key becomes an element). Every name is evaluated, so any erroring name is an
+/// error; of several, the first in sorted order is reported (Go's map order is random).
+pub(crate) fn match_names(
     expr: &Expr,
     sides: &Sides,
     elements: Option<&mut Vec<Data>>,
 ) -> Result<bool, String> {
-    let mut names: Vec<(&str, Option<&str>)> = Vec::new();
-    names.extend(
-        sides
-            .flags
-            .into_iter()
-            .flatten()
-            .map(|n| (n.as_str(), None)),
-    );
-    names.extend(
-        sides
-            .attributes
-            .into_iter()
-            .flatten()
-            .map(|(n, v)| (n.as_str(), Some(v.as_str()))),
-    );
-    for instance in sides.instances.unwrap_or_default() {
-        names.extend(
-            instance
-                .attributes
-                .iter()
-                .flatten()
-                .map(|(n, _)| (n.as_str(), None)),
-        );
-    }
-    let held: Result<Vec<bool>, String> = names
-        .iter()
-        .map(|(name, _)| eval(expr, true, Some(name)))
-        .collect();
-    let held = match held {
-        Ok(held) => held,
-        Err(first) => {
-            names.sort_by_key(|(name, _)| *name);
-            let first_sorted = names
-                .iter()
-                .find_map(|(name, _)| eval(expr, true, Some(name)).err());
-            return Err(first_sorted.unwrap_or(first));
+    let check = |name: &str| eval(expr, true, Some(name));
+    let mut erroring: Vec<&str> = Vec::new();
+    let mut matched: Vec<(&str, Option<&str>)> = Vec::new();
+    for n in sides.flags.into_iter().flatten() {
+        match check(n) {
+            Ok(true) => matched.push((n, None)),
+            Ok(false) => {}
+            Err(_) => erroring.push(n),
         }
-    };
-    let any = held.iter().any(|h| *h);
+    }
+    for (n, v) in sides.attributes.into_iter().flatten() {
+        match check(n) {
+            Ok(true) => matched.push((n, Some(v))),
+            Ok(false) => {}
+            Err(_) => erroring.push(n),
+        }
+    }
+    let mut instance_elements = Vec::new();
+    for instance in sides.instances.unwrap_or_default() {
+        let Some(attrs) = &instance.attributes else {
+            continue;
+        };
+        let mut hit = false;
+        for k in attrs.keys() {
+            match check(k) {
+                Ok(held) => hit |= held,
+                Err(_) => erroring.push(k),
+            }
+        }
+        if hit {
+            instance_elements.push(instance_element(attrs));
+        }
+    }
+    if !erroring.is_empty() {
+        erroring.sort_unstable();
+        return Err(check(erroring[0]).err().unwrap_or_default());
+    }
+    matched.sort_by_key(|(n, _)| *n);
+    let any = !matched.is_empty() || !instance_elements.is_empty();
     if let Some(out) = elements {
-        let mut matched: Vec<(&str, Option<&str>)> = names
-            .iter()
-            .zip(&held)
-            .filter(|(_, h)| **h)
-            .map(|(n, _)| *n)
-            .collect();
-        matched.sort_by_key(|(name, _)| *name);
-        out.extend(
-            matched
-                .into_iter()
-                .map(|(name, value)| element(name, value)),
-        );
+        out.extend(matched.into_iter().map(|(n, v)| element(n, v)));
+        out.append(&mut instance_elements);
     }
     Ok(any)
 }

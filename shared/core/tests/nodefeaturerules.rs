@@ -409,3 +409,61 @@ fn outputs_are_budgeted_and_interrupts_stop_the_work() {
     .unwrap_err();
     assert_eq!(err.message, budget::INTERRUPTED);
 }
+
+/// Templates see the matched elements Go hands them, in validate-node (`failFast=false`) and in
+/// nfd-master (`failFast=true`): `MatchMulti` gives an element per side an expression holds on,
+/// sorted by name, and `MatchNamesMulti` a whole instance for a matching key. The one place the
+/// two modes differ: when the flag and attribute side fails and an instance rescues the term,
+/// `failFast=true` drops that side's elements and `failFast=false` keeps them.
+#[test]
+fn both_engines_hand_templates_the_elements_go_does() {
+    let node = features(
+        r#"{
+      "flags": {"cpu.cpuid": {"elements": {"AVX2": {}, "ADX": {}}}},
+      "attributes": {"cpu.cpuid": {"elements": {"AVX10_VERSION": "1"}},
+                     "x.y": {"elements": {"a": "1"}}},
+      "instances": {"x.y": {"elements": [{"attributes": {"a": "2", "b": "1"}}]},
+                    "pci.device": {"elements": [{"attributes": {"vendor": "10de", "class": "0302"}}]}}
+    }"#,
+    );
+    let template = "{{range $i, $e := .cpu.cpuid}}e{{$i}}={{$e.Name}}\\n{{end}}xy={{len .x.y}}\\n{{range .pci.device}}v={{.vendor}}\\n{{end}}";
+    let matchers = "    matchFeatures:\n    - feature: cpu.cpuid\n      matchExpressions:\n        NOPE: {op: DoesNotExist}\n        AVX2: {op: Exists}\n    - feature: x.y\n      matchExpressions:\n        a: {op: In, value: [\"1\", \"2\"]}\n        b: {op: Exists}\n    - feature: pci.device\n      matchName: {op: In, value: [vendor]}\n";
+    let want = BTreeMap::from([
+        // NOPE holds on both sides (two elements), AVX2 on the flag side; sorted by name.
+        ("e0".to_string(), "AVX2".to_string()),
+        ("e1".to_string(), "NOPE".to_string()),
+        ("e2".to_string(), "NOPE".to_string()),
+        // The instance only: `a` held on the attribute side, `b` did not.
+        ("xy".to_string(), "1".to_string()),
+        ("v".to_string(), "10de".to_string()),
+    ]);
+    let spec_src = format!(
+        "version: v1alpha1\ncompatibilities:\n- rules:\n  - name: r\n    varsTemplate: \"{template}\"\n{}",
+        matchers
+    );
+    let spec = nodefit_core::parse_spec(&spec_src).unwrap();
+    let evaluation =
+        nodefit_core::eval::evaluate(&spec, &node, &nodefit_core::eval::Options::default())
+            .unwrap();
+    let mut validate_node = want.clone();
+    validate_node.insert("xy".into(), "2".into());
+    assert_eq!(evaluation.sets[0].rules[0].vars, validate_node);
+    let src = object(
+        "o",
+        &format!("  - name: r\n    labelsTemplate: \"{template}\"\n{matchers}"),
+    );
+    let result = run(&rule_file(&src), &node, &Settings::default());
+    let got: BTreeMap<String, String> = result
+        .labels
+        .iter()
+        .map(|l| {
+            (
+                l.key
+                    .trim_start_matches("feature.node.kubernetes.io/")
+                    .to_string(),
+                l.value.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}

@@ -20,12 +20,15 @@ use serde::Serialize;
 
 use super::{Entry, NfrRule, NodeFeatureRule};
 use crate::budget::{self, Interrupt, Limit};
-use crate::eval::{self, element, template_input, Sides, TemplateData, View, RULE_MATCHED};
+use crate::eval::{
+    self, element, element_name, instance_element, match_names, template_input, Sides,
+    TemplateData, View, RULE_MATCHED,
+};
 use crate::features::{Features, NameMap, Text};
 use crate::goregex::{self, Regex};
 use crate::k8s;
 use crate::source::Span;
-use crate::spec::{Expr, NamedExpr, Op, Term};
+use crate::spec::{NamedExpr, Op, Term};
 use crate::template::{self, Data, Meter, Template, TemplateError};
 
 /// The namespace nfd-master gives unprefixed labels, extended resources and annotations, and
@@ -923,7 +926,7 @@ fn match_multi(
             }
         }
         if all {
-            instance_elements.push(instance_data(attrs));
+            instance_elements.push(instance_element(attrs));
         }
     }
     let held = kv_ok || !instance_elements.is_empty();
@@ -931,84 +934,10 @@ fn match_multi(
         if kv_ok {
             // Go sorts the matched elements by name (insertion sort for short lists, so the
             // flag element of a name stays before its attribute element).
-            kv.sort_by(|a, b| data_name(a).cmp(data_name(b)));
+            kv.sort_by(|a, b| element_name(a).cmp(element_name(b)));
             out.append(&mut kv);
         }
         out.append(&mut instance_elements);
     }
     Ok((held, failed))
-}
-
-fn data_name(d: &Data) -> &str {
-    match d {
-        Data::Map(m) => match m.get("Name") {
-            Some(Data::Str(s)) => s,
-            _ => "",
-        },
-        _ => "",
-    }
-}
-
-fn instance_data(attrs: &NameMap<Text>) -> Data {
-    Data::Map(
-        attrs
-            .iter()
-            .map(|(k, v)| (k.to_string(), Data::Str(v.to_string())))
-            .collect(),
-    )
-}
-
-/// `MatchNamesMulti`: the expression against every flag name and attribute key (matched ones
-/// become elements, sorted by name), then against each instance's attribute keys (an instance
-/// with a matching key becomes an element). Every name is evaluated, so any erroring name is an
-/// error; of several, the first in sorted order is reported (Go's map order is random).
-fn match_names(
-    expr: &Expr,
-    sides: &Sides,
-    elements: Option<&mut Vec<Data>>,
-) -> Result<bool, String> {
-    let check = |name: &str| eval::eval(expr, true, Some(name));
-    let mut erroring: Vec<&str> = Vec::new();
-    let mut matched: Vec<(&str, Option<&str>)> = Vec::new();
-    for n in sides.flags.into_iter().flatten() {
-        match check(n) {
-            Ok(true) => matched.push((n, None)),
-            Ok(false) => {}
-            Err(_) => erroring.push(n),
-        }
-    }
-    for (n, v) in sides.attributes.into_iter().flatten() {
-        match check(n) {
-            Ok(true) => matched.push((n, Some(v))),
-            Ok(false) => {}
-            Err(_) => erroring.push(n),
-        }
-    }
-    let mut instance_elements = Vec::new();
-    for instance in sides.instances.unwrap_or_default() {
-        let Some(attrs) = &instance.attributes else {
-            continue;
-        };
-        let mut hit = false;
-        for k in attrs.keys() {
-            match check(k) {
-                Ok(held) => hit |= held,
-                Err(_) => erroring.push(k),
-            }
-        }
-        if hit {
-            instance_elements.push(instance_data(attrs));
-        }
-    }
-    if !erroring.is_empty() {
-        erroring.sort_unstable();
-        return Err(check(erroring[0]).err().unwrap_or_default());
-    }
-    matched.sort_by_key(|(n, _)| *n);
-    let any = !matched.is_empty() || !instance_elements.is_empty();
-    if let Some(out) = elements {
-        out.extend(matched.into_iter().map(|(n, v)| element(n, v)));
-        out.append(&mut instance_elements);
-    }
-    Ok(any)
 }
