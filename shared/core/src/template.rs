@@ -90,12 +90,62 @@ impl Template {
         Ok(Template { nodes })
     }
 
+    /// The paths the template reads from its data's root (`.pci.device`, `$.cpu.model`): fields
+    /// of `.` outside any `range` (inside one, `.` is the element), and of `$` anywhere. Lint
+    /// checks them against what the rule's matchers hand the template.
+    pub fn root_paths(&self) -> Vec<&[String]> {
+        let mut out = Vec::new();
+        root_paths(&self.nodes, true, &mut out);
+        out
+    }
+
     /// Runs the template on `data`, spending from `meter`.
     pub fn execute(&self, data: &Data, meter: &mut Meter) -> Result<String, TemplateError> {
         let mut out = String::new();
         let mut vars = vec![(String::new(), Cow::Borrowed(data))];
         exec_items(&self.nodes, data, &mut vars, &mut out, meter)?;
         Ok(out)
+    }
+}
+
+fn root_paths<'t>(items: &'t [Item], dot_is_root: bool, out: &mut Vec<&'t [String]>) {
+    let command = |c: &'t Command, out: &mut Vec<&'t [String]>| {
+        let operands: Vec<&Operand> = match c {
+            Command::Operand(o) | Command::Len(o) => vec![o],
+            Command::Index(o, args) => std::iter::once(o).chain(args).collect(),
+        };
+        for o in operands {
+            match o {
+                Operand::Dot(path) if dot_is_root && !path.is_empty() => out.push(path),
+                Operand::Var(name, path) if name.is_empty() && !path.is_empty() => out.push(path),
+                _ => {}
+            }
+        }
+    };
+    for item in items {
+        match item {
+            Item::Text(_) => {}
+            Item::Print(c) => command(c, out),
+            Item::Range {
+                command: c,
+                body,
+                otherwise,
+                ..
+            } => {
+                command(c, out);
+                root_paths(body, false, out);
+                root_paths(otherwise, dot_is_root, out);
+            }
+            Item::If {
+                command: c,
+                body,
+                otherwise,
+            } => {
+                command(c, out);
+                root_paths(body, dot_is_root, out);
+                root_paths(otherwise, dot_is_root, out);
+            }
+        }
     }
 }
 

@@ -13,6 +13,8 @@ struct Case {
     wrong: String,
     right: String,
     snapshots: bool,
+    /// The examples are NodeFeatureRule files.
+    node_feature_rule: bool,
 }
 
 fn fenced_after(section: &str, label: &str) -> String {
@@ -43,6 +45,7 @@ fn cases() -> Vec<Case> {
                 wrong: fenced_after(section, "Wrong:"),
                 right: fenced_after(section, "Right:"),
                 snapshots: section.contains("*(with snapshots)*"),
+                node_feature_rule: section.contains("*(NodeFeatureRule)*"),
             }
         })
         .collect()
@@ -86,7 +89,14 @@ fn every_rule_fires_at_the_marked_span_and_only_on_the_wrong_example() {
         let start = case.wrong.find('«').expect("a «marked» span");
         let end = case.wrong.find('»').expect("a «marked» span") - '«'.len_utf8();
         let wrong = case.wrong.replace(['«', '»'], "");
-        let found = lint::lint(&wrong, snapshots);
+        let run = |src: &str| {
+            if case.node_feature_rule {
+                lint::lint_node_feature_rules(src)
+            } else {
+                lint::lint(src, snapshots)
+            }
+        };
+        let found = run(&wrong);
         let hits: Vec<_> = found.iter().filter(|d| d.code == case.code).collect();
         if !hits
             .iter()
@@ -105,7 +115,7 @@ fn every_rule_fires_at_the_marked_span_and_only_on_the_wrong_example() {
                     .collect::<Vec<_>>()
             ));
         }
-        let right = lint::lint(&case.right, snapshots);
+        let right = run(&case.right);
         if let Some(d) = right.iter().find(|d| d.code == case.code) {
             failures.push(format!(
                 "`{}` fires on the right example: {}",

@@ -3,7 +3,8 @@
 
 use nodefit_core::eval::{evaluate, Options};
 use nodefit_core::features::Features;
-use nodefit_core::{lint, parse_spec, report, snapshot, yaml};
+use nodefit_core::nfr::{self, process};
+use nodefit_core::{lint, parse_spec, report, schedule, snapshot, yaml};
 use proptest::prelude::*;
 
 mod grammar;
@@ -39,7 +40,15 @@ fn exercise(src: &str, nodes: &[Features]) {
     }
     let _ = lint::to_json("f", src, &diagnostics);
     let _ = lint::apply_fixes(src, &diagnostics);
+    exercise_node_feature_rules(src, nodes);
     if let Ok(spec) = parse_spec(src) {
+        let options = schedule::Options {
+            name: "p".into(),
+            ..Default::default()
+        };
+        if let Ok(s) = schedule::generate(&spec, &options) {
+            exercise_node_feature_rules(&s.node_feature_rule.to_yaml(), nodes);
+        }
         for f in nodes {
             if let Ok(e) = evaluate(&spec, f, &Options::default()) {
                 let _ = report::to_go_json(&report::build(&spec, &e, f));
@@ -56,12 +65,57 @@ fn exercise(src: &str, nodes: &[Features]) {
     }
 }
 
+/// Everything a user can run on a NodeFeatureRule file.
+fn exercise_node_feature_rules(src: &str, nodes: &[Features]) {
+    for d in lint::lint_node_feature_rules(src) {
+        assert!(
+            d.span.start <= d.span.end && d.span.end <= src.len(),
+            "{d:?}"
+        );
+        assert!(src.is_char_boundary(d.span.start) && src.is_char_boundary(d.span.end));
+    }
+    if let Ok(objects) = nfr::parse(src) {
+        let ruleset = process::Ruleset::new(&objects);
+        for f in nodes {
+            let options = process::Options {
+                explain: true,
+                ..Default::default()
+            };
+            let _ = process::process(&ruleset, f, &process::Settings::default(), &options);
+        }
+    }
+}
+
+/// A spec's rules as a NodeFeatureRule's, with labels.
+fn as_node_feature_rule(spec_src: &str) -> String {
+    let rules: String = spec_src
+        .lines()
+        .skip_while(|l| !l.starts_with("  rules:"))
+        .skip(1)
+        .filter(|l| {
+            !l.starts_with("- tag") && !l.starts_with("  weight") && !l.starts_with("  rules")
+        })
+        .map(|l| {
+            format!("  {l}\n").replace(
+                "  - name: r\n",
+                "  - name: r\n      labels: {x: \"1\", \"@a\": \"@cpu.model.vendor_id\"}\n",
+            )
+        })
+        .collect();
+    format!("apiVersion: nfd.k8s-sigs.io/v1alpha1\nkind: NodeFeatureRule\nmetadata: {{name: nfr}}\nspec:\n  rules:\n{rules}")
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
     #[test]
     fn generated_specs_never_panic(src in spec()) {
         exercise(&src, &samples());
+    }
+
+    #[test]
+    fn generated_node_feature_rules_never_panic(src in spec()) {
+        exercise_node_feature_rules(&as_node_feature_rule(&src), &samples());
     }
 
     #[test]
@@ -133,5 +187,23 @@ fn most_generated_specs_are_valid_so_evaluation_is_exercised() {
     assert!(
         valid * 2 > total,
         "only {valid} of {total} generated specs decode"
+    );
+}
+
+#[test]
+fn many_generated_node_feature_rules_decode_so_processing_is_exercised() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = spec();
+    let total = 300;
+    let valid = (0..total)
+        .filter(|_| {
+            let src = as_node_feature_rule(&strategy.new_tree(&mut runner).unwrap().current());
+            nfr::parse(&src).is_ok()
+        })
+        .count();
+    assert!(
+        valid * 5 > total,
+        "only {valid} of {total} generated NodeFeatureRules decode"
     );
 }

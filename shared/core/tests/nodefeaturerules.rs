@@ -467,3 +467,35 @@ fn both_engines_hand_templates_the_elements_go_does() {
         .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn lint_finds_the_cpu_samples_broken_templates_and_nothing_else_in_nfds_samples() {
+    use nodefit_core::lint::{self, Severity};
+    for sample in SAMPLES {
+        let src = data(&format!("nodefeaturerules/{sample}"));
+        let errors: Vec<String> = lint::lint_node_feature_rules(&src)
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .collect();
+        if sample == "nodefeaturerule-cpu.yaml" {
+            assert_eq!(errors.len(), 3, "{errors:#?}");
+            assert!(errors
+                .iter()
+                .all(|e| e.starts_with("template-missing-feature")));
+            // `.cpu.cstate` when the pstate element matches, `.cpu.pstate` when the cstate one
+            // does, and the coprocessor rule's `.cpu.sst`.
+            assert!(
+                errors[0].contains("`.cpu.cstate`") && errors[0].contains("matchAny element #2")
+            );
+            assert!(
+                errors[1].contains("`.cpu.pstate`") && errors[1].contains("matchAny element #1")
+            );
+            assert!(
+                errors[2].contains("`.cpu.sst`") && errors[2].contains("whenever the rule matches")
+            );
+        } else {
+            assert!(errors.is_empty(), "{sample}: {errors:#?}");
+        }
+    }
+}

@@ -429,3 +429,21 @@ fn generated_specs_label_exactly_where_validate_node_matches() {
         "{cases:?}"
     );
 }
+
+#[test]
+fn generated_rules_lint_without_errors() {
+    use nodefit_core::lint::{self, Severity};
+    for (file, tags) in [
+        ("image-compatibility.yaml", vec![]),
+        ("preferred-fallback.yaml", vec![]),
+        ("preferred-fallback.yaml", vec!["fallback"]),
+    ] {
+        let spec = parse_spec(&data(&format!("examples/{file}"))).unwrap();
+        let s = schedule::generate(&spec, &options("app", &tags)).unwrap();
+        let errors: Vec<_> = lint::lint_node_feature_rules(&s.node_feature_rule.to_yaml())
+            .into_iter()
+            .filter(|d| d.severity == Severity::Error)
+            .collect();
+        assert!(errors.is_empty(), "{file}: {errors:#?}");
+    }
+}

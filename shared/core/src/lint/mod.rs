@@ -11,6 +11,7 @@
 //! Lint never panics and is bounded for any input: it runs on the YAML reader's limits.
 
 mod hidden;
+mod nfr;
 mod rules;
 mod snapshots;
 mod structure;
@@ -120,8 +121,16 @@ rule_table! {
     "yaml11-coercion" Warning "An unquoted scalar that NFD's YAML 1.1 reader turns into something else.";
     "template-syntax" Error "A `varsTemplate` that does not parse: validation aborts when the rule matches.";
     "template-unsupported" Warning "A `varsTemplate` construct nodefit cannot evaluate.";
+    "template-missing-feature" Error "A template reads a feature the matcher that runs it does not match: it fails whenever that matcher matches.";
     "rule-matched-first" Warning "`rule.matched` used in the first rule, before any rule has published vars.";
     "undefined-var" Warning "A `rule.matched` element that no earlier rule publishes.";
+    "api-refuses" Error "The Kubernetes API server refuses this NodeFeatureRule: a required field, a value of the wrong type, an op the CRD does not accept.";
+    "duplicate-object-name" Error "Two NodeFeatureRules with one name: the cluster keeps only one.";
+    "invalid-label" Error "A label nfd-master drops: its name or value is not valid for Kubernetes.";
+    "denied-namespace" Error "A label, annotation, extended resource or taint in a `kubernetes.io` namespace NFD may not write to.";
+    "invalid-extended-resource" Error "An extended resource nfd-master drops: an invalid name, or a value that is not a quantity.";
+    "invalid-annotation" Error "An annotation nfd-master drops: an invalid name, or a value over 1,024 bytes.";
+    "invalid-taint" Error "A taint nfd-master drops: a key without a namespace, or an effect it does not know.";
     "feature-not-in-snapshots" Warning "A feature present in none of the given snapshots.";
     "element-not-in-snapshots" Warning "An element present in none of the given snapshots.";
     "snapshot-match-count" Info "How many of the given snapshots a rule matches.";
@@ -218,6 +227,15 @@ pub fn lint_interruptible(
     if !snapshots.is_empty() && decode_errors.is_empty() {
         snapshots::check(&spec, snapshots, interrupt, &mut out);
     }
+    out.finish()
+}
+
+/// Lints a NodeFeatureRule file (one or many documents): the checks it shares with specs, and
+/// its own (what the API server refuses, what nfd-master drops). Sorted by position.
+pub fn lint_node_feature_rules(src: &str) -> Vec<Diagnostic> {
+    let mut out = Diagnostics::default();
+    hidden::check(src, &mut out);
+    nfr::check(src, &mut out);
     out.finish()
 }
 

@@ -120,7 +120,7 @@ fn document(spec: &Spec, out: &mut Diagnostics) {
     }
 }
 
-fn rule_checks<'s>(
+pub(super) fn rule_checks<'s>(
     rule: &'s Rule,
     index: &LineIndex,
     names: &mut HashMap<&'s str, Span>,
@@ -166,28 +166,112 @@ fn rule_checks<'s>(
             None,
         );
     }
-    if !rule.vars_template.is_empty() {
-        match Template::parse(&rule.vars_template) {
-            Ok(_) => {}
-            Err(e @ TemplateError::Unsupported(_)) => out.push(
-                "template-unsupported",
-                rule.vars_template_span,
-                format!("{e}"),
-                Some("NFD may accept it, but `nodefit test` and the editor cannot evaluate this rule".into()),
-                None,
-            ),
-            Err(e) => out.push(
-                "template-syntax",
-                rule.vars_template_span,
-                format!("{e}"),
-                Some("NFD aborts validation when this rule matches".into()),
-                None,
-            ),
-        }
+    template_checks(
+        rule,
+        &rule.vars_template,
+        rule.vars_template_span,
+        "NFD aborts validation when this rule matches",
+        out,
+    );
+}
+
+/// A rule's template (`varsTemplate`, or a NodeFeatureRule's `labelsTemplate`): that it
+/// parses, that nodefit can evaluate it, and that every feature it reads from the data's root
+/// is one the matcher that runs it hands it.
+pub(super) fn template_checks(
+    rule: &Rule,
+    src: &str,
+    span: Span,
+    on_error: &str,
+    out: &mut Diagnostics,
+) {
+    if src.is_empty() {
+        return;
+    }
+    match Template::parse(src) {
+        Ok(template) => missing_features(rule, &template, span, on_error, out),
+        Err(e @ TemplateError::Unsupported(_)) => out.push(
+            "template-unsupported",
+            span,
+            format!("{e}"),
+            Some("NFD may accept it, but nodefit and the editor cannot evaluate this rule".into()),
+            None,
+        ),
+        Err(e) => out.push(
+            "template-syntax",
+            span,
+            format!("{e}"),
+            Some(format!("{on_error}: the template does not parse")),
+            None,
+        ),
     }
 }
 
-fn term_checks(term: &Term, out: &mut Diagnostics) {
+/// NFD runs a template once for each matcher that matched (each matchAny element, and
+/// matchFeatures) with that matcher's features only, keyed by the feature's spelling split at
+/// its first dot; with `missingkey=error` a path to any other feature fails.
+fn missing_features(
+    rule: &Rule,
+    template: &Template,
+    span: Span,
+    on_error: &str,
+    out: &mut Diagnostics,
+) {
+    let key = |t: &Term| match t.feature.split_once('.') {
+        Some((d, f)) => (d.to_string(), f.to_string()),
+        None => (t.lookup.clone(), String::new()),
+    };
+    let matchers: Vec<(String, Vec<(String, String)>)> = rule
+        .match_any
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                format!("matchAny element #{}", i + 1),
+                e.match_features.iter().map(key).collect(),
+            )
+        })
+        .chain((!rule.match_features.is_empty()).then(|| {
+            (
+                "matchFeatures".to_string(),
+                rule.match_features.iter().map(key).collect(),
+            )
+        }))
+        .collect();
+    let mut reported = BTreeSet::new();
+    for path in template.root_paths() {
+        let shown = format!(
+            ".{}",
+            path.iter().take(2).cloned().collect::<Vec<_>>().join(".")
+        );
+        let lacking: Vec<&str> = matchers
+            .iter()
+            .filter(|(_, keys)| match path {
+                [domain] => !keys.iter().any(|(d, _)| d == domain),
+                [domain, feature, ..] => !keys.iter().any(|(d, f)| d == domain && f == feature),
+                [] => false,
+            })
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if lacking.is_empty() || !reported.insert(shown.clone()) {
+            continue;
+        }
+        let when = if lacking.len() == matchers.len() {
+            "whenever the rule matches".to_string()
+        } else {
+            format!("when {} matches", lacking.join(" or "))
+        };
+        out.push(
+            "template-missing-feature",
+            span,
+            format!("the template reads `{shown}`, which the rule's matcher does not hand it: it fails {when} ({on_error})"),
+            Some("a template sees only the features of the matcher that ran it: match the feature in that matcher, or read the one it matches".into()),
+            None,
+        );
+    }
+}
+
+pub(super) fn term_checks(term: &Term, out: &mut Diagnostics) {
     let span = term.feature_span;
     let feature = term.feature.as_str();
     let info = feature_checks(term, out);
@@ -619,7 +703,7 @@ fn numeric(expr: &Expr, op: Op, item_span: &dyn Fn(usize) -> Span, out: &mut Dia
     }
 }
 
-fn back_reference(
+pub(super) fn back_reference(
     term: &Term,
     first_rule: bool,
     templated_before: bool,
@@ -664,7 +748,7 @@ const MAX_COMPARED_EXPRESSIONS: usize = 64;
 
 /// Pairs of expressions on one flag or attribute element, in one AND matcher, that no node can
 /// satisfy together. Instance features are skipped: different instances may satisfy each.
-fn contradictions(terms: &[Term], index: &LineIndex, out: &mut Diagnostics) {
+pub(super) fn contradictions(terms: &[Term], index: &LineIndex, out: &mut Diagnostics) {
     let mut seen: HashMap<(&str, &str), Vec<&Expr>> = HashMap::new();
     for term in terms {
         let Some(info) = catalog().get(&term.lookup) else {

@@ -1,9 +1,12 @@
 //! Checks on the YAML tree itself: keys NFD ignores or reads case-insensitively, duplicate keys,
-//! extra documents, and scalars that YAML 1.1 turns into something else.
+//! extra documents, and scalars that YAML 1.1 turns into something else. NodeFeatureRule files
+//! are walked the same way with their own shapes, as the API server reads them: field names are
+//! case-sensitive there (a case variant is an unknown field), and a scalar that is not a string
+//! where one belongs is refused by decoding, so only keys can change silently.
 
 use super::{did_you_mean, quoted, Diagnostics, Fix};
 use crate::source::{LineIndex, Span};
-use crate::yaml::{Document, Node, Resolved, Scalar, Style, Value};
+use crate::yaml::{Document, Node, Resolved, Scalar, StreamDocument, Style, Value};
 
 /// The shape a node should have at a place in the spec.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -21,15 +24,22 @@ enum Shape {
     /// `value`: a list of strings.
     StringList,
     String,
-    /// A field that is not a string (weight).
+    /// A field that is not a string (weight), or an object not checked (metadata).
     Other,
     List(&'static Shape),
+    NfrDocument,
+    NfrSpec,
+    NfrRule,
+    Taint,
 }
 
 const SETS: Shape = Shape::Set;
 const RULES: Shape = Shape::Rule;
 const MATCH_ANY: Shape = Shape::MatchAny;
 const TERMS: Shape = Shape::Term;
+const NFR_DOCUMENTS: Shape = Shape::NfrDocument;
+const NFR_RULES: Shape = Shape::NfrRule;
+const TAINTS: Shape = Shape::Taint;
 
 fn fields(shape: Shape) -> &'static [(&'static str, Shape)] {
     match shape {
@@ -61,6 +71,32 @@ fn fields(shape: Shape) -> &'static [(&'static str, Shape)] {
             ("value", Shape::StringList),
             ("type", Shape::String),
         ],
+        Shape::NfrDocument => &[
+            ("apiVersion", Shape::String),
+            ("kind", Shape::String),
+            ("metadata", Shape::Other),
+            ("spec", Shape::NfrSpec),
+            ("items", Shape::List(&NFR_DOCUMENTS)),
+        ],
+        Shape::NfrSpec => &[("rules", Shape::List(&NFR_RULES))],
+        Shape::NfrRule => &[
+            ("name", Shape::String),
+            ("labels", Shape::StringMap),
+            ("labelsTemplate", Shape::String),
+            ("annotations", Shape::StringMap),
+            ("vars", Shape::StringMap),
+            ("varsTemplate", Shape::String),
+            ("taints", Shape::List(&TAINTS)),
+            ("extendedResources", Shape::StringMap),
+            ("matchFeatures", Shape::List(&TERMS)),
+            ("matchAny", Shape::List(&MATCH_ANY)),
+        ],
+        Shape::Taint => &[
+            ("key", Shape::String),
+            ("value", Shape::String),
+            ("effect", Shape::String),
+            ("timeAdded", Shape::String),
+        ],
         _ => &[],
     }
 }
@@ -73,6 +109,10 @@ fn what(shape: Shape) -> &'static str {
         Shape::MatchAny => "a matchAny element",
         Shape::Term => "a feature term",
         Shape::Expr => "an expression",
+        Shape::NfrDocument => "a NodeFeatureRule",
+        Shape::NfrSpec => "a NodeFeatureRule's spec",
+        Shape::NfrRule => "a NodeFeatureRule rule",
+        Shape::Taint => "a taint",
         _ => "this object",
     }
 }
@@ -86,19 +126,9 @@ const NODE_FEATURE_RULE_ONLY: &[&str] = &[
     "extendedResources",
 ];
 
-pub(super) fn check(src: &str, doc: &Document, out: &mut Diagnostics) {
+fn duplicate_keys(src: &str, duplicates: &[(Span, Span)], out: &mut Diagnostics) {
     let index = LineIndex::new(src);
-    if let Some(span) = doc.extra_document {
-        out.push(
-            "extra-document",
-            span,
-            "a second YAML document: NFD reads only the first one and ignores everything from here"
-                .into(),
-            Some("put one spec per file".into()),
-            None,
-        );
-    }
-    for (first, later) in &doc.duplicate_keys {
+    for (first, later) in duplicates {
         let (line, _) = index.line_col(first.start);
         out.push(
             "duplicate-key",
@@ -111,20 +141,42 @@ pub(super) fn check(src: &str, doc: &Document, out: &mut Diagnostics) {
             None,
         );
     }
+}
+
+pub(super) fn check(src: &str, doc: &Document, out: &mut Diagnostics) {
+    if let Some(span) = doc.extra_document {
+        out.push(
+            "extra-document",
+            span,
+            "a second YAML document: NFD reads only the first one and ignores everything from here"
+                .into(),
+            Some("put one spec per file".into()),
+            None,
+        );
+    }
+    duplicate_keys(src, &doc.duplicate_keys, out);
     if let Some(root) = &doc.root {
-        walk(root, Shape::Spec, out);
+        walk(root, Shape::Spec, false, out);
     }
 }
 
-fn walk(node: &Node, shape: Shape, out: &mut Diagnostics) {
+/// The same checks on one document of a NodeFeatureRule file.
+pub(super) fn check_node_feature_rule(src: &str, doc: &StreamDocument, out: &mut Diagnostics) {
+    duplicate_keys(src, &doc.duplicate_keys, out);
+    if let Some(root) = &doc.root {
+        walk(root, Shape::NfrDocument, true, out);
+    }
+}
+
+fn walk(node: &Node, shape: Shape, nfr: bool, out: &mut Diagnostics) {
     match (shape, &node.value) {
         (Shape::List(item), Value::Seq(items)) => {
             for i in items {
-                walk(i, *item, out);
+                walk(i, *item, nfr, out);
             }
         }
-        (Shape::String, Value::Scalar(s)) => coercion(node.span, s, "value", out),
-        (Shape::StringList, Value::Seq(items)) => {
+        (Shape::String, Value::Scalar(s)) if !nfr => coercion(node.span, s, "value", out),
+        (Shape::StringList, Value::Seq(items)) if !nfr => {
             for i in items {
                 if let Value::Scalar(s) = &i.value {
                     coercion(i.span, s, "value", out);
@@ -137,9 +189,9 @@ fn walk(node: &Node, shape: Shape, out: &mut Diagnostics) {
                     coercion(e.key.span, k, "key", out);
                 }
                 if shape == Shape::ExprMap {
-                    walk(&e.value, Shape::Expr, out);
+                    walk(&e.value, Shape::Expr, nfr, out);
                 } else {
-                    walk(&e.value, Shape::String, out);
+                    walk(&e.value, Shape::String, nfr, out);
                 }
             }
         }
@@ -152,12 +204,12 @@ fn walk(node: &Node, shape: Shape, out: &mut Diagnostics) {
                 let key_text = key.go_key();
                 let key_text = key_text.as_deref().unwrap_or_default();
                 if let Some((_, field_shape)) = known.iter().find(|(f, _)| *f == key_text) {
-                    walk(&e.value, *field_shape, out);
+                    walk(&e.value, *field_shape, nfr, out);
                     continue;
                 }
                 if let Some((canonical, field_shape)) = known
                     .iter()
-                    .find(|(f, _)| crate::gostr::json_key_matches(key_text, f))
+                    .find(|(f, _)| !nfr && crate::gostr::json_key_matches(key_text, f))
                 {
                     out.push(
                         "key-case",
@@ -166,10 +218,10 @@ fn walk(node: &Node, shape: Shape, out: &mut Diagnostics) {
                         Some(format!("write `{canonical}`")),
                         Some(Fix { span: e.key.span, replacement: canonical.to_string() }),
                     );
-                    walk(&e.value, *field_shape, out);
+                    walk(&e.value, *field_shape, nfr, out);
                     continue;
                 }
-                unknown_key(key_text, e.key.span, shape, known, out);
+                unknown_key(key_text, e.key.span, shape, known, nfr, out);
             }
         }
         _ => {}
@@ -181,6 +233,7 @@ fn unknown_key(
     span: Span,
     shape: Shape,
     known: &[(&str, Shape)],
+    nfr: bool,
     out: &mut Diagnostics,
 ) {
     if shape == Shape::Rule && NODE_FEATURE_RULE_ONLY.contains(&key) {
@@ -212,13 +265,15 @@ fn unknown_key(
                 .join(", ")
         )),
     };
+    let consequence = if nfr {
+        "the API server drops it (and `kubectl apply`'s strict field validation refuses the object); field names are case-sensitive"
+    } else {
+        "NFD silently ignores it"
+    };
     out.push(
         "unknown-key",
         span,
-        format!(
-            "unknown key `{key}` in {}: NFD silently ignores it",
-            what(shape)
-        ),
+        format!("unknown key `{key}` in {}: {consequence}", what(shape)),
         hint,
         suggestion.map(|s| Fix {
             span,
