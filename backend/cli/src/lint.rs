@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use nodefit_core::lint::{self, Diagnostic, LintSnapshot, Severity, RULES};
+use nodefit_core::nfr;
 use serde_json::json;
 
 use super::render;
@@ -15,7 +16,7 @@ use nodefit_files::read_text;
 
 #[derive(Args)]
 pub struct LintArgs {
-    /// Spec files (YAML or JSON).
+    /// Spec files, or NodeFeatureRule files (YAML or JSON).
     #[arg(required = true)]
     specs: Vec<PathBuf>,
     /// Snapshots to check feature and element names against, and to count rule matches on.
@@ -64,7 +65,13 @@ pub fn run(args: LintArgs) -> Result<u8> {
     let mut linted = Vec::with_capacity(args.specs.len());
     for path in &args.specs {
         let src = read_text(path)?;
-        let diagnostics = lint::lint(&src, &snapshots);
+        // NodeFeatureRules are linted on their own: their matchers are a spec's, but they are
+        // not evaluated against snapshots here (`nodefit labels` does that).
+        let diagnostics = if nfr::is_node_feature_rule_file(&src) {
+            lint::lint_node_feature_rules(&src)
+        } else {
+            lint::lint(&src, &snapshots)
+        };
         linted.push(Linted {
             file: path.display().to_string(),
             src,

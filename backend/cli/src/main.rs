@@ -16,10 +16,12 @@ mod detach;
 mod discover;
 mod fetch;
 mod keygen;
+mod labels;
 mod lint;
 mod password;
 mod registry_opts;
 pub mod render;
+mod schedule;
 mod serve;
 mod sign;
 mod test;
@@ -48,6 +50,12 @@ enum Command {
     Test(test::TestArgs),
     /// Report every mistake in specs at the line where it was written (human, JSON or SARIF).
     Lint(lint::LintArgs),
+    /// The labels, annotations, extended resources and taints nfd-master would put on each node
+    /// for NodeFeatureRules, which rule set each, and why the others did not match.
+    Labels(labels::LabelsArgs),
+    /// Write the NodeFeatureRule that labels the nodes a spec finds compatible, and the pod
+    /// affinity that schedules onto them.
+    Schedule(schedule::ScheduleArgs),
     /// Discover this host's features as NFD does and write the `nfd export features` JSON.
     Capture(capture::CaptureArgs),
     /// Attach a spec to an image in a registry as an NFD compatibility artifact.
@@ -77,6 +85,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
+        Command::Labels(args) => labels::run(args),
+        Command::Schedule(args) => schedule::run(args),
         Command::Capture(args) => capture::run(args),
         Command::Attach(args) => attach::run(args),
         Command::Discover(args) => discover::run(args),

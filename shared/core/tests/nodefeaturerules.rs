@@ -292,14 +292,11 @@ fn extended_resources_annotations_and_taints() {
     let objects = rule_file(&src);
     let without = run(&objects, &features(SMALL_NODE), &Settings::default());
     assert!(without.taints.is_empty());
-    assert_eq!(
-        without
-            .rejected
-            .iter()
-            .filter(|r| r.reason.contains("-enable-taints"))
-            .count(),
-        3
-    );
+    assert_eq!(without.taints_not_enabled.len(), 3);
+    assert!(!without
+        .rejected
+        .iter()
+        .any(|r| r.kind == process::OutputKind::Taint));
     let with = run(
         &objects,
         &features(SMALL_NODE),

@@ -723,6 +723,22 @@ spec:
     }
 
     #[test]
+    fn files_are_told_apart_by_their_first_kind() {
+        assert!(super::super::is_node_feature_rule_file(RULE));
+        assert!(super::super::is_node_feature_rule_file(
+            "# c\n---\napiVersion: v1\nkind: List\nitems:\n- kind: NodeFeatureRule\n"
+        ));
+        for other in [
+            "version: v1alpha1\ncompatibilities: []\n",
+            "kind: List\nitems: []\n",
+            "{",
+            "",
+        ] {
+            assert!(!super::super::is_node_feature_rule_file(other), "{other}");
+        }
+    }
+
+    #[test]
     fn documents_are_budgeted() {
         let doc = "---\napiVersion: nfd.k8s-sigs.io/v1alpha1\nkind: NodeFeatureRule\nmetadata: {name: x}\nspec: {rules: []}\n";
         let src = doc.repeat(budget::NFR_DOCUMENTS.value + 1);

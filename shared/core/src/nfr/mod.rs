@@ -62,6 +62,46 @@ pub struct Taint {
     pub span: Span,
 }
 
+/// Whether a file is a NodeFeatureRule file (its first document a `NodeFeatureRule`, or a list
+/// whose first item is one) rather than a compatibility spec: `nodefit lint` takes both.
+pub fn is_node_feature_rule_file(src: &str) -> bool {
+    let Ok(documents) = crate::yaml::parse_stream(src, &crate::budget::NFR_DOCUMENTS) else {
+        return false;
+    };
+    let kind = |node: &crate::yaml::Node| -> Option<String> {
+        let crate::yaml::Value::Map(entries) = &node.value else {
+            return None;
+        };
+        entries
+            .iter()
+            .find(|e| e.key.as_scalar().is_some_and(|k| k.text == "kind"))
+            .and_then(|e| e.value.as_scalar())
+            .map(|s| s.text.clone())
+    };
+    let Some(root) = documents.iter().find_map(|d| d.root.as_ref()) else {
+        return false;
+    };
+    match kind(root).as_deref() {
+        Some("NodeFeatureRule" | "NodeFeatureRuleList") => true,
+        Some("List") => match &root.value {
+            crate::yaml::Value::Map(entries) => {
+                entries
+                    .iter()
+                    .find(|e| e.key.as_scalar().is_some_and(|k| k.text == "items"))
+                    .and_then(|e| match &e.value.value {
+                        crate::yaml::Value::Seq(items) => items.first(),
+                        _ => None,
+                    })
+                    .and_then(kind)
+                    .as_deref()
+                    == Some("NodeFeatureRule")
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 impl NodeFeatureRule {
     /// Every rule's matchers, for lint and the catalog checks they share with specs.
     pub fn spec_rules(&self) -> impl Iterator<Item = &Rule> {

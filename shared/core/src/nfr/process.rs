@@ -220,6 +220,10 @@ pub struct NodeResult {
     pub annotations: Vec<Produced>,
     pub extended_resources: Vec<Produced>,
     pub taints: Vec<ProducedTaint>,
+    /// Taints the rules produce that nfd-master sets only with -enable-taints (not an error:
+    /// it just does not apply them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub taints_not_enabled: Vec<ProducedTaint>,
     pub rejected: Vec<Rejected>,
     pub rules: Vec<RuleReport>,
 }
@@ -450,19 +454,19 @@ pub fn process(
     for (oi, ri, ti) in taints {
         let (object, rule) = source(oi, ri);
         let t = &ruleset.objects[oi].rules[ri].taints[ti];
-        let check = if settings.enable_taints {
-            check_taint(&t.key, &t.effect)
-        } else {
-            Err("not applied: nfd-master sets taints only with -enable-taints".to_string())
+        let produced = || ProducedTaint {
+            key: t.key.clone(),
+            value: t.value.clone(),
+            effect: t.effect.clone(),
+            object: object.clone(),
+            rule: rule.clone(),
         };
-        match check {
-            Ok(()) => result.taints.push(ProducedTaint {
-                key: t.key.clone(),
-                value: t.value.clone(),
-                effect: t.effect.clone(),
-                object,
-                rule,
-            }),
+        if !settings.enable_taints {
+            result.taints_not_enabled.push(produced());
+            continue;
+        }
+        match check_taint(&t.key, &t.effect) {
+            Ok(()) => result.taints.push(produced()),
             Err(reason) => result.rejected.push(Rejected {
                 kind: OutputKind::Taint,
                 key: t.key.clone(),
