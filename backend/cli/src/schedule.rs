@@ -44,23 +44,14 @@ enum Output {
     Json,
 }
 
-/// `app.v2.yaml` → `app.v2`; anything but lower-case letters, digits, '-' and '.' becomes '-'.
+/// `app.v2.yaml` → `app.v2` (see `schedule::suggest_name`).
 fn name_from_file(path: &Path) -> String {
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
-    let name: String = stem
-        .chars()
-        .map(|c| {
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    name.trim_matches(['-', '.']).chars().take(40).collect()
+    schedule::suggest_name(
+        &path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+    )
 }
 
 pub fn run(args: ScheduleArgs) -> Result<u8> {

@@ -122,6 +122,20 @@ fn every_endpoint_answers_each_role_as_documented(store: &Store) {
         .as_i64()
         .unwrap();
     let content = read_data("examples/image-compatibility.yaml");
+    let rules = read_data("nodefeaturerules/nodefeaturerule-storage.yaml");
+    let rule_file = |name: &str| {
+        server
+            .json(
+                "POST",
+                "/api/v1/nodefeaturerules",
+                ADMIN,
+                &json!({"name": name, "content": rules}),
+            )
+            .json()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (rule, doomed_rule) = (rule_file("auth-kept"), rule_file("auth-deleted"));
     // Deleting calls come last: the others use what they would delete.
     let calls = [
         call("GET", "/api/v1/me", None, "viewer"),
@@ -178,6 +192,37 @@ fn every_endpoint_answers_each_role_as_documented(store: &Store) {
             Some(json!({})),
             "viewer",
         ),
+        call("GET", "/api/v1/nodefeaturerules", None, "viewer"),
+        call(
+            "POST",
+            "/api/v1/nodefeaturerules",
+            Some(json!({"name": "auth-new", "content": rules})),
+            "author",
+        ),
+        call(
+            "GET",
+            format!("/api/v1/nodefeaturerules/{rule}"),
+            None,
+            "viewer",
+        ),
+        call(
+            "PUT",
+            format!("/api/v1/nodefeaturerules/{rule}"),
+            Some(json!({"content": rules})),
+            "author",
+        ),
+        call(
+            "POST",
+            format!("/api/v1/nodefeaturerules/{rule}/lint"),
+            Some(json!({})),
+            "viewer",
+        ),
+        call(
+            "POST",
+            format!("/api/v1/nodefeaturerules/{rule}/labels"),
+            Some(json!({})),
+            "viewer",
+        ),
         call("GET", "/api/v1/registries", None, "viewer"),
         call("GET", "/api/v1/publications", None, "viewer"),
         call("GET", "/api/v1/tokens", None, "admin"),
@@ -202,6 +247,12 @@ fn every_endpoint_answers_each_role_as_documented(store: &Store) {
         call(
             "DELETE",
             format!("/api/v1/specs/{doomed_spec}"),
+            None,
+            "author",
+        ),
+        call(
+            "DELETE",
+            format!("/api/v1/nodefeaturerules/{doomed_rule}"),
             None,
             "author",
         ),

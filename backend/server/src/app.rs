@@ -41,7 +41,9 @@ pub fn build(state: AppState) -> Router {
         .merge(api::specs::router())
         .merge(api::tokens::router())
         .merge(api::registries::router())
-        .merge(api::publish::router());
+        .merge(api::publish::router())
+        .merge(api::schedule::router())
+        .merge(api::node_feature_rules::router());
     let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", api)
         .routes(routes!(healthz))

@@ -17,6 +17,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod fleet;
+pub mod labels;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;

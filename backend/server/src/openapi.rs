@@ -18,7 +18,8 @@ use utoipa::{Modify, OpenApi};
         (name = "snapshots", description = "Node feature snapshots"),
         (name = "specs", description = "Image compatibility specs, versions, lint and evaluation"),
         (name = "registries", description = "The registries publishing may reach"),
-        (name = "publishing", description = "Publishing specs (lint, sign, attach), and what is attached to images"),
+        (name = "publishing", description = "Publishing specs (lint, sign, attach), what is attached to images, and the NodeFeatureRule and pod affinity of a publication"),
+        (name = "nodefeaturerules", description = "NodeFeatureRule files, their lint, and the labels nfd-master would apply with them on the stored snapshots"),
         (name = "auth", description = "API tokens"),
         (name = "operations", description = "Health, readiness and metrics"),
     )

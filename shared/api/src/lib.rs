@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod auth;
 pub mod fleet;
+pub mod nodefeaturerules;
 pub mod publish;
 pub mod snapshots;
 pub mod specs;

@@ -43,6 +43,8 @@ pub const LABEL_NS: &str = "compat.nodefit.io";
 pub const ANNOTATION_SPEC_DIGEST: &str = "compat.nodefit.io/spec-digest";
 pub const ANNOTATION_ARTIFACT_DIGEST: &str = "compat.nodefit.io/artifact-digest";
 pub const ANNOTATION_IMAGE: &str = "compat.nodefit.io/image";
+/// The registry the artifact was published to, by the server's name for it (never a host).
+pub const ANNOTATION_REGISTRY: &str = "compat.nodefit.io/registry";
 pub const ANNOTATION_TAGS: &str = "compat.nodefit.io/tags";
 /// The Kubernetes range of preferred-scheduling weights.
 pub const WEIGHT_RANGE: (i64, i64) = (1, 100);
@@ -96,6 +98,25 @@ fn refuse(message: impl Into<String>, span: Option<Span>) -> ScheduleError {
         message: message.into(),
         span,
     }
+}
+
+/// A schedule name made from any text (a spec's name, a file name): lower-cased, every
+/// character but letters, digits, '-' and '.' turned into '-', trimmed to 40 characters that
+/// start and end with a letter or digit.
+pub fn suggest_name(text: &str) -> String {
+    let name: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(40)
+        .collect();
+    name.trim_matches(['-', '.']).to_string()
 }
 
 /// Checks a schedule name: it is part of a DNS-1123 object name and of label names.
@@ -667,6 +688,15 @@ mod tests {
             preferred_weights(&[i64::MIN, i64::MAX, 0]),
             Some(vec![1, 100, 51])
         );
+    }
+
+    #[test]
+    fn names_are_suggested_from_any_text() {
+        assert_eq!(suggest_name("My App_v2"), "my-app-v2");
+        assert_eq!(suggest_name("gpu.spec"), "gpu.spec");
+        assert_eq!(suggest_name("-x-"), "x");
+        assert_eq!(suggest_name(&"a".repeat(60)).len(), 40);
+        assert!(check_name(&suggest_name("Ünïcode / spaces")).is_ok());
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! answer. Extractors here answer their rejections as [`ApiError`]s, so every failure has the
 //! API's error shape.
 
+pub mod node_feature_rules;
 pub mod publish;
 pub mod registries;
+pub mod schedule;
 pub mod snapshots;
 pub mod specs;
 pub mod tokens;

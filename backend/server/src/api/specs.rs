@@ -566,7 +566,7 @@ async fn lint_spec(
 }
 
 /// The rows of an explicit selection, refusing ids that do not exist.
-async fn selected_rows(
+pub(super) async fn selected_rows(
     state: &AppState,
     ids: Option<Vec<i64>>,
     labels: Vec<(String, String)>,
@@ -667,7 +667,7 @@ async fn evaluate(
 }
 
 /// 422 with every place NFD's decoder refuses, as lint would show them.
-fn invalid_spec(src: &str, errors: &[nodefit_core::decode::DecodeError]) -> ApiError {
+pub(super) fn invalid_spec(src: &str, errors: &[nodefit_core::decode::DecodeError]) -> ApiError {
     let index = LineIndex::new(src);
     let details: Vec<serde_json::Value> = errors
         .iter()

@@ -12,6 +12,7 @@
 //! and PostgreSQL locks the row being changed, which serialises concurrent saves of one spec
 //! across processes.
 
+mod node_feature_rules;
 mod publications;
 mod snapshots;
 mod specs;
@@ -26,6 +27,7 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
+pub use node_feature_rules::{RuleFileRow, RuleFileUpdate, RuleFileUpdateOutcome};
 pub use publications::{NewPublication, PublicationKey, PublicationRow};
 pub use snapshots::{EvalRow, NewSnapshot, SnapshotQuery, Stored};
 pub use specs::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
@@ -64,6 +66,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         "unique_token_names",
         include_str!("../../../../migrations/sqlite/0003_unique_token_names.sql"),
         include_str!("../../../../migrations/postgres/0003_unique_token_names.sql"),
+    ),
+    (
+        4,
+        "node_feature_rules",
+        include_str!("../../../../migrations/sqlite/0004_node_feature_rules.sql"),
+        include_str!("../../../../migrations/postgres/0004_node_feature_rules.sql"),
     ),
 ];
 

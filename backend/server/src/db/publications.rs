@@ -34,10 +34,11 @@ pub struct NewPublication<'a> {
     pub created_by: &'a str,
 }
 
-const COLUMNS: &str = "id, spec_id, version, registry, image, image_digest, artifact_digest, \
+pub(super) const COLUMNS: &str =
+    "id, spec_id, version, registry, image, image_digest, artifact_digest, \
                        signature_digest, created_at, created_by";
 
-fn row(r: &AnyRow) -> Result<PublicationRow, sqlx::Error> {
+pub(super) fn row(r: &AnyRow) -> Result<PublicationRow, sqlx::Error> {
     Ok(PublicationRow {
         id: r.try_get("id")?,
         spec_id: r.try_get("spec_id")?,

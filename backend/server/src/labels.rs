@@ -1,0 +1,156 @@
+//! "Labels NFD would apply": a stored NodeFeatureRule file processed by the core's
+//! `nfr::process` on many stored snapshots (nothing here decides a label), as the fleet matrix
+//! does for specs, on every core.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use nodefit_api::nodefeaturerules::{
+    Applied, LabelCount, LabelsMatrix, NodeLabels, Produced, ProducedTaint, Rejected, RuleResult,
+};
+use nodefit_core::budget::Interrupt;
+use nodefit_core::features::Features;
+use nodefit_core::nfr::process::{self, NodeResult, OutputKind, RuleStatus, Ruleset, Settings};
+use nodefit_core::nfr::NodeFeatureRule;
+
+use super::db::EvalRow;
+use super::fleet::par_map;
+
+/// What one labels request needs besides the snapshots.
+pub struct LabelsJob {
+    pub rule_file_id: i64,
+    pub objects: Vec<NodeFeatureRule>,
+    pub settings: Settings,
+    /// Say why rules did not match (a single requested snapshot).
+    pub explain: bool,
+    pub limit: usize,
+    pub offset: usize,
+    pub interrupt: Interrupt,
+}
+
+fn produced(p: process::Produced) -> Produced {
+    Produced {
+        key: p.key,
+        value: p.value,
+        object: p.object,
+        rule: p.rule,
+    }
+}
+
+fn taint(t: process::ProducedTaint) -> ProducedTaint {
+    ProducedTaint {
+        key: t.key,
+        value: t.value,
+        effect: t.effect,
+        object: t.object,
+        rule: t.rule,
+    }
+}
+
+/// The core's result in the API's words.
+pub fn applied(r: NodeResult) -> Applied {
+    Applied {
+        labels: r.labels.into_iter().map(produced).collect(),
+        annotations: r.annotations.into_iter().map(produced).collect(),
+        extended_resources: r.extended_resources.into_iter().map(produced).collect(),
+        taints: r.taints.into_iter().map(taint).collect(),
+        taints_not_enabled: r.taints_not_enabled.into_iter().map(taint).collect(),
+        rejected: r
+            .rejected
+            .into_iter()
+            .map(|x| Rejected {
+                kind: match x.kind {
+                    OutputKind::Label => "label",
+                    OutputKind::Annotation => "annotation",
+                    OutputKind::ExtendedResource => "extendedResource",
+                    OutputKind::Taint => "taint",
+                }
+                .into(),
+                key: x.key,
+                value: x.value,
+                object: x.object,
+                rule: x.rule,
+                reason: x.reason,
+            })
+            .collect(),
+        rules: r
+            .rules
+            .into_iter()
+            .map(|x| RuleResult {
+                object: x.object,
+                rule: x.rule,
+                status: match x.status {
+                    RuleStatus::Matched => "matched",
+                    RuleStatus::NotMatched => "notMatched",
+                    RuleStatus::Error => "error",
+                }
+                .into(),
+                why: x.why,
+                error: x.error,
+            })
+            .collect(),
+    }
+}
+
+/// Processes every node (CPU work: call from a blocking thread) and assembles the answer.
+pub fn matrix(job: &LabelsJob, nodes: Vec<(EvalRow, Arc<Features>)>) -> LabelsMatrix {
+    let ruleset = Ruleset::new(&job.objects);
+    let options = process::Options {
+        explain: job.explain,
+        interrupt: job.interrupt.clone(),
+    };
+    let results = par_map(&nodes, |(_, f)| {
+        process::process(&ruleset, f, &job.settings, &options)
+    });
+    let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+    let (mut with_errors, mut failed) = (0, 0);
+    for r in &results {
+        match r {
+            Ok(result) => {
+                with_errors += usize::from(result.has_errors());
+                for l in &result.labels {
+                    *counts.entry((&l.key, &l.value)).or_default() += 1;
+                }
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    let summary = counts
+        .into_iter()
+        .map(|((key, value), nodes)| LabelCount {
+            key: key.to_string(),
+            value: value.to_string(),
+            nodes,
+        })
+        .collect();
+    let total = results.len();
+    let items = nodes
+        .into_iter()
+        .zip(results)
+        .skip(job.offset)
+        .take(job.limit)
+        .map(|((row, _), r)| {
+            let (applied, error) = match r {
+                Ok(result) => (Some(applied(result)), None),
+                Err(e) => (None, Some(e.to_string())),
+            };
+            NodeLabels {
+                snapshot_id: row.id,
+                node_name: row.node_name,
+                labels: row.labels,
+                applied,
+                error,
+            }
+        })
+        .collect();
+    LabelsMatrix {
+        rule_file_id: job.rule_file_id,
+        total,
+        with_errors,
+        failed,
+        summary,
+        items,
+        limit: job.limit,
+        offset: job.offset,
+    }
+}
