@@ -1,11 +1,13 @@
-//! The server's HTTP API (docs/api.md), reached only through `/api/v1` on the page's own origin
-//! with `Authorization: Bearer`. No cookies: the token lives in sessionStorage.
+//! The HTTP client of the server's API (docs/api.md): `/api/v1` on the page's own origin with
+//! `Authorization: Bearer`, and failures said so that people know what to do. No cookies: the
+//! token lives in sessionStorage. What is sent and received are `nodefit_api`'s types, the ones
+//! the server serializes; nothing here describes a resource.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
+use nodefit_api::{ErrorBody, Page};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -23,6 +25,15 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An answer that is not what the API says it sends.
+    pub fn unreadable(status: u16, why: impl fmt::Display) -> ApiError {
+        ApiError {
+            status,
+            code: "bad-response".into(),
+            message: format!("The server's answer could not be read: {why}"),
+        }
+    }
+
     fn network(e: JsValue) -> ApiError {
         ApiError {
             status: 0,
@@ -98,19 +109,6 @@ pub enum Body<'a> {
     File(&'a web_sys::File, &'a str),
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-}
-
 /// Sends one request and returns the status and body text.
 pub async fn send(method: &str, path: &str, body: Body<'_>) -> Result<(u16, String)> {
     let init = RequestInit::new();
@@ -175,269 +173,33 @@ pub async fn send(method: &str, path: &str, body: Body<'_>) -> Result<(u16, Stri
 
 pub async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Body<'_>) -> Result<T> {
     let (status, text) = send(method, path, body).await?;
-    serde_json::from_str(&text).map_err(|e| ApiError {
-        status,
-        code: "bad-response".into(),
-        message: format!("The server's answer could not be read: {e}"),
-    })
+    serde_json::from_str(&text).map_err(|e| ApiError::unreadable(status, e))
+}
+
+/// The largest page the server gives of a list.
+pub const MAX_PAGE: i64 = 500;
+
+/// Every item of a paged list (`path` without `limit` and `offset`), a page of [`MAX_PAGE`] at
+/// a time. An empty page ends it too, so a list that shrinks meanwhile cannot loop forever.
+pub async fn every<T: DeserializeOwned>(path: &str) -> Result<Vec<T>> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    loop {
+        let offset = items.len();
+        let page: Page<T> = call(
+            "GET",
+            &format!("{path}{separator}limit={MAX_PAGE}&offset={offset}"),
+            Body::None,
+        )
+        .await?;
+        let last = page.items.is_empty() || (offset + page.items.len()) as i64 >= page.total;
+        items.extend(page.items);
+        if last {
+            return Ok(items);
+        }
+    }
 }
 
 pub fn json<T: Serialize>(value: &T) -> Body<'static> {
     Body::Json(serde_json::to_string(value).unwrap_or_default())
-}
-
-// ---- resources ----
-
-/// Reads an id the server sends as a number or a string; the UI keeps ids as text.
-fn id_text<'de, D>(d: D) -> std::result::Result<String, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
-
-/// An id as the server wants it back: a number when it is one.
-pub fn id_json(id: &str) -> serde_json::Value {
-    id.parse::<i64>()
-        .map(Into::into)
-        .unwrap_or_else(|_| id.into())
-}
-
-/// Reads `null` as the type's default: servers may send `null` for an absent text.
-fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-pub struct Me {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    pub role: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub permissions: Vec<String>,
-}
-
-impl Me {
-    pub fn may(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == permission)
-    }
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotSummary {
-    #[serde(deserialize_with = "id_text")]
-    pub id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub node_name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub format: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub feature_count: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_at: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub total: usize,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Uploaded {
-    #[serde(default, deserialize_with = "null_default")]
-    pub snapshots: Vec<SnapshotSummary>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub duplicates: Vec<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SnapshotDetail {
-    /// The `nfd export features` JSON.
-    pub features: serde_json::Value,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Spec {
-    #[serde(deserialize_with = "id_text")]
-    pub id: String,
-    pub name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub content: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub updated_at: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct VersionInfo {
-    pub version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub message: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_at: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_by: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct VersionContent {
-    pub content: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Diff {
-    #[serde(default, deserialize_with = "null_default")]
-    pub unified: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetSet {
-    pub index: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub tag: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub weight: i64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub description: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub matched: usize,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetCell {
-    pub index: usize,
-    pub is_match: bool,
-    #[serde(default, deserialize_with = "null_default")]
-    pub failing_rules: Vec<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetItem {
-    #[serde(deserialize_with = "id_text")]
-    pub snapshot_id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub node_name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
-    pub compatible: bool,
-    #[serde(default, deserialize_with = "null_default")]
-    pub best_set: Option<usize>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub sets: Vec<FleetCell>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub error: Option<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Fleet {
-    #[serde(default, deserialize_with = "null_default")]
-    pub spec_version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub sets: Vec<FleetSet>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub total: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub compatible: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub items: Vec<FleetItem>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct RegistryName {
-    pub name: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Publication {
-    #[serde(default, deserialize_with = "id_text")]
-    pub id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub registry: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub image: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub image_digest: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub artifact_digest: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub signature_digest: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_at: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_by: String,
-}
-
-/// One compatibility artifact attached to an image, as the server lists it.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Referrer {
-    #[serde(default, deserialize_with = "null_default")]
-    pub digest: String,
-    #[serde(default, alias = "createdAt")]
-    pub created: Option<String>,
-    /// The artifact NFD's validate-node would use (the newest).
-    #[serde(default)]
-    pub nfd_choice: bool,
-    #[serde(default)]
-    pub signature: Option<SignatureInfo>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-pub struct SignatureInfo {
-    #[serde(default, deserialize_with = "null_default")]
-    pub digest: String,
-    #[serde(default)]
-    pub count: usize,
-}
-
-/// What the server found attached to an image.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageReferrers {
-    #[serde(default, deserialize_with = "null_default")]
-    pub subject_digest: String,
-    /// `referrers-api`, or `tag-schema` for registries without the referrers API.
-    #[serde(default, deserialize_with = "null_default")]
-    pub source: String,
-    #[serde(default)]
-    pub artifacts: Vec<Referrer>,
-}
-
-/// A list that the server may send bare or paged.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-pub enum List<T> {
-    Bare(Vec<T>),
-    Paged { items: Vec<T> },
-}
-
-impl<T> List<T> {
-    pub fn into_vec(self) -> Vec<T> {
-        match self {
-            List::Bare(v) | List::Paged { items: v } => v,
-        }
-    }
 }

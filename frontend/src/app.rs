@@ -3,9 +3,10 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use nodefit_api::auth::Me;
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, Me};
+use crate::api;
 use crate::pages;
 use crate::state::{AppState, Tab};
 
@@ -121,7 +122,7 @@ fn WhoAmI(app: AppState, me: Me) -> impl IntoView {
             <span>
                 <strong>{me.name.clone()}</strong>
                 " · role "
-                <strong data-testid="role">{me.role.clone()}</strong>
+                <strong data-testid="role">{me.role.as_str()}</strong>
             </span>
             <span class="may" title=title>"May " {may.join("; ")}</span>
             <button
@@ -158,7 +159,7 @@ fn Login(app: AppState) -> impl IntoView {
         spawn_local(async move {
             match log_in(app, value).await {
                 Ok(me) => {
-                    app.info(format!("Logged in as {} ({}).", me.name, me.role));
+                    app.info(format!("Logged in as {} ({}).", me.name, me.role.as_str()));
                     focus_id(&format!("tab-{}", app.tab.get_untracked().slug()));
                 }
                 Err(e) => {

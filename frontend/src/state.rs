@@ -3,9 +3,13 @@
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
+use nodefit_api::auth::Me;
+use nodefit_api::snapshots::{SnapshotSummary, SnapshotWithFeatures};
+use nodefit_api::specs::Spec;
+use nodefit_api::Page;
 use nodefit_core::features::Features;
 
-use crate::api::{self, Me, SnapshotSummary, Spec};
+use crate::api;
 use crate::editor::{JsEditor, Problem};
 use crate::vocab::SnapshotIndex;
 
@@ -91,7 +95,7 @@ pub struct AppState {
     pub notice: RwSignal<Notice>,
     pub snapshots: RwSignal<Vec<SnapshotSummary>>,
     /// Features of stored snapshots, parsed once, by snapshot id.
-    pub features: RwSignal<BTreeMap<String, Features>>,
+    pub features: RwSignal<BTreeMap<i64, Features>>,
     pub index: RwSignal<SnapshotIndex>,
     pub editor: StoredValue<Option<JsEditor>, LocalStorage>,
 }
@@ -136,19 +140,21 @@ impl AppState {
     /// Whether the editor holds changes the server does not have.
     pub fn dirty(&self) -> bool {
         let text = self.text.get();
-        self.spec
-            .with(|s| s.as_ref().is_none_or(|s| s.content != text))
+        self.spec.with(|s| {
+            s.as_ref()
+                .is_none_or(|s| s.content.as_deref() != Some(&text))
+        })
     }
 
     /// Reloads the snapshot list, then the features of up to [`INDEX_LIMIT`] of them for
     /// autocomplete and the builder's value pickers.
     pub async fn refresh_snapshots(self) -> api::Result<()> {
-        let page: api::Page<SnapshotSummary> =
+        let page: Page<SnapshotSummary> =
             api::call("GET", "/snapshots?limit=200", api::Body::None).await?;
         self.snapshots.set(page.items.clone());
         let mut index = SnapshotIndex::default();
         for s in page.items.iter().take(INDEX_LIMIT) {
-            if let Ok(features) = self.snapshot_features(&s.id).await {
+            if let Ok(features) = self.snapshot_features(s.id).await {
                 index.add(&features);
             }
         }
@@ -157,22 +163,18 @@ impl AppState {
     }
 
     /// A stored snapshot's features (fetched once, then cached).
-    pub async fn snapshot_features(self, id: &str) -> api::Result<Features> {
-        if let Some(f) = self.features.with_untracked(|m| m.get(id).cloned()) {
+    pub async fn snapshot_features(self, id: i64) -> api::Result<Features> {
+        if let Some(f) = self.features.with_untracked(|m| m.get(&id).cloned()) {
             return Ok(f);
         }
-        let detail: api::SnapshotDetail = api::call(
-            "GET",
-            &format!("/snapshots/{}", api::enc(id)),
-            api::Body::None,
-        )
-        .await?;
-        let json = detail.features.to_string();
-        let parsed = nodefit_core::snapshot::parse(&json).map_err(|e| api::ApiError {
-            status: 200,
-            code: "bad-snapshot".into(),
-            message: format!("snapshot {id} could not be read: {e}"),
-        })?;
+        let detail: SnapshotWithFeatures =
+            api::call("GET", &format!("/snapshots/{id}"), api::Body::None).await?;
+        let parsed =
+            nodefit_core::snapshot::parse(detail.features.get()).map_err(|e| api::ApiError {
+                status: 200,
+                code: "bad-snapshot".into(),
+                message: format!("snapshot {id} could not be read: {e}"),
+            })?;
         let features = parsed
             .nodes
             .into_iter()
@@ -180,7 +182,7 @@ impl AppState {
             .map(|n| n.features)
             .unwrap_or_default();
         self.features
-            .update(|m| drop(m.insert(id.to_string(), features.clone())));
+            .update(|m| drop(m.insert(id, features.clone())));
         Ok(features)
     }
 }

@@ -5,46 +5,56 @@ use leptos::ev;
 use leptos::html::Div;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
+use nodefit_api::specs::{CreateSpec, Spec, UpdateSpec};
+use nodefit_api::Page;
 
-use crate::api::{self, Spec};
+use crate::api;
 use crate::builder::{self, Outline, Target};
 use crate::editor::{self, Problem};
 use crate::state::{AppState, TEMPLATE};
 use crate::vocab;
 
-#[derive(Serialize)]
-struct SaveBody<'a> {
-    name: &'a str,
-    content: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    message: &'a str,
-}
-
-/// Saves the editor's text: a new spec, or a new version of the open one. Returns the spec.
+/// Saves the editor's text: a new spec, or a new version of the open one (renamed when the
+/// name changed). Returns the spec.
 pub async fn save(app: AppState, message: &str) -> api::Result<Spec> {
     let content = editor::current_text(app);
     let name = app.spec_name.get_untracked();
-    let body = api::json(&SaveBody {
-        name: &name,
-        content: &content,
-        message,
-    });
+    let message = (!message.is_empty()).then(|| message.to_string());
     let saved: Spec = match app.spec.get_untracked() {
-        Some(spec) => api::call("PUT", &format!("/specs/{}", api::enc(&spec.id)), body).await?,
-        None => api::call("POST", "/specs", body).await?,
-    };
-    // The server's answer may omit the content; what was sent is what it stored.
-    let saved = Spec {
-        content: if saved.content.is_empty() {
-            content
-        } else {
-            saved.content
-        },
-        ..saved
+        Some(spec) => {
+            let update = UpdateSpec {
+                content,
+                name: Some(name),
+                message,
+                base_version: None,
+            };
+            api::call("PUT", &format!("/specs/{}", spec.id), api::json(&update)).await?
+        }
+        None => {
+            let create = CreateSpec {
+                name,
+                content,
+                message,
+            };
+            api::call("POST", "/specs", api::json(&create)).await?
+        }
     };
     app.spec.set(Some(saved.clone()));
     Ok(saved)
+}
+
+async fn open(app: AppState, id: i64) -> api::Result<()> {
+    let spec: Spec = api::call("GET", &format!("/specs/{id}"), api::Body::None).await?;
+    // Only lists leave the content out; without it there is nothing to open.
+    let content = spec
+        .content
+        .as_deref()
+        .ok_or_else(|| api::ApiError::unreadable(200, "the spec came without its content"))?;
+    app.spec_name.set(spec.name.clone());
+    editor::set_text(app, content);
+    app.info(format!("Opened {} (version {}).", spec.name, spec.version));
+    app.spec.set(Some(spec));
+    Ok(())
 }
 
 #[component]
@@ -82,7 +92,7 @@ fn SpecBar(app: AppState) -> impl IntoView {
     let busy = RwSignal::new(false);
     let load_list = move || {
         spawn_local(async move {
-            match api::call::<api::Page<Spec>>("GET", "/specs?limit=200", api::Body::None).await {
+            match api::call::<Page<Spec>>("GET", "/specs?limit=200", api::Body::None).await {
                 Ok(page) => specs.set(page.items),
                 Err(e) => app.error(format!("Listing specs failed: {e}")),
             }
@@ -94,21 +104,12 @@ fn SpecBar(app: AppState) -> impl IntoView {
         }
     });
     let open = move |ev: ev::Event| {
-        let id = event_target_value(&ev);
-        if id.is_empty() {
+        let Ok(id) = event_target_value(&ev).parse::<i64>() else {
             return;
-        }
+        };
         spawn_local(async move {
-            match api::call::<Spec>("GET", &format!("/specs/{}", api::enc(&id)), api::Body::None)
-                .await
-            {
-                Ok(spec) => {
-                    app.spec_name.set(spec.name.clone());
-                    editor::set_text(app, &spec.content);
-                    app.info(format!("Opened {} (version {}).", spec.name, spec.version));
-                    app.spec.set(Some(spec));
-                }
-                Err(e) => app.error(format!("Opening the spec failed: {e}")),
+            if let Err(e) = open(app, id).await {
+                app.error(format!("Opening the spec failed: {e}"));
             }
         });
     };
@@ -138,7 +139,7 @@ fn SpecBar(app: AppState) -> impl IntoView {
             busy.set(false);
         });
     };
-    let selected = move || app.spec.with(|s| s.as_ref().map(|s| s.id.clone()));
+    let selected = move || app.spec.with(|s| s.as_ref().map(|s| s.id));
     view! {
         <form class="spec-bar" on:submit=do_save>
             <label>
@@ -152,13 +153,10 @@ fn SpecBar(app: AppState) -> impl IntoView {
                             .get()
                             .into_iter()
                             .map(|s| {
-                                let id = s.id.clone();
+                                let id = s.id;
                                 view! {
-                                    <option
-                                        value=s.id.clone()
-                                        selected=move || selected().as_deref() == Some(id.as_str())
-                                    >
-                                        {s.name.clone()}
+                                    <option value=id.to_string() selected=move || selected() == Some(id)>
+                                        {s.name}
                                     </option>
                                 }
                             })

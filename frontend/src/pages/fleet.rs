@@ -6,20 +6,14 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
+use nodefit_api::fleet::{FleetItem, FleetMatrix};
+use nodefit_api::specs::EvaluateRequest;
 
-use crate::api::{self, Fleet, FleetItem};
+use crate::api;
 use crate::pages::editor::save;
+use crate::pages::labels_text;
 use crate::state::AppState;
 
-#[derive(Serialize)]
-struct EvaluateBody {
-    limit: usize,
-    offset: usize,
-}
-
-/// The server's largest page of the matrix.
-const PAGE: usize = 500;
 /// The most nodes one matrix shows; past that, filter by labels on the Snapshots tab.
 const MAX_NODES: usize = 5000;
 
@@ -38,7 +32,10 @@ fn matches_filter(item: &FleetItem, text: &str, verdicts: Verdicts) -> bool {
     };
     let text = text.trim().to_lowercase();
     let by_text = text.is_empty()
-        || item.node_name.to_lowercase().contains(&text)
+        || item
+            .node_name
+            .as_ref()
+            .is_some_and(|n| n.to_lowercase().contains(&text))
         || item
             .labels
             .iter()
@@ -50,24 +47,13 @@ fn failing(item: &FleetItem, set: usize) -> String {
     item.sets
         .iter()
         .find(|c| c.index == set)
-        .map(|c| {
-            c.failing_rules
-                .iter()
-                .map(|r| {
-                    r.as_str()
-                        .map(str::to_string)
-                        .or_else(|| r.get("name").and_then(|n| n.as_str()).map(str::to_string))
-                        .unwrap_or_else(|| r.to_string())
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        })
+        .map(|c| c.failing_rules.join(", "))
         .unwrap_or_default()
 }
 
 #[component]
 pub fn FleetPage(app: AppState) -> impl IntoView {
-    let fleet = RwSignal::new(None::<Fleet>);
+    let fleet = RwSignal::new(None::<FleetMatrix>);
     let filter = RwSignal::new(String::new());
     let verdicts = RwSignal::new(Verdicts::All);
     let busy = RwSignal::new(false);
@@ -80,32 +66,24 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
                     Some(s) if !app.dirty() => s,
                     _ => save(app, "Saved to evaluate the fleet").await?,
                 };
-                let path = format!("/specs/{}/evaluate", api::enc(&spec.id));
-                let mut fleet: Fleet = api::call(
-                    "POST",
-                    &path,
-                    api::json(&EvaluateBody {
-                        limit: PAGE,
-                        offset: 0,
-                    }),
-                )
-                .await?;
+                let path = format!("/specs/{}/evaluate", spec.id);
+                let page = |offset: usize| {
+                    api::json(&EvaluateRequest {
+                        limit: Some(api::MAX_PAGE),
+                        offset: Some(offset as i64),
+                        ..EvaluateRequest::default()
+                    })
+                };
+                let mut fleet: FleetMatrix = api::call("POST", &path, page(0)).await?;
                 while fleet.items.len() < fleet.total.min(MAX_NODES) {
-                    let page: Fleet = api::call(
-                        "POST",
-                        &path,
-                        api::json(&EvaluateBody {
-                            limit: PAGE,
-                            offset: fleet.items.len(),
-                        }),
-                    )
-                    .await?;
-                    if page.items.is_empty() {
+                    let more: FleetMatrix =
+                        api::call("POST", &path, page(fleet.items.len())).await?;
+                    if more.items.is_empty() {
                         break;
                     }
-                    fleet.items.extend(page.items);
+                    fleet.items.extend(more.items);
                 }
-                Ok::<Fleet, api::ApiError>(fleet)
+                Ok::<FleetMatrix, api::ApiError>(fleet)
             }
             .await;
             match result {
@@ -201,14 +179,12 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
                                 }
                             })
                             .collect_view();
-                        let error = item.error.as_ref().map(|e| {
-                            e.get("message").and_then(|m| m.as_str()).map(str::to_string).unwrap_or_else(|| e.to_string())
-                        });
-                        let labels = item.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
+                        let error = item.error.clone();
+                        let labels = labels_text(&item.labels);
                         view! {
                             <tr data-testid="fleet-row">
                                 <th scope="row">
-                                    {item.node_name.clone()}
+                                    {item.node_name.clone().unwrap_or_default()}
                                     " "
                                     <span class="muted">{labels}</span>
                                 </th>

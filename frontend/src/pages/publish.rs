@@ -5,9 +5,10 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde::Serialize;
+use nodefit_api::publish::{Publication, PublishRequest, ReferrerArtifact, Referrers, Registry};
+use nodefit_api::Page;
 
-use crate::api::{self, ImageReferrers, Publication, Referrer, RegistryName};
+use crate::api;
 use crate::pages::editor::save;
 use crate::state::{AppState, Tab};
 
@@ -25,44 +26,33 @@ const STEPS: [&str; 3] = [
     "Sign and attach (server)",
 ];
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PublishBody<'a> {
-    spec_id: serde_json::Value,
-    version: u64,
-    registry: &'a str,
-    image: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    platform: &'a str,
-}
-
 #[component]
 pub fn PublishPage(app: AppState) -> impl IntoView {
-    let registries = RwSignal::new(Vec::<RegistryName>::new());
+    let registries = RwSignal::new(Vec::<Registry>::new());
     let registry = RwSignal::new(String::new());
     let image = RwSignal::new(String::new());
     let platform = RwSignal::new(String::new());
     let steps = RwSignal::new([Step::Waiting; 3]);
     let result = RwSignal::new(None::<Publication>);
     let busy = RwSignal::new(false);
-    let referrers = RwSignal::new(None::<ImageReferrers>);
+    let referrers = RwSignal::new(None::<Referrers>);
     let history = RwSignal::new(Vec::<Publication>::new());
 
-    let load_history = move |spec_id: Option<String>| {
+    let load_history = move |spec_id: Option<i64>| {
         let Some(spec_id) = spec_id else {
             history.set(Vec::new());
             return;
         };
         spawn_local(async move {
-            let path = format!("/publications?specId={}", api::enc(&spec_id));
-            match api::call::<Vec<Publication>>("GET", &path, api::Body::None).await {
-                Ok(list) => history.set(list),
+            let path = format!("/publications?specId={spec_id}");
+            match api::call::<Page<Publication>>("GET", &path, api::Body::None).await {
+                Ok(page) => history.set(page.items),
                 Err(e) => app.error(format!("Listing this spec's publications failed: {e}")),
             }
         });
     };
     Effect::new(move |_| {
-        let spec_id = app.spec.with(|s| s.as_ref().map(|s| s.id.clone()));
+        let spec_id = app.spec.with(|s| s.as_ref().map(|s| s.id));
         if app.tab.get() == Tab::Publish && app.me.with(Option::is_some) {
             load_history(spec_id);
         }
@@ -71,8 +61,8 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
     Effect::new(move |_| {
         if app.tab.get() == Tab::Publish && app.me.with(Option::is_some) {
             spawn_local(async move {
-                match api::call::<Vec<RegistryName>>("GET", "/registries", api::Body::None).await {
-                    Ok(list) => {
+                match api::call::<Page<Registry>>("GET", "/registries", api::Body::None).await {
+                    Ok(Page { items: list, .. }) => {
                         if list.is_empty() {
                             app.error(
                                 "The server has no registries to publish to: its operator adds them to the server's configuration file (docs/server.md).",
@@ -103,7 +93,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
                 api::enc(&reg),
                 api::enc(img.trim())
             );
-            match api::call::<ImageReferrers>("GET", &path, api::Body::None).await {
+            match api::call::<Referrers>("GET", &path, api::Body::None).await {
                 Ok(found) => {
                     app.info(format!(
                         "{} compatibility artifact(s) attached to {}.",
@@ -166,12 +156,12 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
                 "Signing and attaching version {} to {img}…",
                 spec.version
             ));
-            let body = api::json(&PublishBody {
-                spec_id: api::id_json(&spec.id),
-                version: spec.version,
-                registry: &reg,
-                image: &img,
-                platform: &plat,
+            let body = api::json(&PublishRequest {
+                spec_id: spec.id,
+                version: Some(spec.version),
+                registry: reg,
+                image: img,
+                platform: (!plat.is_empty()).then_some(plat),
             });
             match api::call::<Publication>("POST", "/publish", body).await {
                 Ok(p) => {
@@ -182,7 +172,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
                     ));
                     result.set(Some(p));
                     list_referrers();
-                    load_history(Some(spec.id.clone()));
+                    load_history(Some(spec.id));
                 }
                 Err(e) => {
                     set_step(2, Step::Failed);
@@ -331,7 +321,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
 #[component]
 fn ReferrerRow(
     app: AppState,
-    r: Referrer,
+    r: ReferrerArtifact,
     registry: RwSignal<String>,
     image: RwSignal<String>,
     on_change: impl Fn() + Copy + Send + Sync + 'static,

@@ -1,16 +1,16 @@
 //! The Snapshots tab: upload (drag and drop or file picker), list and filter by labels, edit
 //! labels, delete, and browse one snapshot's features.
 
-use std::collections::BTreeMap;
-
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use nodefit_api::snapshots::{LabelsEdit, SnapshotSummary, UploadResult};
+use nodefit_api::Page;
 use nodefit_core::features::{sorted, Features};
-use serde::Serialize;
 use wasm_bindgen::JsCast;
 
-use crate::api::{self, SnapshotSummary};
+use crate::api;
+use crate::pages::{labels_text, node_name};
 use crate::state::AppState;
 
 /// `a=b, c=d` → pairs; entries without `=` are reported back.
@@ -25,14 +25,6 @@ fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
             _ => Err(format!("`{p}` is not a label: write key=value")),
         })
         .collect()
-}
-
-fn labels_text(labels: &BTreeMap<String, String>) -> String {
-    labels
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 fn label_query(pairs: &[(String, String)]) -> String {
@@ -64,7 +56,7 @@ async fn upload(app: AppState, files: Vec<web_sys::File>, labels: Vec<(String, S
     let (mut added, mut dupes, mut failed) = (0, 0, Vec::new());
     for file in &files {
         app.info(format!("Uploading {}…", file.name()));
-        match api::call::<api::Uploaded>("POST", &path, api::Body::File(file, content_type(file)))
+        match api::call::<UploadResult>("POST", &path, api::Body::File(file, content_type(file)))
             .await
         {
             Ok(u) => {
@@ -99,7 +91,7 @@ pub fn SnapshotsPage(app: AppState) -> impl IntoView {
     let search = RwSignal::new(String::new());
     let shown = RwSignal::new(Vec::<SnapshotSummary>::new());
     let over = RwSignal::new(false);
-    let browsing = RwSignal::new(None::<(String, String)>);
+    let browsing = RwSignal::new(None::<(i64, String)>);
 
     let start_upload = move |files: Vec<web_sys::File>| {
         if files.is_empty() {
@@ -144,7 +136,7 @@ pub fn SnapshotsPage(app: AppState) -> impl IntoView {
         }
         spawn_local(async move {
             let path = format!("/snapshots?limit=200&{query}");
-            match api::call::<api::Page<SnapshotSummary>>("GET", &path, api::Body::None).await {
+            match api::call::<Page<SnapshotSummary>>("GET", &path, api::Body::None).await {
                 Ok(page) => shown.set(page.items),
                 Err(e) => app.error(format!("Listing snapshots failed: {e}")),
             }
@@ -252,71 +244,44 @@ pub fn SnapshotsPage(app: AppState) -> impl IntoView {
     }
 }
 
-#[derive(Serialize)]
-struct LabelsPatch {
-    labels: BTreeMap<String, String>,
-}
-
 #[component]
 fn SnapshotRow(
     app: AppState,
     s: SnapshotSummary,
-    browsing: RwSignal<Option<(String, String)>>,
+    browsing: RwSignal<Option<(i64, String)>>,
 ) -> impl IntoView {
     let editing = RwSignal::new(false);
     let labels = RwSignal::new(labels_text(&s.labels));
-    let id = s.id.clone();
-    let node = if s.node_name.is_empty() {
-        s.id.clone()
-    } else {
-        s.node_name.clone()
-    };
-    let save_labels = {
-        let id = id.clone();
-        move |_| {
-            let pairs = match parse_labels(&labels.get_untracked()) {
-                Ok(p) => p,
-                Err(e) => {
-                    app.error(format!("The labels are not valid: {e}."));
-                    return;
-                }
-            };
-            let id = id.clone();
-            spawn_local(async move {
-                let body = api::json(&LabelsPatch {
-                    labels: pairs.into_iter().collect(),
-                });
-                match api::call::<SnapshotSummary>(
-                    "PATCH",
-                    &format!("/snapshots/{}", api::enc(&id)),
-                    body,
-                )
-                .await
-                {
-                    Ok(_) => {
-                        editing.set(false);
-                        app.info("Labels saved.");
-                        let _ = app.refresh_snapshots().await;
-                    }
-                    Err(e) => app.error(format!("Saving the labels failed: {e}")),
-                }
+    let id = s.id;
+    let node = node_name(&s);
+    let save_labels = move |_| {
+        let pairs = match parse_labels(&labels.get_untracked()) {
+            Ok(p) => p,
+            Err(e) => {
+                app.error(format!("The labels are not valid: {e}."));
+                return;
+            }
+        };
+        spawn_local(async move {
+            let body = api::json(&LabelsEdit {
+                labels: pairs.into_iter().collect(),
             });
-        }
+            match api::call::<SnapshotSummary>("PATCH", &format!("/snapshots/{id}"), body).await {
+                Ok(_) => {
+                    editing.set(false);
+                    app.info("Labels saved.");
+                    let _ = app.refresh_snapshots().await;
+                }
+                Err(e) => app.error(format!("Saving the labels failed: {e}")),
+            }
+        });
     };
     let delete = {
-        let id = id.clone();
         let node = node.clone();
         move |_| {
-            let id = id.clone();
             let node = node.clone();
             spawn_local(async move {
-                match api::send(
-                    "DELETE",
-                    &format!("/snapshots/{}", api::enc(&id)),
-                    api::Body::None,
-                )
-                .await
-                {
+                match api::send("DELETE", &format!("/snapshots/{id}"), api::Body::None).await {
                     Ok(_) => {
                         app.info(format!("Deleted snapshot {node}."));
                         let _ = app.refresh_snapshots().await;
@@ -327,8 +292,8 @@ fn SnapshotRow(
         }
     };
     let browse = {
-        let (id, node) = (id.clone(), node.clone());
-        move |_| browsing.set(Some((id.clone(), node.clone())))
+        let node = node.clone();
+        move |_| browsing.set(Some((id, node.clone())))
     };
     let chips = s
         .labels
@@ -348,7 +313,7 @@ fn SnapshotRow(
                                 prop:value=move || labels.get()
                                 on:input=move |ev| labels.set(event_target_value(&ev))
                             />
-                            <button type="button" on:click=save_labels.clone()>"Save labels"</button>
+                            <button type="button" on:click=save_labels>"Save labels"</button>
                             <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
                         }
                             .into_any()
@@ -432,14 +397,14 @@ fn rows(f: &Features) -> Vec<FeatureRow> {
 #[component]
 fn FeatureBrowser(
     app: AppState,
-    id: String,
+    id: i64,
     node: String,
-    close: RwSignal<Option<(String, String)>>,
+    close: RwSignal<Option<(i64, String)>>,
 ) -> impl IntoView {
     let all = RwSignal::new(None::<Vec<FeatureRow>>);
     let query = RwSignal::new(String::new());
     spawn_local(async move {
-        match app.snapshot_features(&id).await {
+        match app.snapshot_features(id).await {
             Ok(f) => all.set(Some(rows(&f))),
             Err(e) => app.error(format!("Loading the features failed: {e}")),
         }

@@ -13,6 +13,7 @@ use nodefit_core::source::LineIndex;
 use nodefit_core::verdict;
 
 use crate::builder;
+use crate::pages::{labels_text, node_name};
 use crate::state::AppState;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -161,22 +162,15 @@ pub fn evaluate(
 
 #[component]
 pub fn TestPage(app: AppState) -> impl IntoView {
-    let chosen = RwSignal::new(BTreeSet::<String>::new());
+    let chosen = RwSignal::new(BTreeSet::<i64>::new());
     let tags = RwSignal::new(String::new());
     let results = RwSignal::new(Vec::<NodeResult>::new());
     let busy = RwSignal::new(false);
     let run = move |_| {
-        let ids: Vec<(String, String)> = app.snapshots.with_untracked(|list| {
+        let ids: Vec<(i64, String)> = app.snapshots.with_untracked(|list| {
             list.iter()
                 .filter(|s| chosen.with_untracked(|c| c.contains(&s.id)))
-                .map(|s| {
-                    let name = if s.node_name.is_empty() {
-                        s.id.clone()
-                    } else {
-                        s.node_name.clone()
-                    };
-                    (s.id.clone(), name)
-                })
+                .map(|s| (s.id, node_name(s)))
                 .collect()
         });
         if ids.is_empty() {
@@ -194,7 +188,7 @@ pub fn TestPage(app: AppState) -> impl IntoView {
             let text = app.text.get_untracked();
             let mut out = Vec::new();
             for (id, name) in ids {
-                match app.snapshot_features(&id).await {
+                match app.snapshot_features(id).await {
                     Ok(f) => match evaluate(&text, &name, &f, &tag_list) {
                         Ok(r) => out.push(r),
                         Err(e) => {
@@ -227,7 +221,7 @@ pub fn TestPage(app: AppState) -> impl IntoView {
             <button
                 type="button"
                 class="linklike"
-                on:click=move |_| chosen.set(app.snapshots.with(|l| l.iter().map(|s| s.id.clone()).collect()))
+                on:click=move |_| chosen.set(app.snapshots.with(|l| l.iter().map(|s| s.id).collect()))
             >
                 "Choose all"
             </button>
@@ -240,15 +234,7 @@ pub fn TestPage(app: AppState) -> impl IntoView {
                         .get()
                         .into_iter()
                         .map(|s| {
-                            let id = s.id.clone();
-                            let id2 = s.id.clone();
-                            let labels = s
-                                .labels
-                                .iter()
-                                .map(|(k, v)| format!("{k}={v}"))
-                                .collect::<Vec<_>>()
-                                .join(", ");
-                            let name = if s.node_name.is_empty() { s.id.clone() } else { s.node_name.clone() };
+                            let id = s.id;
                             view! {
                                 <li>
                                     <label>
@@ -260,14 +246,14 @@ pub fn TestPage(app: AppState) -> impl IntoView {
                                                 let on = event_target_checked(&ev);
                                                 chosen.update(|c| {
                                                     if on {
-                                                        c.insert(id2.clone());
+                                                        c.insert(id);
                                                     } else {
-                                                        c.remove(&id2);
+                                                        c.remove(&id);
                                                     }
                                                 });
                                             }
                                         />
-                                        " " {name} " " <span class="muted">{labels}</span>
+                                        " " {node_name(&s)} " " <span class="muted">{labels_text(&s.labels)}</span>
                                     </label>
                                 </li>
                             }

@@ -2,17 +2,18 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use nodefit_api::specs::{Diff, Version};
 
-use crate::api::{self, Diff, VersionContent, VersionInfo};
+use crate::api;
 use crate::editor;
 use crate::pages::editor::save;
 use crate::state::{AppState, Tab};
 
 #[component]
 pub fn VersionsPage(app: AppState) -> impl IntoView {
-    let versions = RwSignal::new(Vec::<VersionInfo>::new());
-    let from = RwSignal::new(0u64);
-    let to = RwSignal::new(0u64);
+    let versions = RwSignal::new(Vec::<Version>::new());
+    let from = RwSignal::new(0i64);
+    let to = RwSignal::new(0i64);
     let diff = RwSignal::new(None::<String>);
 
     let load = move || {
@@ -21,10 +22,9 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            let path = format!("/specs/{}/versions", api::enc(&spec.id));
-            match api::call::<api::List<VersionInfo>>("GET", &path, api::Body::None).await {
-                Ok(list) => {
-                    let mut list = list.into_vec();
+            let path = format!("/specs/{}/versions", spec.id);
+            match api::every::<Version>(&path).await {
+                Ok(mut list) => {
                     list.sort_by_key(|v| std::cmp::Reverse(v.version));
                     if let (Some(newest), Some(prev)) = (list.first(), list.get(1)) {
                         to.set(newest.version);
@@ -49,7 +49,7 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
         };
         let (a, b) = (from.get_untracked(), to.get_untracked());
         spawn_local(async move {
-            let path = format!("/specs/{}/diff?from={a}&to={b}", api::enc(&spec.id));
+            let path = format!("/specs/{}/diff?from={a}&to={b}", spec.id);
             match api::call::<Diff>("GET", &path, api::Body::None).await {
                 Ok(d) => diff.set(Some(d.unified)),
                 Err(e) => app.error(format!("Computing the diff failed: {e}")),
@@ -57,15 +57,19 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
         });
     };
 
-    let restore = move |version: u64| {
+    let restore = move |version: i64| {
         let Some(spec) = app.spec.get_untracked() else {
             return;
         };
         spawn_local(async move {
-            let path = format!("/specs/{}/versions/{version}", api::enc(&spec.id));
+            let path = format!("/specs/{}/versions/{version}", spec.id);
             let restored = async {
-                let v: VersionContent = api::call("GET", &path, api::Body::None).await?;
-                editor::set_text(app, &v.content);
+                let v: Version = api::call("GET", &path, api::Body::None).await?;
+                // Only lists leave the content out; without it there is nothing to restore.
+                let content = v.content.ok_or_else(|| {
+                    api::ApiError::unreadable(200, "the version came without its content")
+                })?;
+                editor::set_text(app, &content);
                 save(app, &format!("Restore version {version}")).await
             }
             .await;
@@ -82,7 +86,7 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
         });
     };
 
-    let version_select = move |label: &'static str, sig: RwSignal<u64>| {
+    let version_select = move |label: &'static str, sig: RwSignal<i64>| {
         view! {
             <label>
                 {label}
@@ -118,8 +122,8 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
                     view! {
                         <tr>
                             <th scope="row">{n}</th>
-                            <td>{v.message.clone().unwrap_or_default()}</td>
-                            <td>{v.created_by.clone().unwrap_or_default()}</td>
+                            <td>{v.message.clone()}</td>
+                            <td>{v.created_by.clone()}</td>
                             <td>{v.created_at.clone()}</td>
                             <td>
                                 <button
