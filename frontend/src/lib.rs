@@ -8,10 +8,11 @@
 pub mod api;
 pub mod app;
 pub mod builder;
+pub mod codemirror;
 pub mod complete;
-pub mod editor;
 pub mod offsets;
 pub mod pages;
+pub mod problem;
 pub mod state;
 pub mod vocab;
 

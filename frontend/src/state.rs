@@ -10,7 +10,8 @@ use nodefit_api::Page;
 use nodefit_core::features::Features;
 
 use crate::api;
-use crate::editor::{JsEditor, Problem};
+use crate::codemirror::Editor;
+use crate::problem::Problem;
 use crate::vocab::SnapshotIndex;
 
 /// The pages, in tab order.
@@ -97,7 +98,8 @@ pub struct AppState {
     /// Features of stored snapshots, parsed once, by snapshot id.
     pub features: RwSignal<BTreeMap<i64, Features>>,
     pub index: RwSignal<SnapshotIndex>,
-    pub editor: StoredValue<Option<JsEditor>, LocalStorage>,
+    /// CodeMirror, once the Editor tab has mounted it.
+    pub editor: StoredValue<Option<Editor>, LocalStorage>,
 }
 
 impl AppState {
@@ -135,6 +137,23 @@ impl AppState {
     pub fn may(&self, permission: &str) -> bool {
         self.me
             .with(|me| me.as_ref().is_some_and(|m| m.may(permission)))
+    }
+
+    /// Runs `f` on the editor; before the Editor tab has mounted it there is nothing to change.
+    pub fn with_editor(&self, f: impl FnOnce(&Editor)) {
+        self.editor.with_value(|e| {
+            if let Some(e) = e {
+                f(e);
+            }
+        });
+    }
+
+    /// The editor's text right now. `text` follows it a microtask later (when the lint has
+    /// run), so whatever must not miss the latest change (saving) asks the editor.
+    pub fn editor_text(&self) -> String {
+        self.editor
+            .with_value(|e| e.as_ref().map(Editor::text))
+            .unwrap_or_else(|| self.text.get_untracked())
     }
 
     /// Whether the editor holds changes the server does not have.

@@ -1,5 +1,5 @@
-// CodeMirror 6 for nodefit's web UI. The Rust app (frontend/src/editor.rs) calls this small API
-// through `globalThis.nodefitEditor`; everything that knows about specs (lint, completions)
+// CodeMirror 6 for nodefit's web UI. The Rust app (frontend/src/codemirror.rs) calls this small
+// API through `globalThis.nodefitEditor`; everything that knows about specs (lint, completions)
 // stays in Rust, so this file only adapts CodeMirror.
 //
 // Positions crossing this boundary are UTF-16 offsets, CodeMirror's unit; the Rust side converts

@@ -10,14 +10,16 @@ use nodefit_api::Page;
 
 use crate::api;
 use crate::builder::{self, Outline, Target};
-use crate::editor::{self, Problem};
+use crate::codemirror::Editor;
+use crate::complete;
+use crate::problem::Problem;
 use crate::state::{AppState, TEMPLATE};
 use crate::vocab;
 
 /// Saves the editor's text: a new spec, or a new version of the open one (renamed when the
 /// name changed). Returns the spec.
 pub async fn save(app: AppState, message: &str) -> api::Result<Spec> {
-    let content = editor::current_text(app);
+    let content = app.editor_text();
     let name = app.spec_name.get_untracked();
     let message = (!message.is_empty()).then(|| message.to_string());
     let saved: Spec = match app.spec.get_untracked() {
@@ -51,7 +53,7 @@ async fn open(app: AppState, id: i64) -> api::Result<()> {
         .as_deref()
         .ok_or_else(|| api::ApiError::unreadable(200, "the spec came without its content"))?;
     app.spec_name.set(spec.name.clone());
-    editor::set_text(app, content);
+    app.with_editor(|e| e.set_text(content));
     app.info(format!("Opened {} (version {}).", spec.name, spec.version));
     app.spec.set(Some(spec));
     Ok(())
@@ -66,7 +68,7 @@ pub fn EditorPage(app: AppState) -> impl IntoView {
         }
         match host.get() {
             Some(el) => {
-                editor::mount(&el, app);
+                mount(&el, app);
                 true
             }
             None => false,
@@ -83,6 +85,27 @@ pub fn EditorPage(app: AppState) -> impl IntoView {
             <Builder app/>
         </div>
     }
+}
+
+/// Creates CodeMirror in `host` and wires it to the app: every change updates the text and the
+/// problems, and completions come from the catalog and the stored snapshots. It is created
+/// once and stays mounted (hidden on other tabs), so that its undo history survives switching
+/// tabs.
+fn mount(host: &web_sys::HtmlElement, app: AppState) {
+    let editor = Editor::mount(
+        host,
+        &app.text.get_untracked(),
+        "Spec YAML",
+        move |text, found| {
+            app.text.set(text);
+            app.problems.set(found);
+        },
+        move |text, at, explicit| {
+            app.index
+                .with_untracked(|index| complete::complete(text, at, explicit, index))
+        },
+    );
+    app.editor.set_value(Some(editor));
 }
 
 #[component]
@@ -116,9 +139,9 @@ fn SpecBar(app: AppState) -> impl IntoView {
     let new_spec = move |_| {
         app.spec.set(None);
         app.spec_name.set("new-spec".into());
-        editor::set_text(app, TEMPLATE);
+        app.with_editor(|e| e.set_text(TEMPLATE));
         app.info("New spec from the template: name it and save it to keep it.");
-        editor::focus(app);
+        app.with_editor(Editor::focus);
     };
     let do_save = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
@@ -229,7 +252,7 @@ fn Problems(app: AppState) -> impl IntoView {
                     type="button"
                     class="goto"
                     aria-label=label
-                    on:click=move |_| editor::select(app, from, to)
+                    on:click=move |_| app.with_editor(|e| e.select(from, to))
                 >
                     <span class="where">{format!("{}:{}", p.line, p.column)}</span>
                     <span class="sev">{p.severity}</span>
@@ -244,7 +267,7 @@ fn Problems(app: AppState) -> impl IntoView {
                             type="button"
                             class="fix"
                             data-testid="quick-fix"
-                            on:click=move |_| editor::apply_fix(app, &f)
+                            on:click=move |_| app.with_editor(|e| e.apply_fix(&f))
                         >
                             "Fix: "
                             {label}
@@ -270,7 +293,7 @@ fn Builder(app: AppState) -> impl IntoView {
     let outline = Memo::new(move |_| app.text.with(|t| builder::outline(t)));
     let target = RwSignal::new(None::<Target>);
     let run = move |edit: Result<builder::Edit, String>| match edit {
-        Ok(edit) => editor::apply(app, &edit),
+        Ok(edit) => app.with_editor(|e| e.apply(&edit)),
         Err(why) => app.error(format!("The builder cannot make this change: {why}.")),
     };
     let features = Memo::new(move |_| {
@@ -328,8 +351,11 @@ fn OutlineTree(app: AppState, outline: Outline, target: RwSignal<Option<Target>>
                 aria-pressed=move || current().to_string()
                 on:click=move |_| {
                     target.set(Some(t));
-                    editor::select_bytes(app, span.start, span.end);
-                    target.set(Some(t));
+                    // The span is in the text the outline was made of.
+                    app.text
+                        .with_untracked(|text| {
+                            app.with_editor(|e| e.select_bytes(text, span.start, span.end))
+                        });
                 }
             >
                 {label}
