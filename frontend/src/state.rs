@@ -1,11 +1,12 @@
-//! The app's state: one `Copy` bundle of signals passed to every page.
+//! The app's state: one `Copy` bundle of signals passed to every page, and what pages do with
+//! it together (save the editor's text, load snapshots).
 
 use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use nodefit_api::auth::Me;
 use nodefit_api::snapshots::{SnapshotSummary, SnapshotWithFeatures};
-use nodefit_api::specs::Spec;
+use nodefit_api::specs::{CreateSpec, Spec, UpdateSpec};
 use nodefit_api::Page;
 use nodefit_core::features::Features;
 
@@ -163,6 +164,35 @@ impl AppState {
             s.as_ref()
                 .is_none_or(|s| s.content.as_deref() != Some(&text))
         })
+    }
+
+    /// Saves the editor's text: a new spec, or a new version of the open one (renamed when
+    /// the name changed). Returns the spec.
+    pub async fn save(self, message: &str) -> api::Result<Spec> {
+        let content = self.editor_text();
+        let name = self.spec_name.get_untracked();
+        let message = (!message.is_empty()).then(|| message.to_string());
+        let saved: Spec = match self.spec.get_untracked() {
+            Some(spec) => {
+                let update = UpdateSpec {
+                    content,
+                    name: Some(name),
+                    message,
+                    base_version: None,
+                };
+                api::call("PUT", &format!("/specs/{}", spec.id), api::json(&update)).await?
+            }
+            None => {
+                let create = CreateSpec {
+                    name,
+                    content,
+                    message,
+                };
+                api::call("POST", "/specs", api::json(&create)).await?
+            }
+        };
+        self.spec.set(Some(saved.clone()));
+        Ok(saved)
     }
 
     /// Reloads the snapshot list, then the features of up to [`INDEX_LIMIT`] of them for

@@ -10,7 +10,6 @@ use nodefit_api::fleet::{FleetItem, FleetMatrix};
 use nodefit_api::specs::EvaluateRequest;
 
 use crate::api;
-use crate::pages::editor::save;
 use crate::pages::labels_text;
 use crate::state::AppState;
 
@@ -64,7 +63,7 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
                 // The server evaluates stored versions: save first when the editor has changes.
                 let spec = match app.spec.get_untracked() {
                     Some(s) if !app.dirty() => s,
-                    _ => save(app, "Saved to evaluate the fleet").await?,
+                    _ => app.save("Saved to evaluate the fleet").await?,
                 };
                 let path = format!("/specs/{}/evaluate", spec.id);
                 let page = |offset: usize| {

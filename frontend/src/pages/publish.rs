@@ -9,7 +9,6 @@ use nodefit_api::publish::{Publication, PublishRequest, ReferrerArtifact, Referr
 use nodefit_api::Page;
 
 use crate::api;
-use crate::pages::editor::save;
 use crate::state::{AppState, Tab};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,7 +138,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
             set_step(1, Step::Running);
             let spec = match app.spec.get_untracked() {
                 Some(s) if !app.dirty() => Ok(s),
-                _ => save(app, "Saved to publish").await,
+                _ => app.save("Saved to publish").await,
             };
             let spec = match spec {
                 Ok(s) => s,

@@ -5,7 +5,6 @@ use leptos::task::spawn_local;
 use nodefit_api::specs::{Diff, Version};
 
 use crate::api;
-use crate::pages::editor::save;
 use crate::state::{AppState, Tab};
 
 #[component]
@@ -69,7 +68,7 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
                     api::ApiError::unreadable(200, "the version came without its content")
                 })?;
                 app.with_editor(|e| e.set_text(&content));
-                save(app, &format!("Restore version {version}")).await
+                app.save(&format!("Restore version {version}")).await
             }
             .await;
             match restored {
