@@ -6,7 +6,7 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nodefit_api::fleet::{FleetItem, FleetMatrix};
+use nodefit_api::fleet::{FleetItem, FleetMatrix, SetSummary};
 use nodefit_api::specs::EvaluateRequest;
 
 use crate::api;
@@ -50,42 +50,42 @@ fn failing(item: &FleetItem, set: usize) -> String {
         .unwrap_or_default()
 }
 
+/// Saves the editor's changes if there are any (the server evaluates stored versions), then
+/// fetches the matrix page by page, up to [`MAX_NODES`] nodes.
+async fn evaluate(app: AppState) -> api::Result<FleetMatrix> {
+    let spec = match app.spec.get_untracked() {
+        Some(s) if !app.dirty() => s,
+        _ => app.save("Saved to evaluate the fleet").await?,
+    };
+    let path = format!("/specs/{}/evaluate", spec.id);
+    let page = |offset: usize| {
+        api::json(&EvaluateRequest {
+            limit: Some(api::MAX_PAGE),
+            offset: Some(offset as i64),
+            ..EvaluateRequest::default()
+        })
+    };
+    let mut fleet: FleetMatrix = api::call("POST", &path, page(0)).await?;
+    while fleet.items.len() < fleet.total.min(MAX_NODES) {
+        let more: FleetMatrix = api::call("POST", &path, page(fleet.items.len())).await?;
+        if more.items.is_empty() {
+            break;
+        }
+        fleet.items.extend(more.items);
+    }
+    Ok(fleet)
+}
+
 #[component]
 pub fn FleetPage(app: AppState) -> impl IntoView {
     let fleet = RwSignal::new(None::<FleetMatrix>);
     let filter = RwSignal::new(String::new());
     let verdicts = RwSignal::new(Verdicts::All);
     let busy = RwSignal::new(false);
-    let evaluate = move |_| {
+    let run = move |_| {
         busy.set(true);
         spawn_local(async move {
-            let result = async {
-                // The server evaluates stored versions: save first when the editor has changes.
-                let spec = match app.spec.get_untracked() {
-                    Some(s) if !app.dirty() => s,
-                    _ => app.save("Saved to evaluate the fleet").await?,
-                };
-                let path = format!("/specs/{}/evaluate", spec.id);
-                let page = |offset: usize| {
-                    api::json(&EvaluateRequest {
-                        limit: Some(api::MAX_PAGE),
-                        offset: Some(offset as i64),
-                        ..EvaluateRequest::default()
-                    })
-                };
-                let mut fleet: FleetMatrix = api::call("POST", &path, page(0)).await?;
-                while fleet.items.len() < fleet.total.min(MAX_NODES) {
-                    let more: FleetMatrix =
-                        api::call("POST", &path, page(fleet.items.len())).await?;
-                    if more.items.is_empty() {
-                        break;
-                    }
-                    fleet.items.extend(more.items);
-                }
-                Ok::<FleetMatrix, api::ApiError>(fleet)
-            }
-            .await;
-            match result {
+            match evaluate(app).await {
                 Ok(f) => {
                     app.info(format!(
                         "Fleet: {} of {} nodes compatible with version {}.",
@@ -114,7 +114,7 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
         <button
             type="button"
             data-testid="run-fleet"
-            on:click=evaluate
+            on:click=run
             disabled=move || busy.get() || (!app.may("write") && app.spec.with(Option::is_none))
         >
             {move || if busy.get() { "Evaluating…" } else { "Evaluate the fleet" }}
@@ -138,80 +138,97 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
                 </select>
             </label>
         </div>
-        {move || fleet.get().map(|f| {
-            let sets = f.sets.clone();
-            let header = sets
-                .iter()
-                .map(|s| {
-                    let mut title = format!("#{}", s.index + 1);
-                    if !s.tag.is_empty() {
-                        title.push_str(&format!(" {}", s.tag));
-                    }
-                    view! {
-                        <th scope="col" title=s.description.clone()>
-                            {title}
-                            <span class="count">{format!("{} of {}", s.matched, f.total)}</span>
-                        </th>
-                    }
-                })
-                .collect_view();
-            let rows = move || {
-                let text = filter.get();
-                let v = verdicts.get();
-                let sets = sets.clone();
-                f.items
-                    .iter()
-                    .filter(|i| matches_filter(i, &text, v))
-                    .map(|item| {
-                        let cells = sets
-                            .iter()
-                            .map(|s| {
-                                let hit = item.sets.iter().any(|c| c.index == s.index && c.is_match);
-                                let best = item.best_set == Some(s.index);
-                                let why = if hit { String::new() } else { failing(item, s.index) };
-                                let title = if why.is_empty() { String::new() } else { format!("Failing: {why}") };
-                                view! {
-                                    <td class=if hit { "cell ok" } else { "cell fail" } title=title>
-                                        {if hit { "OK" } else { "FAIL" }}
-                                        {best.then_some(" ★")}
-                                    </td>
-                                }
-                            })
-                            .collect_view();
-                        let error = item.error.clone();
-                        let labels = labels_text(&item.labels);
-                        view! {
-                            <tr data-testid="fleet-row">
-                                <th scope="row">
-                                    {item.node_name.clone().unwrap_or_default()}
-                                    " "
-                                    <span class="muted">{labels}</span>
-                                </th>
-                                <td class=if item.compatible { "verdict ok" } else { "verdict fail" }>
-                                    {if item.compatible { "compatible" } else { "not compatible" }}
-                                    {error.map(|e| view! { <span class="error">{format!(" error: {e}")}</span> })}
-                                </td>
-                                {cells}
-                            </tr>
-                        }
-                    })
-                    .collect_view()
+        {move || fleet.get().map(|f| view! { <Matrix f filter verdicts/> })}
+    }
+}
+
+/// Nodes × sets, with the nodes the filters let through.
+#[component]
+fn Matrix(f: FleetMatrix, filter: RwSignal<String>, verdicts: RwSignal<Verdicts>) -> impl IntoView {
+    let header = f
+        .sets
+        .iter()
+        .map(|s| {
+            let mut title = format!("#{}", s.index + 1);
+            if !s.tag.is_empty() {
+                title.push_str(&format!(" {}", s.tag));
+            }
+            view! {
+                <th scope="col" title=s.description.clone()>
+                    {title}
+                    <span class="count">{format!("{} of {}", s.matched, f.total)}</span>
+                </th>
+            }
+        })
+        .collect_view();
+    let caption = format!(
+        "{} of {} nodes compatible (spec version {})",
+        f.compatible, f.total, f.spec_version
+    );
+    let FleetMatrix { sets, items, .. } = f;
+    let rows = move || {
+        let text = filter.get();
+        let v = verdicts.get();
+        items
+            .iter()
+            .filter(|i| matches_filter(i, &text, v))
+            .map(|item| node_row(item, &sets))
+            .collect_view()
+    };
+    view! {
+        <table class="matrix" data-testid="fleet-matrix">
+            <caption data-testid="fleet-summary">{caption}</caption>
+            <thead>
+                <tr>
+                    <th scope="col">"Node"</th>
+                    <th scope="col">"Verdict"</th>
+                    {header}
+                </tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}
+
+/// One node: its verdict, then OK or FAIL per set (★ on its best), failing rules on hover.
+fn node_row(item: &FleetItem, sets: &[SetSummary]) -> impl IntoView {
+    let cells = sets
+        .iter()
+        .map(|s| {
+            let hit = item.sets.iter().any(|c| c.index == s.index && c.is_match);
+            let best = item.best_set == Some(s.index);
+            let why = if hit {
+                String::new()
+            } else {
+                failing(item, s.index)
+            };
+            let title = if why.is_empty() {
+                String::new()
+            } else {
+                format!("Failing: {why}")
             };
             view! {
-                <table class="matrix" data-testid="fleet-matrix">
-                    <caption data-testid="fleet-summary">
-                        {format!("{} of {} nodes compatible (spec version {})", f.compatible, f.total, f.spec_version)}
-                    </caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">"Node"</th>
-                            <th scope="col">"Verdict"</th>
-                            {header}
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
+                <td class=if hit { "cell ok" } else { "cell fail" } title=title>
+                    {if hit { "OK" } else { "FAIL" }}
+                    {best.then_some(" ★")}
+                </td>
             }
-        })}
+        })
+        .collect_view();
+    let labels = labels_text(&item.labels);
+    let error = item.error.clone();
+    view! {
+        <tr data-testid="fleet-row">
+            <th scope="row">
+                {item.node_name.clone().unwrap_or_default()}
+                " "
+                <span class="muted">{labels}</span>
+            </th>
+            <td class=if item.compatible { "verdict ok" } else { "verdict fail" }>
+                {if item.compatible { "compatible" } else { "not compatible" }}
+                {error.map(|e| view! { <span class="error">{format!(" error: {e}")}</span> })}
+            </td>
+            {cells}
+        </tr>
     }
 }

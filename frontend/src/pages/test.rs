@@ -216,6 +216,24 @@ pub fn TestPage(app: AppState) -> impl IntoView {
             "Runs the spec as it is in the editor (saved or not) against the chosen snapshots,
             in this browser, with the same code as " <code>"nodefit test"</code> "."
         </p>
+        <SnapshotChooser app chosen/>
+        <label>
+            "Tags (optional, comma-separated) "
+            <input prop:value=move || tags.get() on:input=move |ev| tags.set(event_target_value(&ev))/>
+        </label>
+        <button type="button" data-testid="run-test" on:click=run disabled=move || busy.get()>
+            {move || if busy.get() { "Running…" } else { "Run test" }}
+        </button>
+        <div class="results" data-testid="test-results">
+            {move || results.get().into_iter().map(|r| view! { <NodeReport r/> }).collect_view()}
+        </div>
+    }
+}
+
+/// A checkbox per stored snapshot, with "all" and "none".
+#[component]
+fn SnapshotChooser(app: AppState, chosen: RwSignal<BTreeSet<i64>>) -> impl IntoView {
+    view! {
         <fieldset class="choose">
             <legend>"Snapshots"</legend>
             <button
@@ -262,16 +280,6 @@ pub fn TestPage(app: AppState) -> impl IntoView {
                 }}
             </ul>
         </fieldset>
-        <label>
-            "Tags (optional, comma-separated) "
-            <input prop:value=move || tags.get() on:input=move |ev| tags.set(event_target_value(&ev))/>
-        </label>
-        <button type="button" data-testid="run-test" on:click=run disabled=move || busy.get()>
-            {move || if busy.get() { "Running…" } else { "Run test" }}
-        </button>
-        <div class="results" data-testid="test-results">
-            {move || results.get().into_iter().map(|r| view! { <NodeReport r/> }).collect_view()}
-        </div>
     }
 }
 

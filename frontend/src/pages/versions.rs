@@ -60,23 +60,9 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
             return;
         };
         spawn_local(async move {
-            let path = format!("/specs/{}/versions/{version}", spec.id);
-            let restored = async {
-                let v: Version = api::call("GET", &path, api::Body::None).await?;
-                // Only lists leave the content out; without it there is nothing to restore.
-                let content = v.content.ok_or_else(|| {
-                    api::ApiError::unreadable(200, "the version came without its content")
-                })?;
-                app.with_editor(|e| e.set_text(&content));
-                app.save(&format!("Restore version {version}")).await
-            }
-            .await;
-            match restored {
-                Ok(s) => {
-                    app.info(format!(
-                        "Restored version {version} as version {}.",
-                        s.version
-                    ));
+            match restore_version(app, spec.id, version).await {
+                Ok(saved) => {
+                    app.info(format!("Restored version {version} as version {saved}."));
                     load();
                 }
                 Err(e) => app.error(format!("Restoring failed: {e}")),
@@ -84,26 +70,46 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
         });
     };
 
-    let version_select = move |label: &'static str, sig: RwSignal<i64>| {
-        view! {
-            <label>
-                {label}
-                " "
-                <select on:change=move |ev| sig.set(event_target_value(&ev).parse().unwrap_or(0))>
-                    {move || versions.get().into_iter().map(|v| {
-                        let n = v.version;
-                        view! { <option value=n.to_string() selected=move || sig.get() == n>{format!("version {n}")}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-        }
-    };
-
     view! {
         <h2 id="versions-heading">"Versions"</h2>
         {move || app.spec.with(Option::is_none).then(|| view! {
             <p>"Open or save a spec on the Editor tab to see its history."</p>
         })}
+        <VersionTable app versions restore/>
+        <div class="diff-controls">
+            <VersionSelect label="From" versions chosen=from/>
+            <VersionSelect label="To" versions chosen=to/>
+            <button type="button" on:click=show_diff disabled=move || versions.with(|v| v.len() < 2)>
+                "Show diff"
+            </button>
+        </div>
+        {move || diff.get().map(|unified| view! { <DiffView unified/> })}
+    }
+}
+
+/// Loads `version` into the editor (undoably) and saves it as the newest version, whose number
+/// it returns.
+async fn restore_version(app: AppState, spec: i64, version: i64) -> api::Result<i64> {
+    let path = format!("/specs/{spec}/versions/{version}");
+    let old: Version = api::call("GET", &path, api::Body::None).await?;
+    // Only lists leave the content out; without it there is nothing to restore.
+    let content = old
+        .content
+        .ok_or_else(|| api::ApiError::unreadable(200, "the version came without its content"))?;
+    app.with_editor(|e| e.set_text(&content));
+    Ok(app
+        .save(&format!("Restore version {version}"))
+        .await?
+        .version)
+}
+
+#[component]
+fn VersionTable(
+    app: AppState,
+    versions: RwSignal<Vec<Version>>,
+    restore: impl Fn(i64) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
         <table class="versions" data-testid="versions">
             <thead>
                 <tr>
@@ -120,9 +126,9 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
                     view! {
                         <tr>
                             <th scope="row">{n}</th>
-                            <td>{v.message.clone()}</td>
-                            <td>{v.created_by.clone()}</td>
-                            <td>{v.created_at.clone()}</td>
+                            <td>{v.message}</td>
+                            <td>{v.created_by}</td>
+                            <td>{v.created_at}</td>
                             <td>
                                 <button
                                     type="button"
@@ -137,29 +143,48 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
-        <div class="diff-controls">
-            {version_select("From", from)}
-            {version_select("To", to)}
-            <button type="button" on:click=show_diff disabled=move || versions.with(|v| v.len() < 2)>
-                "Show diff"
-            </button>
-        </div>
-        {move || diff.get().map(|d| {
-            let lines = d.lines().map(|l| {
-                let class = if l.starts_with("+++") || l.starts_with("---") {
-                    "meta"
-                } else if l.starts_with('+') {
-                    "add"
-                } else if l.starts_with('-') {
-                    "del"
-                } else if l.starts_with("@@") {
-                    "hunk"
-                } else {
-                    "ctx"
-                };
-                view! { <span class=class>{l.to_string()}"\n"</span> }
-            }).collect_view();
-            view! { <pre class="diff" data-testid="diff" aria-label="Unified diff">{lines}</pre> }
-        })}
     }
+}
+
+#[component]
+fn VersionSelect(
+    label: &'static str,
+    versions: RwSignal<Vec<Version>>,
+    chosen: RwSignal<i64>,
+) -> impl IntoView {
+    view! {
+        <label>
+            {label}
+            " "
+            <select on:change=move |ev| chosen.set(event_target_value(&ev).parse().unwrap_or(0))>
+                {move || versions.get().into_iter().map(|v| {
+                    let n = v.version;
+                    view! { <option value=n.to_string() selected=move || chosen.get() == n>{format!("version {n}")}</option> }
+                }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// The unified diff, each line marked as added, removed, hunk header or file header.
+#[component]
+fn DiffView(unified: String) -> impl IntoView {
+    let lines = unified
+        .lines()
+        .map(|l| {
+            let class = if l.starts_with("+++") || l.starts_with("---") {
+                "meta"
+            } else if l.starts_with('+') {
+                "add"
+            } else if l.starts_with('-') {
+                "del"
+            } else if l.starts_with("@@") {
+                "hunk"
+            } else {
+                "ctx"
+            };
+            view! { <span class=class>{l.to_string()}"\n"</span> }
+        })
+        .collect_view();
+    view! { <pre class="diff" data-testid="diff" aria-label="Unified diff">{lines}</pre> }
 }
