@@ -71,7 +71,7 @@ pub fn run(args: AttachArgs) -> Result<u8> {
     let attached =
         block_on(client.attach(platform.as_ref(), spec.as_bytes(), &title, &annotations))??;
     let signed = key
-        .map(|key| sign_attached(&client, platform.as_ref(), &attached.artifact.digest, &key))
+        .map(|key| sign_attached(&client, platform.as_ref(), &attached.digest, &key))
         .transpose()?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());

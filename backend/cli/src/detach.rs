@@ -5,7 +5,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::registry_opts::{block_on, platform, RegistryOpts};
-use nodefit_registry::{Access, Client, ImageRef};
+use nodefit_registry::{Access, Client, Digest, ImageRef};
 
 #[derive(Args)]
 pub struct DetachArgs {
@@ -13,8 +13,8 @@ pub struct DetachArgs {
     #[arg(long, value_name = "REF")]
     image: String,
     /// The artifact's manifest digest, as `nodefit discover` lists it.
-    #[arg(long, value_name = "DIGEST")]
-    artifact: String,
+    #[arg(long, value_name = "DIGEST", value_parser = Digest::parse)]
+    artifact: Digest,
     /// The platform the artifact was attached to, for multi-platform images.
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,

@@ -8,7 +8,7 @@ use p256::ecdsa::SigningKey;
 
 use super::registry_opts::{block_on, platform, Output, RegistryOpts};
 use crate::password::{password, Confirm};
-use nodefit_registry::{Access, Client, ImageRef, Platform};
+use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Signed};
 use nodefit_signing::{read_private_key, KeyError};
 
@@ -25,8 +25,8 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
     /// The compatibility artifact to sign [default: the newest, the one NFD uses].
-    #[arg(long, value_name = "DIGEST")]
-    artifact: Option<String>,
+    #[arg(long, value_name = "DIGEST", value_parser = Digest::parse)]
+    artifact: Option<Digest>,
     /// Resolve a multi-platform image to this platform's manifest first, as NFD's --platform.
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
@@ -44,7 +44,7 @@ pub fn run(args: SignArgs) -> Result<u8> {
     let signed = block_on(remote::sign(
         &client,
         platform.as_ref(),
-        args.artifact.as_deref(),
+        args.artifact.as_ref(),
         &key,
     ))??;
     if args.registry.verbose {
@@ -61,7 +61,7 @@ pub fn run(args: SignArgs) -> Result<u8> {
 pub(super) fn sign_attached(
     client: &Client,
     platform: Option<&Platform>,
-    artifact: &str,
+    artifact: &Digest,
     key: &SigningKey,
 ) -> Result<Signed> {
     Ok(block_on(remote::sign(

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::registry_opts::{block_on, platform, Output, RegistryOpts};
 use super::sign::read_key_file;
-use nodefit_registry::{Access, Client, ImageRef, Platform};
+use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Verified};
 use nodefit_signing::{read_public_key, Refusal, EXIT_REFUSED};
 
@@ -25,8 +25,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     key: PathBuf,
     /// The compatibility artifact to verify [default: the newest, the one NFD uses].
-    #[arg(long, value_name = "DIGEST")]
-    artifact: Option<String>,
+    #[arg(long, value_name = "DIGEST", value_parser = Digest::parse)]
+    artifact: Option<Digest>,
     /// Resolve a multi-platform image to this platform's manifest first, as NFD's --platform.
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
@@ -56,7 +56,7 @@ pub fn run(args: VerifyArgs) -> Result<u8> {
     let verdict = block_on(remote::verify(
         &client,
         platform.as_ref(),
-        args.artifact.as_deref(),
+        args.artifact.as_ref(),
         &key,
     ))??;
     if args.registry.verbose {
@@ -150,7 +150,7 @@ pub(super) fn fetch_spec(
             );
             Ok(Spec {
                 spec: verified.spec,
-                artifact: verified.artifact,
+                artifact: verified.artifact.into(),
                 artifacts: verified.artifacts,
             })
         }

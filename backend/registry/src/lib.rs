@@ -14,6 +14,7 @@
 
 mod artifact;
 mod auth;
+mod digest;
 mod reference;
 mod referrers;
 mod retry;
@@ -30,12 +31,12 @@ use tokio::time::Instant;
 
 pub use artifact::{ARTIFACT_TYPE, CREATED, SPEC_MEDIA_TYPE};
 pub use auth::{CredentialSource, Credentials, Secret};
+pub use digest::{Digest, NotADigest};
 pub use reference::{ImageRef, Platform};
 pub use transport::{Access, Settings, MAX_CONCURRENT_REQUESTS, MAX_REQUESTS};
 
 use artifact::{
-    newest_first, sha256_digest, Artifact, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX,
-    OCI_MANIFEST,
+    newest_first, Artifact, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
 use referrers::FallbackIndex;
 use transport::{Request, Response, Transport};
@@ -183,6 +184,9 @@ pub struct Attached {
     /// `registry/repository@digest` of the artifact.
     pub reference: String,
     pub artifact: OciDescriptor,
+    /// `artifact.digest`, checked.
+    #[serde(skip)]
+    pub digest: Digest,
     pub subject: OciDescriptor,
     /// True when the newest compatibility artifact already had this content: nothing was
     /// written, and `artifact` is that one.
@@ -205,7 +209,7 @@ pub struct FetchedSpec {
 /// What `detach` did.
 #[derive(Debug)]
 pub struct Detached {
-    pub artifact: String,
+    pub artifact: Digest,
     pub subject: OciDescriptor,
     /// Whether the artifact was listed in the fallback index and is not any more.
     pub removed_from_index: bool,
@@ -220,21 +224,21 @@ pub struct Detached {
 #[derive(Clone)]
 struct FallbackRead {
     index: Option<FallbackIndex>,
-    digest: Option<String>,
+    digest: Option<Digest>,
     at: Instant,
 }
 
 #[derive(Clone, Copy)]
 enum Change<'a> {
     Add(&'a OciDescriptor),
-    Remove(&'a str),
+    Remove(&'a Digest),
 }
 
 impl Change<'_> {
     fn apply(self, index: &FallbackIndex) -> Option<FallbackIndex> {
         match self {
             Change::Add(entry) => index.with_added(entry),
-            Change::Remove(digest) => index.with_removed(digest),
+            Change::Remove(digest) => index.with_removed(digest.as_str()),
         }
     }
 
@@ -242,7 +246,7 @@ impl Change<'_> {
         let listed = |digest| read.index.as_ref().is_some_and(|i| i.contains(digest));
         match self {
             Change::Add(entry) => listed(&entry.digest),
-            Change::Remove(digest) => !listed(digest),
+            Change::Remove(digest) => !listed(digest.as_str()),
         }
     }
 }
@@ -315,7 +319,7 @@ impl Client {
             // A digest that is not one is not used: the body's hash is, below.
             let digest = response
                 .header("docker-content-digest")
-                .filter(|d| is_digest(d));
+                .filter(|d| Digest::parse(d).is_ok());
             let media_type = response.header("content-type").map(media_type_of);
             let size = response
                 .header("content-length")
@@ -533,10 +537,11 @@ impl Client {
         if layer_exists {
             let listing = self.referrers(&subject).await?;
             if let Some(newest) = listing.artifacts.first() {
-                if self.has_content(newest, &artifact).await? {
+                if let Some(digest) = self.has_content(newest, &artifact).await? {
                     return Ok(Attached {
                         reference: self.image.at_digest(&newest.digest),
                         artifact: newest.clone(),
+                        digest,
                         subject,
                         unchanged: true,
                         referrers: listing.source,
@@ -574,6 +579,7 @@ impl Client {
         };
         Ok(Attached {
             reference: self.image.at_digest(&artifact.descriptor.digest),
+            digest: Digest::sha256_of(&artifact.manifest),
             artifact: artifact.descriptor,
             subject,
             unchanged: false,
@@ -632,15 +638,10 @@ impl Client {
     pub async fn detach(
         &self,
         platform: Option<&Platform>,
-        artifact_digest: &str,
+        artifact_digest: &Digest,
     ) -> Result<Detached, Error> {
-        if !is_digest(artifact_digest) {
-            return Err(Error::Usage(format!(
-                "{artifact_digest:?} is not a digest (sha256:<64 hex digits>)"
-            )));
-        }
         let subject = self.resolve(platform).await?;
-        let (bytes, _) = self.get_manifest(artifact_digest).await?;
+        let (bytes, _) = self.get_manifest(artifact_digest.as_str()).await?;
         let manifest: OciImageManifest = serde_json::from_slice(&bytes).map_err(|e| {
             self.content(format!(
                 "{artifact_digest} is not an image manifest: {}",
@@ -669,7 +670,7 @@ impl Client {
         let removed_from_index = read
             .index
             .as_ref()
-            .is_some_and(|i| i.contains(artifact_digest));
+            .is_some_and(|i| i.contains(artifact_digest.as_str()));
         if removed_from_index {
             self.update_fallback(&subject, Change::Remove(artifact_digest), Some(read))
                 .await?;
@@ -677,7 +678,7 @@ impl Client {
         let response = self
             .send(Request::new(
                 Method::DELETE,
-                self.manifest_url(artifact_digest),
+                self.manifest_url(artifact_digest.as_str()),
             ))
             .await?;
         // 404: gone already (an earlier attempt whose answer was lost, or another client).
@@ -704,7 +705,7 @@ impl Client {
                 error
             })?;
         Ok(Detached {
-            artifact: artifact_digest.to_owned(),
+            artifact: artifact_digest.clone(),
             subject,
             removed_from_index,
             signature_tag,
@@ -714,11 +715,8 @@ impl Client {
 
     /// Deletes what signs `artifact`: its classic cosign signature tag and the signatures that
     /// refer to it, so that the manifest, pushed again by anyone, is not signed any more.
-    async fn remove_signatures(&self, artifact: &str) -> Result<(Option<String>, usize), Error> {
-        let tag = format!(
-            "{}.sig",
-            referrers::fallback_tag(artifact).expect("a checked digest")
-        );
+    async fn remove_signatures(&self, artifact: &Digest) -> Result<(Option<String>, usize), Error> {
+        let tag = artifact.signature_tag();
         let head = self
             .send(Request::new(Method::HEAD, self.manifest_url(&tag)).accept(MANIFEST_ACCEPT))
             .await?;
@@ -733,7 +731,7 @@ impl Client {
                     .await?;
                 if !matches!(by_tag.status, 200 | 202 | 204 | 404) {
                     let digest = match head.header("docker-content-digest") {
-                        Some(d) if is_digest(d) => d.to_owned(),
+                        Some(d) if Digest::parse(d).is_ok() => d.to_owned(),
                         _ => self.get_manifest(&tag).await?.1.digest,
                     };
                     let by_digest = self
@@ -770,13 +768,13 @@ impl Client {
     /// The digests of signatures that refer to `artifact` (sigstore bundles as cosign 3
     /// attaches them, cosign and notation signatures), from the referrers API or the fallback
     /// tag; one page of the list, as an artifact has few.
-    async fn signature_referrers(&self, artifact: &str) -> Result<Vec<String>, Error> {
+    async fn signature_referrers(&self, artifact: &Digest) -> Result<Vec<String>, Error> {
         let is_signature = |d: &OciDescriptor| {
             d.artifact_type.as_deref().is_some_and(|t| {
                 t.starts_with("application/vnd.dev.sigstore.bundle")
                     || t.starts_with("application/vnd.dev.cosign.")
                     || t == "application/vnd.cncf.notary.signature"
-            }) && is_digest(&d.digest)
+            }) && Digest::parse(&d.digest).is_ok()
         };
         let url = self.transport.url(&format!("referrers/{artifact}"));
         let response = self
@@ -787,8 +785,7 @@ impl Client {
             )
             .await?;
         let entries = if response.status == 404 {
-            let tag = referrers::fallback_tag(artifact).expect("a checked digest");
-            self.read_fallback(&tag)
+            self.read_fallback(&artifact.tag())
                 .await?
                 .index
                 .map(|i| i.entries())
@@ -848,7 +845,7 @@ impl Client {
             let written = match change.apply(&current) {
                 Some(updated) => {
                     let bytes = updated.to_bytes();
-                    let digest = sha256_digest(&bytes);
+                    let digest = Digest::sha256_of(&bytes);
                     // Sent once: the same bytes sent again later would lay this read over
                     // whatever others wrote since. A failed write starts over from a new read
                     // (which also shows whether a write whose answer was lost went through).
@@ -916,8 +913,9 @@ impl Client {
     }
 
     fn fallback_tag(&self, subject: &OciDescriptor) -> Result<String, Error> {
-        referrers::fallback_tag(&subject.digest)
-            .ok_or_else(|| self.content("the image's digest is not a digest".into()))
+        Digest::parse(&subject.digest)
+            .map(|digest| digest.tag())
+            .map_err(|_| self.content("the image's digest is not a digest".into()))
     }
 
     async fn read_fallback(&self, tag: &str) -> Result<FallbackRead, Error> {
@@ -948,16 +946,22 @@ impl Client {
         })?;
         Ok(FallbackRead {
             index: Some(index),
-            digest: Some(sha256_digest(&response.body)),
+            digest: Some(Digest::sha256_of(&response.body)),
             at,
         })
     }
 
-    /// Whether `existing` (a referrer) carries the same content as `new`.
-    async fn has_content(&self, existing: &OciDescriptor, new: &Artifact) -> Result<bool, Error> {
+    /// The digest of `existing` (a referrer) if it carries the same content as `new`.
+    async fn has_content(
+        &self,
+        existing: &OciDescriptor,
+        new: &Artifact,
+    ) -> Result<Option<Digest>, Error> {
         let (bytes, _) = self.get_listed_manifest(existing).await?;
-        Ok(serde_json::from_slice::<OciImageManifest>(&bytes)
-            .is_ok_and(|manifest| artifact::same_content(&manifest, new)))
+        let same = serde_json::from_slice::<OciImageManifest>(&bytes)
+            .is_ok_and(|manifest| artifact::same_content(&manifest, new));
+        // The bytes hash to the listed digest: `get_listed_manifest` checked it.
+        Ok(same.then(|| Digest::sha256_of(&bytes)))
     }
 
     async fn blob_exists(&self, digest: &str) -> Result<bool, Error> {
@@ -1072,7 +1076,7 @@ impl Client {
         &self,
         descriptor: &OciDescriptor,
     ) -> Result<(Vec<u8>, OciDescriptor), Error> {
-        if !is_digest(&descriptor.digest) {
+        if Digest::parse(&descriptor.digest).is_err() {
             return Err(self.content(format!(
                 "{} is not a sha256 digest",
                 shown_digest(&descriptor.digest)
@@ -1104,7 +1108,7 @@ impl Client {
 
     async fn request_manifest(&self, reference: &str, limit: usize) -> Result<Response, Error> {
         // Digests also come from registry listings: never let one reshape the URL.
-        if reference.contains(':') && !is_digest(reference) {
+        if reference.contains(':') && Digest::parse(reference).is_err() {
             return Err(self.content(format!(
                 "{} is not a sha256 digest",
                 shown_digest(reference)
@@ -1144,15 +1148,15 @@ impl Client {
         response: Response,
     ) -> Result<(Vec<u8>, OciDescriptor), Error> {
         let response = self.transport.expect(response, &[200])?;
-        let digest = sha256_digest(&response.body);
-        let expected = if is_digest(reference) {
+        let digest = Digest::sha256_of(&response.body);
+        let expected = if Digest::parse(reference).is_ok() {
             Some(reference)
         } else {
             response
                 .header("docker-content-digest")
-                .filter(|d| is_digest(d))
+                .filter(|d| Digest::parse(d).is_ok())
         };
-        if let Some(expected) = expected.filter(|e| *e != digest) {
+        if let Some(expected) = expected.filter(|e| digest != **e) {
             return Err(self.transport.fail(
                 &response,
                 format!("the content's digest is {digest}, not {expected}"),
@@ -1170,7 +1174,7 @@ impl Client {
             .unwrap_or_else(|| OCI_MANIFEST.to_owned());
         let descriptor = OciDescriptor {
             media_type,
-            digest,
+            digest: digest.into(),
             size: response.body.len() as i64,
             ..Default::default()
         };
@@ -1179,7 +1183,7 @@ impl Client {
 
     /// A blob's bytes, checked against the descriptor's digest and size.
     async fn get_blob(&self, descriptor: &OciDescriptor) -> Result<Vec<u8>, Error> {
-        if !is_digest(&descriptor.digest) {
+        if Digest::parse(&descriptor.digest).is_err() {
             return Err(self.content(format!(
                 "{} is not a sha256 digest",
                 shown_digest(&descriptor.digest)
@@ -1199,7 +1203,7 @@ impl Client {
             return Err(self.not_found(&response, "no such blob"));
         }
         let response = self.transport.expect(response, &[200])?;
-        let digest = sha256_digest(&response.body);
+        let digest = Digest::sha256_of(&response.body);
         if digest != descriptor.digest || response.body.len() as i64 != descriptor.size {
             return Err(self.transport.fail(
                 &response,
@@ -1338,7 +1342,7 @@ impl Client {
         cap: usize,
         cap_name: &str,
     ) -> Result<Vec<u8>, Error> {
-        if !is_digest(digest) {
+        if Digest::parse(digest).is_err() {
             return Err(self.content(format!("{} is not a sha256 digest", shown_digest(digest))));
         }
         let declared = OciDescriptor {
@@ -1367,14 +1371,14 @@ impl Client {
     }
 
     /// Puts an OCI image manifest under `tag` and returns its digest, computed from `bytes`.
-    pub async fn push_tagged_manifest(&self, tag: &str, bytes: Vec<u8>) -> Result<String, Error> {
-        let digest = sha256_digest(&bytes);
+    pub async fn push_tagged_manifest(&self, tag: &str, bytes: Vec<u8>) -> Result<Digest, Error> {
+        let digest = Digest::sha256_of(&bytes);
         let response = self
             .send(Request::new(Method::PUT, self.manifest_url(tag)).body(OCI_MANIFEST, bytes))
             .await?;
         let response = self.transport.expect(response, &[200, 201])?;
         match response.header("docker-content-digest") {
-            Some(stored) if stored != digest => Err(self.transport.fail(
+            Some(stored) if digest != *stored => Err(self.transport.fail(
                 &response,
                 format!(
                     "the registry stored the manifest as {}, not as {digest}",
@@ -1412,17 +1416,10 @@ fn is_manifest_type(media_type: &str) -> bool {
     )
 }
 
-/// `sha256:` and 64 lower-case hex digits: the only digests nodefit puts in URLs it builds.
-fn is_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
-
 /// A digest for a message: itself when it is one, else words, since a registry could put
 /// anything (a host, its own error text) where a digest belongs.
 fn shown_digest(text: &str) -> &str {
-    if is_digest(text) {
+    if Digest::parse(text).is_ok() {
         text
     } else {
         "a malformed digest"
@@ -1477,15 +1474,6 @@ pub fn json_problem(error: &serde_json::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn digests_are_checked_before_use_in_urls() {
-        assert!(is_digest(&format!("sha256:{}", "0".repeat(64))));
-        assert!(!is_digest(&format!("sha256:{}", "0".repeat(63))));
-        assert!(!is_digest(&format!("sha256:{}/../x", "0".repeat(60))));
-        assert!(!is_digest(&format!("sha256:{}", "A".repeat(64))));
-        assert!(!is_digest("v1"));
-    }
 
     #[test]
     fn failures_are_summarised_by_label_without_host_or_registry_text() {

@@ -16,12 +16,13 @@ use p256::ecdsa::{SigningKey, VerifyingKey};
 use serde::Serialize;
 
 use super::simple_signing::{
-    docker_reference, is_sha256_digest, payload, sha256_digest, sign as sign_payload,
-    signature_image, signature_layer, signature_tag, SignatureManifest, CONFIG_MEDIA_TYPE,
-    SIMPLE_SIGNING_MEDIA_TYPE,
+    docker_reference, payload, sign as sign_payload, signature_image, signature_layer,
+    SignatureManifest, CONFIG_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE,
 };
 use super::verify::{refuse, verify_layer, Claim, Refusal};
-use nodefit_registry::{Client, Error, Platform, ReferrersSource, ARTIFACT_TYPE, MAX_BLOB_BYTES};
+use nodefit_registry::{
+    Client, Digest, Error, Platform, ReferrersSource, ARTIFACT_TYPE, MAX_BLOB_BYTES,
+};
 
 /// Most signature layers checked: each costs a blob fetch, and a `.sig` image is untrusted.
 pub const MAX_SIGNATURE_LAYERS: usize = 100;
@@ -47,7 +48,7 @@ struct Target {
 pub struct Signed {
     /// `registry/repository@digest` of the signed artifact.
     pub reference: String,
-    pub artifact: String,
+    pub artifact: Digest,
     pub subject: String,
     #[serde(rename = "signatureTag")]
     pub signature_tag: String,
@@ -66,7 +67,7 @@ pub struct Verified {
     /// `registry/repository@digest` of the artifact.
     pub reference: String,
     pub subject: String,
-    pub artifact: String,
+    pub artifact: Digest,
     /// How many compatibility artifacts the image has (NFD uses the newest).
     pub artifacts: usize,
     #[serde(rename = "signatureTag")]
@@ -99,11 +100,11 @@ pub struct SignatureSummary {
 pub async fn sign(
     client: &Client,
     platform: Option<&Platform>,
-    artifact: Option<&str>,
+    artifact: Option<&Digest>,
     key: &SigningKey,
 ) -> Result<Signed, Error> {
     let target = find(client, platform, artifact).await?;
-    let digest = sha256_digest(&target.manifest);
+    let digest = Digest::sha256_of(&target.manifest);
     let image = client.image();
     // A fallback index can list anything; a signature must not vouch for another image's spec.
     if let Err(refusal) = check_subject(&target, &digest, client) {
@@ -113,7 +114,7 @@ pub async fn sign(
         &docker_reference(image.registry(), image.repository()),
         &digest,
     );
-    let tag = signature_tag(&digest).expect("sha256_digest writes sha256 digests");
+    let tag = digest.signature_tag();
     let (mut layers, annotations, current) = match client.manifest_if_exists(&tag).await? {
         Some((bytes, descriptor)) => {
             let existing = SignatureManifest::parse(&bytes).map_err(|e| {
@@ -127,7 +128,7 @@ pub async fn sign(
         None => (Vec::new(), BTreeMap::new(), String::new()),
     };
     let done = |signature_manifest: String, signatures: usize, unchanged: bool| Signed {
-        reference: image.at_digest(&digest),
+        reference: image.at_digest(digest.as_str()),
         artifact: digest.clone(),
         subject: target.subject.digest.clone(),
         signature_tag: tag.clone(),
@@ -152,7 +153,7 @@ pub async fn sign(
     )
     .await?;
     let pushed = client.push_tagged_manifest(&tag, manifest).await?;
-    Ok(done(pushed, count, false))
+    Ok(done(pushed.into(), count, false))
 }
 
 /// Verifies the compatibility artifact `artifact` of the image (default: the newest, which NFD
@@ -161,21 +162,21 @@ pub async fn sign(
 pub async fn verify(
     client: &Client,
     platform: Option<&Platform>,
-    artifact: Option<&str>,
+    artifact: Option<&Digest>,
     key: &VerifyingKey,
 ) -> Result<Result<Verified, Refusal>, Error> {
     let target = find(client, platform, artifact).await?;
-    let digest = sha256_digest(&target.manifest);
+    let digest = Digest::sha256_of(&target.manifest);
     if let Err(refusal) = check_subject(&target, &digest, client) {
         return Ok(Err(refusal));
     }
-    let tag = signature_tag(&digest).expect("sha256_digest writes sha256 digests");
+    let tag = digest.signature_tag();
     let Some((bytes, _)) = client.manifest_if_exists(&tag).await? else {
         return Ok(Err(Refusal::NoSignature(format!(
             "artifact {} is unsigned: repository {} has no tag {tag}. nodefit reads classic \
              cosign signatures (`nodefit sign`, `cosign sign --key`); sigstore bundles that \
              cosign v3 attaches as referrers are not read",
-            client.display_at(&digest),
+            client.display_at(digest.as_str()),
             client.image().repository()
         ))));
     };
@@ -224,7 +225,7 @@ pub async fn verify(
     let spec = client
         .blob_unchecked(&layer.digest, layer.size, MAX_BLOB_BYTES, "MAX_BLOB_BYTES")
         .await?;
-    let actual = sha256_digest(&spec);
+    let actual = Digest::sha256_of(&spec);
     if actual != layer.digest || spec.len() as i64 != layer.size {
         return Ok(Err(Refusal::BlobDigestMismatch(format!(
             "the spec layer of artifact {digest} is {} bytes with digest {actual}; the signed \
@@ -235,7 +236,7 @@ pub async fn verify(
         ))));
     }
     Ok(Ok(Verified {
-        reference: client.display_at(&digest),
+        reference: client.display_at(digest.as_str()),
         subject: target.subject.digest,
         artifact: digest,
         artifacts: target.artifacts,
@@ -267,7 +268,7 @@ pub async fn signatures(
     };
     let listed = &listed;
     try_join_all(artifacts.iter().map(|artifact| async move {
-        let Some(tag) = signature_tag(&artifact.digest) else {
+        let Ok(tag) = Digest::parse(&artifact.digest).map(|d| d.signature_tag()) else {
             return Ok(None);
         };
         let found = match listed {
@@ -293,7 +294,7 @@ pub async fn signatures(
 }
 
 /// Requires the artifact manifest's `subject` to be the image it was found for.
-fn check_subject(target: &Target, digest: &str, client: &Client) -> Result<(), Refusal> {
+fn check_subject(target: &Target, digest: &Digest, client: &Client) -> Result<(), Refusal> {
     let subject = target
         .json
         .pointer("/subject/digest")
@@ -313,17 +314,12 @@ fn check_subject(target: &Target, digest: &str, client: &Client) -> Result<(), R
 async fn find(
     client: &Client,
     platform: Option<&Platform>,
-    wanted: Option<&str>,
+    wanted: Option<&Digest>,
 ) -> Result<Target, Error> {
-    if let Some(wanted) = wanted.filter(|w| !is_sha256_digest(w)) {
-        return Err(Error::Usage(format!(
-            "--artifact {wanted:?} is not a digest (sha256:<64 hex digits>)"
-        )));
-    }
     let subject = client.resolve(platform).await?;
     let listing = client.referrers(&subject).await?;
     let artifact = match wanted {
-        Some(wanted) => listing.artifacts.iter().find(|a| a.digest == wanted),
+        Some(wanted) => listing.artifacts.iter().find(|a| a.digest == *wanted),
         None => listing.artifacts.first(),
     }
     .cloned()

@@ -17,7 +17,6 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use nodefit_core::lint::{self, Severity};
-use sha2::{Digest, Sha256};
 use tokio::time::Instant;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -29,8 +28,8 @@ use crate::db::{Db, NewPublication, PublicationKey, PublicationRow};
 use crate::error::ApiError;
 use crate::state::AppState;
 use nodefit_registry::{
-    self as registry, Access, Client, CredentialSource, ImageRef, Platform, ReferrersSource,
-    Settings, CREATED,
+    self as registry, Access, Client, CredentialSource, Digest, ImageRef, Platform,
+    ReferrersSource, Settings, CREATED,
 };
 use nodefit_signing as signing;
 
@@ -164,10 +163,6 @@ fn platform(text: Option<&str>) -> Result<Option<Platform>, ApiError> {
         .map_err(ApiError::from)
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
 /// Lint, sign with the server's key when one is configured, attach, and record. Publishing the
 /// same spec version to the same image digest again returns the recorded publication (200)
 /// without touching the registry beyond resolving the image; while an identical publish is in
@@ -266,7 +261,6 @@ async fn publish(
             client
                 .attach(platform.as_ref(), content.as_bytes(), &title, &annotations)
                 .await?
-                .artifact
                 .digest
         }
     };
@@ -286,7 +280,7 @@ async fn publish(
             registry: &registry.name,
             image: req.image.trim(),
             image_digest: &subject.digest,
-            artifact_digest: &artifact,
+            artifact_digest: artifact.as_str(),
             signature_digest: signature.as_deref(),
             created_by: &caller.name,
         })
@@ -381,7 +375,7 @@ async fn reusable_artifact(
     subject: &oci_client::manifest::OciDescriptor,
     marker: &str,
     spec: &[u8],
-) -> Result<Option<String>, ApiError> {
+) -> Result<Option<Digest>, ApiError> {
     let listing = client.referrers(subject).await?;
     let Some(newest) = listing.artifacts.first() else {
         return Ok(None);
@@ -399,7 +393,8 @@ async fn reusable_artifact(
     let layer = manifest
         .pointer("/layers/0/digest")
         .and_then(|d| d.as_str());
-    Ok((layer == Some(sha256(spec).as_str())).then(|| newest.digest.clone()))
+    let same = layer.is_some_and(|layer| Digest::sha256_of(spec) == layer);
+    Ok(same.then(|| Digest::parse(&newest.digest).ok()).flatten())
 }
 
 /// Publications, newest first (`specId` to see one spec's).
@@ -532,8 +527,8 @@ async fn detach(
     let (registry, image, platform_text) = image_query(&query, &["artifact"])?;
     let artifact = query
         .get("artifact")
-        .ok_or_else(|| ApiError::bad_request("the query parameter \"artifact\" is required"))?
-        .to_owned();
+        .ok_or_else(|| ApiError::bad_request("the query parameter \"artifact\" is required"))?;
+    let artifact = Digest::parse(artifact).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let platform = platform(platform_text.as_deref())?;
     let (client, _) = client(&state, &registry, &image, Access::Delete)?;
     client.detach(platform.as_ref(), &artifact).await?;

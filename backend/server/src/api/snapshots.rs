@@ -9,8 +9,8 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use nodefit_core::features::Features;
 use nodefit_core::snapshot::{self, SnapshotFormat};
+use nodefit_registry::Digest;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -277,10 +277,7 @@ fn prepare(
             Ok(NewSnapshot {
                 node_name,
                 format,
-                content_hash: format!(
-                    "sha256:{}",
-                    hex::encode(Sha256::digest(features.as_bytes()))
-                ),
+                content_hash: Digest::sha256_of(features.as_bytes()).into(),
                 feature_count: (f.flags.len() + f.attributes.len() + f.instances.len()) as i64,
                 labels,
                 features,
