@@ -1,5 +1,6 @@
-//! Flags every registry command shares (NFD's `validate-node` names where NFD has one), and
-//! the async runtime the commands run in.
+//! Flags every registry command shares (NFD's `validate-node` names where NFD has one), the
+//! async runtime the commands run in, and how the registry client's settings, errors and
+//! progress are worded on the command line.
 
 use std::future::Future;
 use std::io::Read;
@@ -9,7 +10,9 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use nodefit_registry::{CredentialSource, Credentials, Platform, Settings};
+use nodefit_registry::{
+    CredentialSource, Credentials, Event, Origin, Outcome, Platform, Setting, Settings,
+};
 
 /// Largest secret read from standard input.
 const MAX_SECRET_BYTES: u64 = 64 * 1024;
@@ -104,9 +107,79 @@ impl RegistryOpts {
             request_timeout: self.request_timeout,
             connect_timeout: CONNECT_TIMEOUT.min(self.request_timeout),
             deadline: tokio::time::Instant::now() + self.timeout,
-            verbose: self.verbose,
+            observer: self
+                .verbose
+                .then(|| std::sync::Arc::new(print_event) as nodefit_registry::Observer),
             token_realm_hosts: self.token_realm_host.clone(),
         })
+    }
+}
+
+/// The flags that set `setting` (of any registry: the command line has one).
+pub fn flag(setting: Setting, _registry: &str) -> String {
+    match setting {
+        Setting::CaFile => "--ca-file",
+        Setting::Credentials => {
+            "`docker login`, or --registry-username with --registry-password-stdin, or \
+             --registry-token-stdin"
+        }
+        Setting::UsernamePassword => {
+            "`docker login`, or --registry-username with --registry-password-stdin"
+        }
+        Setting::TokenRealmHosts => "--token-realm-host",
+        Setting::Deadline => "--timeout",
+        Setting::RequestTimeout => "--request-timeout",
+    }
+    .to_owned()
+}
+
+/// `-v`: one line per event on standard error.
+fn print_event(event: &Event) {
+    let outcome = |outcome: &Outcome| match outcome {
+        Outcome::Status(status) => status.to_string(),
+        Outcome::Failed(why) => format!("failed: {}", why.render(&|s| flag(s, ""))),
+    };
+    match event {
+        Event::Exchange {
+            method,
+            url,
+            outcome: result,
+            took,
+        } => eprintln!(
+            "nodefit: {method} {url} -> {} ({:.1} ms)",
+            outcome(result),
+            took.as_secs_f64() * 1000.0
+        ),
+        Event::Token {
+            method,
+            url,
+            scope,
+            outcome: result,
+        } => eprintln!(
+            "nodefit: {method} {url} (token for {scope}) -> {}",
+            outcome(result)
+        ),
+        Event::Retry { method, url, wait } => {
+            eprintln!(
+                "nodefit: {method} {url}: retrying in {} ms",
+                wait.as_millis()
+            )
+        }
+        Event::Credentials {
+            registry,
+            kind,
+            origin,
+        } => {
+            let origin = match origin {
+                Origin::Given => "the command line",
+                Origin::DockerConfig(found) => found,
+            };
+            eprintln!("nodefit: credentials for {registry}: {kind} from {origin}");
+        }
+        Event::ManifestRetry { refusal } => eprintln!(
+            "nodefit: {}: checking blobs before pushing the manifest again",
+            refusal.message(&flag)
+        ),
     }
 }
 
@@ -143,6 +216,28 @@ pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_are_named_by_the_flags_that_set_them() {
+        let settings = [
+            (Setting::CaFile, "--ca-file"),
+            (Setting::Credentials, "--registry-token-stdin"),
+            (Setting::UsernamePassword, "--registry-password-stdin"),
+            (Setting::TokenRealmHosts, "--token-realm-host"),
+            (Setting::Deadline, "--timeout"),
+            (Setting::RequestTimeout, "--request-timeout"),
+        ];
+        for (setting, expected) in settings {
+            assert!(flag(setting, "r.example").contains(expected), "{setting:?}");
+        }
+        let text = nodefit_registry::Text::from("the overall timeout (")
+            .setting(Setting::Deadline)
+            .words(") expired");
+        assert_eq!(
+            text.render(&|s| flag(s, "r.example")),
+            "the overall timeout (--timeout) expired"
+        );
+    }
 
     #[test]
     fn seconds_accept_fractions_within_a_day() {

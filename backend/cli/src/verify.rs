@@ -13,7 +13,9 @@ use super::registry_opts::{block_on, platform, Output, RegistryOpts};
 use super::sign::read_key_file;
 use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Verified};
-use nodefit_signing::{read_public_key, Refusal, EXIT_REFUSED};
+use nodefit_signing::{read_public_key, Refusal};
+
+use crate::EXIT_REFUSED;
 
 #[derive(Args)]
 pub struct VerifyArgs {
@@ -102,7 +104,7 @@ fn print_json(verdict: &Verdict) -> Result<()> {
     Ok(())
 }
 
-/// A refusal as an error that names the image and the key; `cli::main` exits with
+/// A refusal as an error that names the image and the key; `main` exits with
 /// [`EXIT_REFUSED`] for it.
 fn refused(refusal: Refusal, client: &Client, key: &Path) -> anyhow::Error {
     anyhow::Error::new(refusal).context(format!(

@@ -4,20 +4,26 @@
 //! - `reference`: image references that name their registry, and NFD's `--platform`.
 //! - `artifact`: the artifact manifest NFD reads, and which artifact NFD picks (pure).
 //! - `referrers`: the distribution-spec 1.1 referrers tag schema (pure).
-//! - `auth`: credentials from flags, docker's config file and credential helpers.
+//! - `auth`: credentials given by the caller, from docker's config file and credential helpers.
 //! - `transport`: HTTP with authentication, retries, timeouts, limits and request counting.
 //! - `retry`: the retry policy (pure).
+//! - `digest`: the one type for content digests and the tags named after them.
+//! - `setting`, `event`: how errors point to settings and what the client reports as it works,
+//!   so that each caller words and shows them for its own users.
 //!
-//! [`Client`] strings these together into the operations the CLI offers. Every function that
-//! talks to a registry goes through one [`transport::Transport`], so every request is counted,
-//! bounded, retried and named in errors the same way.
+//! [`Client`] strings these together into the operations the command line and the server
+//! offer. Every function that talks to a registry goes through one [`transport::Transport`], so
+//! every request is counted, bounded, retried and named in errors the same way. Nothing here
+//! prints, chooses exit codes or names a caller's flags or configuration keys.
 
 mod artifact;
 mod auth;
 mod digest;
+mod event;
 mod reference;
 mod referrers;
 mod retry;
+mod setting;
 mod transport;
 
 use std::collections::{BTreeMap, HashSet};
@@ -30,10 +36,12 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub use artifact::{ARTIFACT_TYPE, CREATED, SPEC_MEDIA_TYPE};
-pub use auth::{CredentialSource, Credentials, Secret};
+pub use auth::{CredentialSource, Credentials, Origin, Secret, MAX_DOCKER_CONFIG_BYTES};
 pub use digest::{Digest, NotADigest};
+pub use event::{Event, Observer, Outcome};
 pub use reference::{ImageRef, Platform};
-pub use transport::{Access, Settings, MAX_CONCURRENT_REQUESTS, MAX_REQUESTS};
+pub use setting::{Setting, SettingNames, Text};
+pub use transport::{Access, Settings, MAX_CA_FILE_BYTES, MAX_CONCURRENT_REQUESTS, MAX_REQUESTS};
 
 use artifact::{
     newest_first, Artifact, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
@@ -45,8 +53,9 @@ use transport::{Request, Response, Transport};
 /// A manifest whose descriptor declares a size is read up to exactly that size.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Largest spec layer or image config read; a blob is read up to exactly its declared size, and
-/// a declared size above this is refused before anything is read.
-pub const MAX_BLOB_BYTES: usize = nodefit_files::MAX_INPUT_BYTES as usize;
+/// a declared size above this is refused before anything is read. The size of the largest spec
+/// nodefit reads from a file, so that whatever can be attached can be fetched.
+pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 /// Most pages of a paginated referrers API answer followed.
 pub const MAX_REFERRERS_PAGES: usize = 20;
 /// Most bytes of one listing (referrers pages, or tag list pages) read in total.
@@ -76,15 +85,14 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// Exit code for registry failures (unreachable, refused, timed out, conflicting writers), so
-/// that scripts can tell "try again later" from "fix the input" (2).
-pub const EXIT_REGISTRY: u8 = 3;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The user's input cannot be used: reference, platform, annotation, file, credentials.
+    /// The user's input cannot be used: reference, platform, credentials.
     #[error("{0}")]
     Usage(String),
+    /// A file the settings name (CA certificates, docker's config) cannot be read.
+    #[error(transparent)]
+    File(#[from] nodefit_files::ReadError),
     /// The registry answered, but not with what NFD needs: no such image or artifact, no
     /// manifest for the platform, malformed content.
     #[error("{0}")]
@@ -98,21 +106,21 @@ pub enum Error {
 }
 
 impl Error {
-    /// 2 for input and content problems (like every other nodefit command), [`EXIT_REGISTRY`]
-    /// when the registry could not be used.
-    pub fn exit_code(&self) -> u8 {
+    /// The full story, for the command line and logs: URL, host and the registry's
+    /// explanation, with settings called what `names` calls them. `Display` names them
+    /// neutrally.
+    pub fn message(&self, names: SettingNames) -> String {
         match self {
-            Error::Usage(_) | Error::Content(_) => 2,
-            Error::Request(_) | Error::Conflict(_) => EXIT_REGISTRY,
+            Error::Request(e) => e.message(names),
+            other => other.to_string(),
         }
     }
 
     /// The error for someone who must not learn the registry's host or read what it sent (the
     /// server's clients): the registry by its label, what was asked and what the answer means.
-    /// `Display` is the full story, for the command line and logs.
-    pub fn public_message(&self) -> String {
+    pub fn public_message(&self, names: SettingNames) -> String {
         match self {
-            Error::Request(e) => e.summary(),
+            Error::Request(e) => e.summary(names),
             other => other.to_string(),
         }
     }
@@ -120,8 +128,7 @@ impl Error {
 
 /// A request that failed: which registry, repository and request, and how.
 #[derive(Debug, thiserror::Error)]
-#[error("{method} {target} (registry {registry}, repository {repository}): {outcome}{}",
-    if *attempts > 1 { format!(" [gave up after {attempts} attempts]") } else { String::new() })]
+#[error("{}", self.message(&|setting, _| setting.to_string()))]
 pub struct RequestError {
     /// The registry's label: the host the user wrote, or the server's name for it.
     pub registry: String,
@@ -134,25 +141,43 @@ pub struct RequestError {
     /// The registry's status, when it answered.
     pub status: Option<u16>,
     /// The status and the registry's explanation, or why no answer came.
-    pub outcome: String,
+    pub outcome: Text,
     /// Why it failed, in words that name no host and quote nothing the registry sent.
-    pub reason: String,
+    pub reason: Text,
     pub attempts: u32,
     /// Whether sending it again might work (no answer, or 429 and most 5xx).
     pub retryable: bool,
 }
 
 impl RequestError {
+    /// `GET https://… (registry …, repository …): HTTP 500 …: … [gave up after 4 attempts]`.
+    pub fn message(&self, names: SettingNames) -> String {
+        let attempts = if self.attempts > 1 {
+            format!(" [gave up after {} attempts]", self.attempts)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} {} (registry {}, repository {}): {}{attempts}",
+            self.method,
+            self.target,
+            self.registry,
+            self.repository,
+            self.outcome.render(&|s| names(s, &self.registry))
+        )
+    }
+
     /// `registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist`.
-    pub fn summary(&self) -> String {
+    pub fn summary(&self, names: SettingNames) -> String {
+        let reason = self.reason.render(&|s| names(s, &self.registry));
         match self.status {
             Some(status) => format!(
-                "registry `{}` answered {status} for {} in repository {}: {}",
-                self.registry, self.what, self.repository, self.reason
+                "registry `{}` answered {status} for {} in repository {}: {reason}",
+                self.registry, self.what, self.repository
             ),
             None => format!(
-                "registry `{}` could not be used for {} in repository {}: {}",
-                self.registry, self.what, self.repository, self.reason
+                "registry `{}` could not be used for {} in repository {}: {reason}",
+                self.registry, self.what, self.repository
             ),
         }
     }
@@ -1027,12 +1052,9 @@ impl Client {
             if !blob_trouble || round == MAX_MANIFEST_PUSHES {
                 break response;
             }
-            if self.transport.verbose() {
-                eprintln!(
-                    "nodefit: {}: checking blobs before pushing the manifest again",
-                    self.transport.unexpected(&response)
-                );
-            }
+            self.transport.report(&Event::ManifestRetry {
+                refusal: &self.transport.unexpected(&response),
+            });
             tokio::time::sleep(retry::backoff(round, None)).await;
             try_join(
                 self.ensure_blob(&artifact.config, artifact::EMPTY_BLOB),
@@ -1237,7 +1259,11 @@ impl Client {
 
     fn not_found(&self, response: &Response, what: &str) -> Error {
         match self.transport.unexpected(response) {
-            Error::Request(e) => Error::Content(format!("{what}: {}", e.summary())),
+            // What a 404 means names no setting: the neutral names are never used.
+            Error::Request(e) => Error::Content(format!(
+                "{what}: {}",
+                e.summary(&|setting, _| setting.to_string())
+            )),
             other => other,
         }
     }
@@ -1490,7 +1516,7 @@ mod tests {
             retryable: false,
         };
         assert_eq!(
-            Error::Request(Box::new(error)).public_message(),
+            Error::Request(Box::new(error)).public_message(&|s, _| s.to_string()),
             "registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist"
         );
     }

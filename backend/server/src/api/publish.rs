@@ -29,7 +29,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 use nodefit_registry::{
     self as registry, Access, Client, CredentialSource, Digest, ImageRef, Platform,
-    ReferrersSource, Settings, CREATED,
+    ReferrersSource, Setting, Settings, CREATED,
 };
 use nodefit_signing as signing;
 
@@ -76,16 +76,32 @@ impl From<PublicationRow> for Publication {
     }
 }
 
+/// Where the configuration sets `setting` for the registry called `registry`.
+fn config_key(setting: Setting, registry: &str) -> String {
+    let table = format!("[registries.{registry}]");
+    match setting {
+        Setting::CaFile => format!("ca_file in {table}"),
+        Setting::Credentials => format!("username and password, or token, in {table}"),
+        Setting::UsernamePassword => format!("username and password in {table}"),
+        Setting::TokenRealmHosts => format!("token_realm_hosts in {table}"),
+        Setting::Deadline => "request_timeout_secs".to_owned(),
+        Setting::RequestTimeout => "the server's limit per registry request".to_owned(),
+    }
+}
+
 /// A registry failure as clients see it: the registry by its configured name and what went
 /// wrong, never its host nor anything it sent. The whole story, host and registry's words
 /// included, goes to the log at warn level, under the request's id.
 impl From<registry::Error> for ApiError {
     fn from(e: registry::Error) -> Self {
-        let message = e.public_message();
+        let message = e.public_message(&config_key);
+        let logged = e.message(&config_key);
         match &e {
             registry::Error::Usage(_) => ApiError::bad_request(message),
+            // A file the server's configuration names: the server's problem, not the client's.
+            registry::Error::File(_) => ApiError::internal(logged),
             registry::Error::Content(_) => {
-                tracing::warn!(error = %e, "registry content unusable");
+                tracing::warn!(error = %logged, "registry content unusable");
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "registry_content",
@@ -93,7 +109,7 @@ impl From<registry::Error> for ApiError {
                 )
             }
             registry::Error::Request(_) | registry::Error::Conflict(_) => {
-                tracing::warn!(error = %e, "registry failed");
+                tracing::warn!(error = %logged, "registry failed");
                 ApiError::new(StatusCode::BAD_GATEWAY, "registry_unavailable", message)
             }
         }
@@ -149,7 +165,7 @@ fn client(
                 .config
                 .request_timeout
                 .saturating_sub(REGISTRY_DEADLINE_MARGIN),
-        verbose: false,
+        observer: None,
         token_realm_hosts: config.token_realm_hosts.clone(),
     };
     let client = Client::new(reference, access, settings)?.named(&config.name);
@@ -555,4 +571,40 @@ async fn public_key(State(state): State<AppState>, caller: Caller) -> Result<Res
         signing.public_key_pem.clone(),
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use registry::{RequestError, Text};
+
+    #[test]
+    fn registry_settings_are_named_by_their_configuration_keys() {
+        let error = registry::Error::Request(Box::new(RequestError {
+            registry: "lab".into(),
+            repository: "demo/app".into(),
+            method: "GET".into(),
+            target: "https://10.0.0.5:5000/v2/demo/app/manifests/v1".into(),
+            what: "the tag `v1`".into(),
+            status: Some(401),
+            outcome: "HTTP 401 Unauthorized".into(),
+            reason: Text::from("its token realm is not named in ")
+                .setting(Setting::TokenRealmHosts)
+                .words("; nothing was sent there"),
+            attempts: 1,
+            retryable: false,
+        }));
+        let answer = ApiError::from(error);
+        assert_eq!(answer.status, StatusCode::BAD_GATEWAY);
+        assert_eq!(
+            answer.message,
+            "registry `lab` answered 401 for the tag `v1` in repository demo/app: its token \
+             realm is not named in token_realm_hosts in [registries.lab]; nothing was sent there"
+        );
+        assert_eq!(config_key(Setting::Deadline, "lab"), "request_timeout_secs");
+        assert_eq!(
+            config_key(Setting::CaFile, "lab"),
+            "ca_file in [registries.lab]"
+        );
+    }
 }
