@@ -10,7 +10,7 @@ use std::io::IsTerminal;
 
 use nodefit_core::lint::{self, Severity};
 
-use super::registry_opts::{block_on, platform, Output, RegistryOpts};
+use super::registry_opts::{platform, Output, RegistryOpts};
 use super::render;
 use super::sign::{load_private_key, print_signed, sign_attached};
 use nodefit_files::read_text;
@@ -46,7 +46,7 @@ pub struct AttachArgs {
     registry: RegistryOpts,
 }
 
-pub fn run(args: AttachArgs) -> Result<u8> {
+pub async fn run(args: AttachArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let name = args.spec.display().to_string();
@@ -68,11 +68,13 @@ pub fn run(args: AttachArgs) -> Result<u8> {
         .map(load_private_key)
         .transpose()?;
     let client = Client::new(image, Access::Push, args.registry.settings()?)?;
-    let attached =
-        block_on(client.attach(platform.as_ref(), spec.as_bytes(), &title, &annotations))??;
-    let signed = key
-        .map(|key| sign_attached(&client, platform.as_ref(), &attached.digest, &key))
-        .transpose()?;
+    let attached = client
+        .attach(platform.as_ref(), spec.as_bytes(), &title, &annotations)
+        .await?;
+    let signed = match key {
+        Some(key) => Some(sign_attached(&client, platform.as_ref(), &attached.digest, &key).await?),
+        None => None,
+    };
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

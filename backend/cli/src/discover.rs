@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use oci_client::manifest::OciDescriptor;
 use serde::Serialize;
 
-use super::registry_opts::{block_on, platform, RegistryOpts};
+use super::registry_opts::{platform, RegistryOpts};
 use nodefit_registry::{Access, Client, ImageRef, ReferrersSource, ARTIFACT_TYPE, CREATED};
 use nodefit_signing::{self as signing, remote::SignatureSummary};
 
@@ -56,16 +56,13 @@ struct Referrer {
     signatures: Option<SignatureSummary>,
 }
 
-pub fn run(args: DiscoverArgs) -> Result<u8> {
+pub async fn run(args: DiscoverArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
-    let (subject, listing, signatures) = block_on(async {
-        let subject = client.resolve(platform.as_ref()).await?;
-        let listing = client.referrers(&subject).await?;
-        let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
-        Ok::<_, nodefit_registry::Error>((subject, listing, signatures))
-    })??;
+    let subject = client.resolve(platform.as_ref()).await?;
+    let listing = client.referrers(&subject).await?;
+    let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

@@ -29,7 +29,7 @@ pub struct FetchArgs {
     registry: RegistryOpts,
 }
 
-pub fn run(args: FetchArgs) -> Result<u8> {
+pub async fn run(args: FetchArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let key = args
@@ -39,7 +39,7 @@ pub fn run(args: FetchArgs) -> Result<u8> {
         .transpose()?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
     let key = key.as_ref().zip(args.verify_key.as_deref());
-    let fetched = fetch_spec(&client, platform.as_ref(), key)?;
+    let fetched = fetch_spec(&client, platform.as_ref(), key).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

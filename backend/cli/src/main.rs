@@ -85,22 +85,35 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Test(args) => test::run(args),
         Command::Lint(args) => lint::run(args),
-        Command::Capture(args) => capture::run(args),
-        Command::Attach(args) => attach::run(args),
-        Command::Discover(args) => discover::run(args),
-        Command::Fetch(args) => fetch::run(args),
-        Command::Detach(args) => detach::run(args),
-        Command::ValidateNode(args) => validate_node::run(args),
+        Command::Capture(args) => run_async(capture::run(args)),
+        Command::Attach(args) => run_async(attach::run(args)),
+        Command::Discover(args) => run_async(discover::run(args)),
+        Command::Fetch(args) => run_async(fetch::run(args)),
+        Command::Detach(args) => run_async(detach::run(args)),
+        Command::ValidateNode(args) => run_async(validate_node::run(args)),
         Command::Keygen(args) => keygen::run(args),
-        Command::Sign(args) => sign::run(args),
-        Command::Verify(args) => verify::run(args),
+        Command::Sign(args) => run_async(sign::run(args)),
+        Command::Verify(args) => run_async(verify::run(args)),
+        // The server builds its own, multi-threaded runtime.
         Command::Serve(args) => serve::run(args),
-        Command::Token(args) => token::run(args),
+        Command::Token(args) => run_async(token::run(args)),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => ExitCode::from(report(&e)),
     }
+}
+
+/// Runs a command on the one runtime it gets, so that everything it does (one HTTP client and
+/// its connections, the database pool) lives on one runtime. Single-threaded: a command's work
+/// is a handful of requests, and concurrency comes from joining futures, not from threads.
+fn run_async(command: impl std::future::Future<Output = anyhow::Result<u8>>) -> anyhow::Result<u8> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(command)
 }
 
 /// Prints an error and returns its exit code.

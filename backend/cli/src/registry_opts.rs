@@ -1,8 +1,6 @@
-//! Flags every registry command shares (NFD's `validate-node` names where NFD has one), the
-//! async runtime the commands run in, and how the registry client's settings, errors and
-//! progress are worded on the command line.
+//! Flags every registry command shares (NFD's `validate-node` names where NFD has one), and
+//! how the registry client's settings, errors and progress are worded on the command line.
 
-use std::future::Future;
 use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -201,16 +199,6 @@ fn read_secret(flag: &str) -> Result<String> {
 /// Parses an optional `--platform`.
 pub fn platform(text: Option<&str>) -> Result<Option<Platform>> {
     Ok(text.map(Platform::parse).transpose()?)
-}
-
-/// Runs a command's async part on a single-threaded runtime: the work is a handful of
-/// requests, concurrency comes from joining futures, not from threads.
-pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use p256::ecdsa::SigningKey;
 
-use super::registry_opts::{block_on, platform, Output, RegistryOpts};
+use super::registry_opts::{platform, Output, RegistryOpts};
 use crate::password::{password, Confirm};
 use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Signed};
@@ -36,17 +36,12 @@ pub struct SignArgs {
     registry: RegistryOpts,
 }
 
-pub fn run(args: SignArgs) -> Result<u8> {
+pub async fn run(args: SignArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let key = load_private_key(&args.key)?;
     let client = Client::new(image, Access::Push, args.registry.settings()?)?;
-    let signed = block_on(remote::sign(
-        &client,
-        platform.as_ref(),
-        args.artifact.as_ref(),
-        &key,
-    ))??;
+    let signed = remote::sign(&client, platform.as_ref(), args.artifact.as_ref(), &key).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }
@@ -58,18 +53,13 @@ pub fn run(args: SignArgs) -> Result<u8> {
 }
 
 /// Signs an artifact `attach` has just published (`attach --sign`).
-pub(super) fn sign_attached(
+pub(super) async fn sign_attached(
     client: &Client,
     platform: Option<&Platform>,
     artifact: &Digest,
     key: &SigningKey,
 ) -> Result<Signed> {
-    Ok(block_on(remote::sign(
-        client,
-        platform,
-        Some(artifact),
-        key,
-    ))??)
+    Ok(remote::sign(client, platform, Some(artifact), key).await?)
 }
 
 pub(super) fn print_signed(client: &Client, signed: &Signed) {

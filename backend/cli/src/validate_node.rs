@@ -50,7 +50,7 @@ pub struct ValidateNodeArgs {
     registry: RegistryOpts,
 }
 
-pub fn run(args: ValidateNodeArgs) -> Result<u8> {
+pub async fn run(args: ValidateNodeArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     if args.registry.reads_stdin() && args.snapshot.iter().any(|p| p.as_os_str() == "-") {
@@ -73,7 +73,7 @@ pub fn run(args: ValidateNodeArgs) -> Result<u8> {
         .transpose()?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
     let key = key.as_ref().zip(args.verify_key.as_deref());
-    let fetched = fetch_spec(&client, platform.as_ref(), key)?;
+    let fetched = fetch_spec(&client, platform.as_ref(), key).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

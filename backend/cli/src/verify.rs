@@ -9,7 +9,7 @@ use clap::Args;
 use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
-use super::registry_opts::{block_on, platform, Output, RegistryOpts};
+use super::registry_opts::{platform, Output, RegistryOpts};
 use super::sign::read_key_file;
 use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Verified};
@@ -50,17 +50,12 @@ struct Verdict<'a> {
     message: Option<String>,
 }
 
-pub fn run(args: VerifyArgs) -> Result<u8> {
+pub async fn run(args: VerifyArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let key = load_public_key(&args.key)?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
-    let verdict = block_on(remote::verify(
-        &client,
-        platform.as_ref(),
-        args.artifact.as_ref(),
-        &key,
-    ))??;
+    let verdict = remote::verify(&client, platform.as_ref(), args.artifact.as_ref(), &key).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }
@@ -130,20 +125,20 @@ pub(super) struct Spec {
 
 /// Fetches the spec NFD would use; with `key` (from `key_path`), only once its signature
 /// verified, and refusing it otherwise.
-pub(super) fn fetch_spec(
+pub(super) async fn fetch_spec(
     client: &Client,
     platform: Option<&Platform>,
     key: Option<(&VerifyingKey, &Path)>,
 ) -> Result<Spec> {
     let Some((key, key_path)) = key else {
-        let fetched = block_on(client.fetch_spec(platform))??;
+        let fetched = client.fetch_spec(platform).await?;
         return Ok(Spec {
             spec: fetched.spec,
             artifact: fetched.artifact.digest,
             artifacts: fetched.listing.artifacts.len(),
         });
     };
-    match block_on(remote::verify(client, platform, None, key))?? {
+    match remote::verify(client, platform, None, key).await? {
         Ok(verified) => {
             eprintln!(
                 "Verified the signature of {} with {}",
