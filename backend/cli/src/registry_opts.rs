@@ -1,19 +1,16 @@
 //! Flags every registry command shares (NFD's `validate-node` names where NFD has one), and
 //! how the registry client's settings, errors and progress are worded on the command line.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
+use nodefit_files::{SecretBytes, MAX_SECRET_BYTES};
 use nodefit_registry::{
     CredentialSource, Credentials, Event, Origin, Outcome, Platform, Setting, Settings,
 };
-
-/// Largest secret read from standard input.
-const MAX_SECRET_BYTES: u64 = 64 * 1024;
 
 #[derive(Args)]
 pub struct RegistryOpts {
@@ -88,13 +85,22 @@ impl RegistryOpts {
         {
             bail!("--token-realm-host {bad:?}: give HOST or HOST:PORT, without a scheme or path");
         }
-        let (password, token) = match (self.registry_password_stdin, self.registry_token_stdin) {
-            (true, _) => (read_secret("--registry-password-stdin")?, String::new()),
-            (_, true) => (String::new(), read_secret("--registry-token-stdin")?),
-            _ => (String::new(), String::new()),
+        let flag = match (self.registry_password_stdin, self.registry_token_stdin) {
+            (true, _) => Some("--registry-password-stdin"),
+            (_, true) => Some("--registry-token-stdin"),
+            _ => None,
         };
-        let credentials = match Credentials::from_flags(&self.registry_username, &password, &token)
-        {
+        let stdin = flag.map(read_secret).transpose()?;
+        let given = match (&stdin, flag) {
+            (Some(secret), Some(flag)) => nfd_trimmed(secret.text().context(flag)?),
+            _ => "",
+        };
+        let (password, token) = if self.registry_password_stdin {
+            (given, "")
+        } else {
+            ("", given)
+        };
+        let credentials = match Credentials::from_flags(&self.registry_username, password, token) {
             Some(given) => CredentialSource::Given(given),
             None => CredentialSource::DockerConfig,
         };
@@ -181,19 +187,15 @@ fn print_event(event: &Event) {
     }
 }
 
-/// Reads a secret from standard input and drops one trailing `\n`, then one `\r`, as NFD does.
-fn read_secret(flag: &str) -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .take(MAX_SECRET_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{flag}: cannot read standard input"))?;
-    if bytes.len() as u64 > MAX_SECRET_BYTES {
-        bail!("{flag}: standard input is larger than {MAX_SECRET_BYTES} bytes");
-    }
-    let text = String::from_utf8(bytes).with_context(|| format!("{flag}: not UTF-8 text"))?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+/// Reads the secret `flag` asks for from standard input.
+fn read_secret(flag: &str) -> Result<SecretBytes> {
+    nodefit_files::read_secret_stdin(MAX_SECRET_BYTES).context(flag.to_owned())
+}
+
+/// A secret as NFD takes it from standard input: without one trailing `\n`, then one `\r`.
+fn nfd_trimmed(text: &str) -> &str {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    text.strip_suffix('\r').unwrap_or(text)
 }
 
 /// Parses an optional `--platform`.
@@ -225,6 +227,14 @@ mod tests {
             text.render(&|s| flag(s, "r.example")),
             "the overall timeout (--timeout) expired"
         );
+    }
+
+    #[test]
+    fn secrets_lose_one_newline_as_in_nfd() {
+        assert_eq!(nfd_trimmed("pw\r\n"), "pw");
+        assert_eq!(nfd_trimmed("pw\n\n"), "pw\n");
+        assert_eq!(nfd_trimmed("pw\r"), "pw");
+        assert_eq!(nfd_trimmed(" pw "), " pw ");
     }
 
     #[test]

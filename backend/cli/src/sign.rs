@@ -10,10 +10,7 @@ use super::registry_opts::{platform, Output, RegistryOpts};
 use crate::password::{password, Confirm};
 use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Signed};
-use nodefit_signing::{read_private_key, KeyError};
-
-/// Largest key file read: keys are a few hundred bytes.
-const MAX_KEY_BYTES: u64 = 64 * 1024;
+use nodefit_signing::{read_private_key, MAX_KEY_BYTES};
 
 #[derive(Args)]
 pub struct SignArgs {
@@ -85,26 +82,9 @@ pub(super) fn print_signed(client: &Client, signed: &Signed) {
 /// Reads a private key file, asking for the password only if the key is encrypted. Errors
 /// name the file, never its content.
 pub(super) fn load_private_key(path: &Path) -> Result<SigningKey> {
-    let bytes = zeroize::Zeroizing::new(read_key_file(path)?);
+    let bytes = nodefit_files::read_secret(path, MAX_KEY_BYTES)?;
     let prompt = format!("Enter the password for {}: ", path.display());
-    let (key, _) = read_private_key(&bytes, || password(&prompt, Confirm::Once))
+    let (key, _) = read_private_key(bytes.as_bytes(), || password(&prompt, Confirm::Once))
         .with_context(|| format!("private key {}", path.display()))?;
     Ok(key)
-}
-
-/// A key file's bytes, refusing anything too large to be a key.
-pub(super) fn read_key_file(path: &Path) -> Result<Vec<u8>> {
-    use std::io::Read;
-    // Sized up front so that reading never reallocates, leaving copies of a private key behind.
-    let mut bytes = Vec::with_capacity(MAX_KEY_BYTES as usize + 1);
-    std::fs::File::open(path)
-        .and_then(|file| file.take(MAX_KEY_BYTES + 1).read_to_end(&mut bytes))
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    if bytes.len() as u64 > MAX_KEY_BYTES {
-        return Err(KeyError::NotPem(format!(
-            "larger than {MAX_KEY_BYTES} bytes"
-        )))
-        .with_context(|| format!("key {}", path.display()));
-    }
-    Ok(bytes)
 }

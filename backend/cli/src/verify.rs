@@ -10,10 +10,9 @@ use p256::ecdsa::VerifyingKey;
 use serde::Serialize;
 
 use super::registry_opts::{platform, Output, RegistryOpts};
-use super::sign::read_key_file;
 use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
 use nodefit_signing::remote::{self, Verified};
-use nodefit_signing::{read_public_key, Refusal};
+use nodefit_signing::{read_public_key, Refusal, MAX_KEY_BYTES};
 
 use crate::EXIT_REFUSED;
 
@@ -111,7 +110,8 @@ fn refused(refusal: Refusal, client: &Client, key: &Path) -> anyhow::Error {
 
 /// Reads a trusted public key file. Errors name the file.
 pub(super) fn load_public_key(path: &Path) -> Result<VerifyingKey> {
-    read_public_key(&read_key_file(path)?).with_context(|| format!("public key {}", path.display()))
+    let bytes = nodefit_files::read_bytes(path, MAX_KEY_BYTES as u64)?;
+    read_public_key(&bytes).with_context(|| format!("public key {}", path.display()))
 }
 
 /// The spec NFD would use for the image, as `fetch` and `validate-node` need it.

@@ -90,7 +90,7 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
 
 /// Reads a secret from a regular file of at most `limit` bytes.
 pub fn read_secret(path: &Path, limit: usize) -> Result<SecretBytes, ReadError> {
-    read_secret_from(open(path, false)?, path.display().to_string(), limit)
+    read_secret_into(open(path, false)?, path.display().to_string(), limit)
 }
 
 /// Reads a secret of at most `limit` bytes from standard input, through its file descriptor:
@@ -105,12 +105,22 @@ pub fn read_secret_stdin(limit: usize) -> Result<SecretBytes, ReadError> {
             path: name.clone(),
             error,
         })?;
-    read_secret_from(File::from(fd), name, limit)
+    read_secret_into(File::from(fd), name, limit)
+}
+
+/// Reads a secret of at most `limit` bytes from `source` (a pipe from another program), which
+/// messages call `name`.
+pub fn read_secret_from(
+    source: impl Read,
+    name: &str,
+    limit: usize,
+) -> Result<SecretBytes, ReadError> {
+    read_secret_into(source, name.to_owned(), limit)
 }
 
 /// Reads into a buffer of `limit + 1` bytes allocated up front (the extra byte tells a file of
 /// exactly `limit` bytes from a larger one), filled in place and never reallocated.
-fn read_secret_from(
+fn read_secret_into(
     mut source: impl Read,
     name: String,
     limit: usize,

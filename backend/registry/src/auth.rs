@@ -21,7 +21,7 @@ use super::{json_problem, Error};
 /// Longest a credential helper may take to answer.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest answer read from a credential helper.
-const MAX_HELPER_OUTPUT: u64 = 64 * 1024;
+const MAX_HELPER_OUTPUT: usize = 64 * 1024;
 /// Largest docker config file read: a few entries are a few hundred bytes.
 pub const MAX_DOCKER_CONFIG_BYTES: usize = 1024 * 1024;
 
@@ -301,20 +301,22 @@ fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, Error> {
             Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
         }
     };
-    let mut stdout = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        out.take(MAX_HELPER_OUTPUT)
-            .read_to_end(&mut stdout)
-            .map_err(|e| fail(format!("cannot read its answer: {e}")))?;
-    }
+    // The answer holds the secret: read as one.
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| nodefit_files::read_secret_from(out, "its answer", MAX_HELPER_OUTPUT))
+        .transpose()
+        .map_err(|e| fail(e.to_string()))?;
+    let stdout = stdout.as_ref().map_or(&[][..], |out| out.as_bytes());
     if !status.success() {
         let mut stderr = Vec::new();
         if let Some(err) = child.stderr.take() {
-            let _ = err.take(MAX_HELPER_OUTPUT).read_to_end(&mut stderr);
+            let _ = err.take(MAX_HELPER_OUTPUT as u64).read_to_end(&mut stderr);
         }
         let said = format!(
             "{}{}",
-            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(stdout),
             String::from_utf8_lossy(&stderr)
         );
         if said.contains("credentials not found") {
@@ -323,7 +325,7 @@ fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, Error> {
         // Its output is not repeated: a broken helper might print what it holds.
         return Err(fail(format!("failed ({status})")));
     }
-    parse_helper_answer(&stdout).map_err(fail)
+    parse_helper_answer(stdout).map_err(fail)
 }
 
 /// Reads a helper's `{"ServerURL", "Username", "Secret"}`; the user `<token>` marks an identity
