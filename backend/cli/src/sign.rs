@@ -8,7 +8,7 @@ use p256::ecdsa::SigningKey;
 
 use super::registry_opts::{platform, Output, RegistryOpts};
 use crate::password::{password, Confirm};
-use nodefit_registry::{Access, Client, Digest, ImageRef, Platform};
+use nodefit_registry::{Access, Client, Digest, ImageRef};
 use nodefit_signing::remote::{self, Signed};
 use nodefit_signing::{read_private_key, MAX_KEY_BYTES};
 
@@ -47,16 +47,6 @@ pub async fn run(args: SignArgs) -> Result<u8> {
         Output::Text => print_signed(&client, &signed),
     }
     Ok(0)
-}
-
-/// Signs an artifact `attach` has just published (`attach --sign`).
-pub(super) async fn sign_attached(
-    client: &Client,
-    platform: Option<&Platform>,
-    artifact: &Digest,
-    key: &SigningKey,
-) -> Result<Signed> {
-    Ok(remote::sign(client, platform, Some(artifact), key).await?)
 }
 
 pub(super) fn print_signed(client: &Client, signed: &Signed) {
