@@ -881,6 +881,51 @@ fn a_registry_down_or_answering_5xx_is_a_502_and_a_later_retry_publishes() {
     );
 }
 
+/// A publish whose signature cannot be written (the registry refuses the `.sig` tag) is a 502
+/// with nothing recorded, and leaves its artifact attached but unsigned; publishing again
+/// attaches nothing new and signs that artifact.
+#[test]
+fn a_retry_after_a_failed_signature_signs_the_artifact_already_attached() {
+    let registry = Registry::distribution();
+    testbed::seed_image(&registry, "demo/app:v1");
+    let failing = Arc::new(AtomicBool::new(true));
+    let proxy = {
+        let failing = failing.clone();
+        Proxy::start(&registry.host(), move |head, _| {
+            let signature = head.method == "PUT" && head.path().ends_with(".sig");
+            if signature && failing.load(Ordering::SeqCst) {
+                Action::status(503)
+            } else {
+                Action::Forward
+            }
+        })
+    };
+    let keys = keys();
+    let config = keys.config("nodefit.toml", None, &[("lab", anonymous(&proxy.host()))]);
+    let (store, _data) = sqlite();
+    let server = serve(&store, &config);
+    let spec = create_spec(&server, "x86", SPEC);
+
+    publish(&server, ADMIN, spec, "lab").expect_error(502, "registry_unavailable");
+    assert!(publications(&server).is_empty(), "nothing recorded");
+    let listed = referrers(&server, "lab");
+    let artifacts = listed["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1, "{listed}");
+    assert!(artifacts[0].get("signature").is_none(), "{listed}");
+    let attached = artifacts[0]["digest"].clone();
+
+    failing.store(false, Ordering::SeqCst);
+    let published = publish(&server, ADMIN, spec, "lab");
+    published.expect(201);
+    assert_eq!(published.json()["artifactDigest"], attached);
+    assert!(published.json()["signatureDigest"].is_string());
+    let listed = referrers(&server, "lab");
+    let artifacts = listed["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1, "attached once: {listed}");
+    assert_eq!(artifacts[0]["digest"], attached);
+    assert_eq!(artifacts[0]["signature"]["count"], 1, "{listed}");
+}
+
 /// A registry that accepts connections and never answers (SIGSTOP): the publish stops talking
 /// to it 2 s before the request time is up and answers 502 with the registry's error, not a
 /// bare 408 from the request timeout; after it resumes, the publish goes through.
