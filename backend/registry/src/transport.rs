@@ -161,7 +161,7 @@ impl Response {
 }
 
 pub struct Transport {
-    /// For `http://` URLs, only with `--plain-http`; loads no CA roots.
+    /// For `http://` URLs, only when the settings ask for plain HTTP; loads no CA roots.
     plain: Option<reqwest::Client>,
     /// For `https://` URLs, built when the first one is dialled: loading the system's CA roots
     /// takes longer than a whole `discover` on a local registry.
