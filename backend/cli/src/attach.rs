@@ -183,6 +183,14 @@ mod tests {
     }
 
     #[test]
+    fn whatever_attach_reads_fetch_reads_back() {
+        assert_eq!(
+            nodefit_files::MAX_INPUT_BYTES,
+            nodefit_registry::MAX_BLOB_BYTES as u64
+        );
+    }
+
+    #[test]
     fn refusals_name_the_file_and_the_override() {
         let undecodable = "compatibilities: [{rules: 5}]\n";
         let refused = preflight("s.yaml", undecodable.to_owned(), false)
