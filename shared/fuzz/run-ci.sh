@@ -76,5 +76,5 @@ for entry in "${TARGETS[@]}"; do
         show_failure "$target"
         exit 1
     fi
-    grep -E '^#[0-9]+ *(INITED|DONE)|stat::number_of_executed_units|stat::peak_rss_mb' "$work/log"
+    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|stat::number_of_executed_units|stat::peak_rss_mb' "$work/log"
 done
