@@ -138,9 +138,15 @@ fn aliased_snapshot() -> impl Strategy<Value = String> {
 
 fn real_snapshot() -> impl Strategy<Value = String> {
     prop_oneof![
-        Just(include_str!("data/samples/intel-spr-h100-cx6.features.json")),
-        Just(include_str!("data/samples/amd-genoa-mi210-rhel9.features.json")),
-        Just(include_str!("data/samples/arm64-graviton3-al2023.features.json")),
+        Just(include_str!(
+            "data/samples/intel-spr-h100-cx6.features.json"
+        )),
+        Just(include_str!(
+            "data/samples/amd-genoa-mi210-rhel9.features.json"
+        )),
+        Just(include_str!(
+            "data/samples/arm64-graviton3-al2023.features.json"
+        )),
         Just(include_str!("data/samples/nodefeature-gpu-node-01.yaml")),
     ]
     .prop_map(str::to_string)
@@ -181,6 +187,58 @@ fn long_scalar_snapshot() -> impl Strategy<Value = String> {
     })
 }
 
+// ---- wide: many small nodes, where the cost per input byte is highest ----
+
+/// Up to 60,000 short entries in one place: values, expressions, rules, or unknown keys (one
+/// lint diagnostic each).
+fn wide_spec() -> impl Strategy<Value = String> {
+    (1usize..60_000, 0u8..4).prop_map(|(n, shape)| {
+        let head = "version: v1alpha1\ncompatibilities:\n- rules:\n";
+        match shape {
+            0 => format!(
+                "{head}  - name: r\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions:\n        vendor_id: {{op: In, value: [{}]}}\n",
+                (0..n).map(|i| format!("v{i}")).collect::<Vec<_>>().join(",")
+            ),
+            1 => format!(
+                "{head}  - name: r\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions: {{{}}}\n",
+                (0..n).map(|i| format!("e{i}: {{op: Exists}}")).collect::<Vec<_>>().join(", ")
+            ),
+            2 => format!("{head}{}", "  - {name: r, vars: {a: b}}\n".repeat(n)),
+            _ => format!(
+                "{head}  - name: r\n{}",
+                (0..n).map(|i| format!("    unknown{i}: x\n")).collect::<String>()
+            ),
+        }
+    })
+}
+
+/// Up to 60,000 elements of one feature, as attributes, flags or instances, JSON or YAML.
+fn wide_snapshot() -> impl Strategy<Value = String> {
+    (1usize..60_000, 0u8..4).prop_map(|(n, shape)| match shape {
+        0 => format!(
+            "{{\"attributes\": {{\"cpu.model\": {{\"elements\": {{{}}}}}}}}}",
+            (0..n)
+                .map(|i| format!("\"k{i}\": \"v\""))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        1 => format!(
+            "{{\"instances\": {{\"pci.device\": {{\"elements\": [{}]}}}}}}",
+            vec!["{\"attributes\": {\"a\": \"b\"}}"; n].join(",")
+        ),
+        2 => format!(
+            "flags:\n  cpu.cpuid:\n    elements:\n{}",
+            (0..n)
+                .map(|i| format!("      f{i}: {{}}\n"))
+                .collect::<String>()
+        ),
+        _ => format!(
+            "kind: NodeFeatureList\nitems:\n{}",
+            "- {kind: NodeFeature, metadata: {name: n}, spec: {features: {}}}\n".repeat(n)
+        ),
+    })
+}
+
 // ---- regexps: large repeat counts, nested ----
 
 /// Atoms whose compiled form is large (a Unicode class is hundreds of ranges).
@@ -213,6 +271,23 @@ fn repeated_pattern() -> impl Strategy<Value = String> {
             }
             p
         })
+}
+
+/// Long patterns: a literal, alternatives, or classes, up to 128 KiB; the syntax tree of a
+/// Unicode class is thousands of bytes, however few the pattern spends on it.
+fn long_pattern() -> impl Strategy<Value = String> {
+    (
+        1usize..16_000,
+        prop_oneof![
+            Just("abcd"),
+            Just("w|"),
+            Just("[a-z]"),
+            Just("\\pL|"),
+            Just("\\PL|"),
+            Just("(?i)\\pL|"),
+        ],
+    )
+        .prop_map(|(n, unit)| unit.repeat(n).trim_end_matches('|').to_string())
 }
 
 fn regexp_spec() -> impl Strategy<Value = String> {
@@ -281,6 +356,7 @@ proptest! {
     #[test]
     fn specs_stay_within_their_bound(src in prop_oneof![
         grammar::spec(),
+        wide_spec(),
         aliased_spec(),
         long_scalar_spec(),
         regexp_spec(),
@@ -291,6 +367,7 @@ proptest! {
     #[test]
     fn snapshots_stay_within_their_bound(src in prop_oneof![
         real_snapshot(),
+        wide_snapshot(),
         aliased_snapshot(),
         long_scalar_snapshot(),
     ]) {
@@ -308,6 +385,7 @@ proptest! {
     #[test]
     fn regexps_stay_within_their_bound(pattern in prop_oneof![
         repeated_pattern(),
+        long_pattern(),
         "[a-z|()*+?{},0-9\\\\pLN.\\[\\]^$]{0,60}",
     ]) {
         bounds::regexp(&pattern);
