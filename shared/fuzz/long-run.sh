@@ -35,13 +35,17 @@ for target in "${targets[@]}"; do
         -dict="dict/$target.dict" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "${seeds[@]}" >"$work/log" 2>&1 || status=$?
     figure() { sed -n "s/^stat::$1: *//p" "$work/log" | tail -n 1; }
-    coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$work/log" | tail -n 1)
+    coverage=$(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$work/log" | tail -n 1 |
+        sed -E 's/cov: ([0-9]+) ft: ([0-9]+)/\1 edges, \2 features/')
+    slowest=$(figure slowest_unit_time_sec)
+    # libFuzzer counts whole seconds.
+    [ "$slowest" = 0 ] && slowest="< 1"
     if [ "$status" -eq 0 ]; then
         failures=none
     else
         failures="stopped (exit $status): $(ls "$artifacts" | tr '\n' ' ')"
     fi
-    row="| \`$target\` | $(figure number_of_executed_units) | $(figure average_exec_per_sec)/s | $coverage | $(figure peak_rss_mb) MB | $(figure slowest_unit_time_sec) s | $failures |"
+    row="| \`$target\` | $(figure number_of_executed_units) | $(figure average_exec_per_sec)/s | $coverage | $(figure peak_rss_mb) MB | $slowest s | $failures |"
     echo "$row"
     echo "$row" >>"$OUT"
 done
