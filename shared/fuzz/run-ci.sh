@@ -7,7 +7,7 @@
 # Built without a sanitizer (`-s none`): the core has no `unsafe`, AddressSanitizer makes the
 # build half as slow again and every input 3.5 times slower (docs/testing.md measures both),
 # and the memory bounds are checked by the targets' own counting allocator
-# (shared/tests/bounds), which AddressSanitizer's `-malloc_limit_mb` would only approximate.
+# (shared/core/tests/bounds), which AddressSanitizer's `-malloc_limit_mb` would only approximate.
 set -euo pipefail
 cd "$(dirname "$0")"
 . ../../scripts/lib.sh

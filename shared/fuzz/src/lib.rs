@@ -1,5 +1,5 @@
 //! What the fuzz targets share: the memory bounds and the counting allocator that checks them
-//! (the same module `shared/tests/memory_bounds.rs` uses, so a fuzzer and a property test
+//! (the same module `shared/core/tests/memory_bounds.rs` uses, so a fuzzer and a property test
 //! hold the core to one set of numbers), and the node the targets evaluate against.
 
 use std::sync::OnceLock;
