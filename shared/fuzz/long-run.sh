@@ -19,7 +19,7 @@ targets=("$@")
 declare -A max_len=([spec]=4096 [snapshot]=8192 [template]=2048 [regexp]=256)
 
 export RUSTC_BOOTSTRAP=1
-cargo fuzz build -s none
+cargo fuzz build -s none --fuzz-dir .
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
 mkdir -p "$(dirname "$OUT")"
 

@@ -30,9 +30,10 @@ apt_install g++
 if ! cargo fuzz --version 2>/dev/null | grep -qF "$CARGO_FUZZ_VERSION"; then
     cargo install --quiet cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
-# cargo-fuzz passes nightly-only flags; stable accepts them with RUSTC_BOOTSTRAP.
+# cargo-fuzz passes nightly-only flags; stable accepts them with RUSTC_BOOTSTRAP. It looks for
+# the fuzz crate in a `fuzz/` beside the nearest Cargo project, which is not where this one is.
 export RUSTC_BOOTSTRAP=1
-cargo fuzz build -s none
+cargo fuzz build -s none --fuzz-dir .
 
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-gnu/release
 work=$(mktemp -d)
