@@ -32,6 +32,7 @@ on_both_databases!(
     snapshot_uploads_refuse_bad_input,
     specs_keep_versions_and_diff_them,
     lint_and_evaluation_answer_as_the_cli_does,
+    evaluation_of_unsaved_text_saves_nothing,
     json_endpoints_refuse_bad_input,
     names_refuse_hidden_characters_and_token_names_are_unique,
     duplicate_token_names_of_an_older_database_are_renamed_on_upgrade,
@@ -1145,6 +1146,75 @@ fn lint_and_evaluation_answer_as_the_cli_does(store: &Store) {
             &format!("/api/v1/specs/{spec}/evaluate"),
             &viewer,
             &json!({"version": 3}),
+        )
+        .expect_error(404, "not_found");
+}
+
+/// `content` evaluates an editor's unsaved text as the spec it belongs to: the answer is that
+/// text's, pinned to no version, and no version is created.
+fn evaluation_of_unsaved_text_saves_nothing(store: &Store) {
+    let server = Server::start(store);
+    let viewer = server.token("viewer");
+    let spec = create_spec(&server, "fallback", "preferred-fallback.yaml");
+    let intel = server.upload(
+        "",
+        ADMIN,
+        "application/json",
+        read_data("samples/intel-spr-h100-cx6.features.json").as_bytes(),
+    );
+    intel.expect(201);
+    let path = format!("/api/v1/specs/{spec}/evaluate");
+    let saved = server.json("POST", &path, &viewer, &json!({})).json();
+    assert_eq!(saved["specVersion"], 1);
+    assert_eq!(saved["compatible"], 1);
+    // The same spec with a vendor no node has: nothing is compatible any more.
+    let edited =
+        read_data("examples/preferred-fallback.yaml").replace("\"Intel\", \"AMD\"", "\"Acme\"");
+    let r = server.json("POST", &path, &viewer, &json!({"content": edited}));
+    r.expect(200);
+    let m = r.json();
+    assert_eq!(
+        (m["specVersion"].as_i64(), m["compatible"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(m["total"], 1);
+    // Nothing was saved.
+    let versions = server
+        .get(&format!("/api/v1/specs/{spec}/versions"), ADMIN)
+        .json();
+    assert_eq!(versions["total"], 1);
+    // Text NFD cannot decode is refused as a stored version would be; content and version
+    // together, and content larger than a spec may be, are refused.
+    server
+        .json(
+            "POST",
+            &path,
+            &viewer,
+            &json!({"content": "compatibilities: 3\n"}),
+        )
+        .expect_error(422, "invalid_spec");
+    server
+        .json(
+            "POST",
+            &path,
+            &viewer,
+            &json!({"content": edited, "version": 1}),
+        )
+        .expect_error(400, "bad_request");
+    server
+        .json(
+            "POST",
+            &path,
+            &viewer,
+            &json!({"content": "#".repeat(1024 * 1024 + 1)}),
+        )
+        .expect_error(413, "payload_too_large");
+    server
+        .json(
+            "POST",
+            "/api/v1/specs/999999/evaluate",
+            &viewer,
+            &json!({"content": edited}),
         )
         .expect_error(404, "not_found");
 }
