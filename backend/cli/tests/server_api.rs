@@ -36,6 +36,7 @@ on_both_databases!(
     json_endpoints_refuse_bad_input,
     names_refuse_hidden_characters_and_token_names_are_unique,
     duplicate_token_names_of_an_older_database_are_renamed_on_upgrade,
+    publications_of_an_older_database_keep_their_ids_and_are_attached,
 );
 
 fn spec_body(name: &str, file: &str) -> Value {
@@ -1993,4 +1994,51 @@ fn duplicate_token_names_of_an_older_database_are_renamed_on_upgrade(store: &Sto
             &json!({"name": "ci", "role": "viewer"}),
         )
         .expect_error(409, "conflict");
+}
+
+/// A database from before detaches were recorded: its publications keep their ids and count as
+/// attached.
+fn publications_of_an_older_database_keep_their_ids_and_are_attached(store: &Store) {
+    let server = Server::start(store);
+    drop(server);
+    let old_schema = match store {
+        Store::Sqlite(_) => {
+            "DROP TABLE publications; CREATE TABLE publications (id INTEGER PRIMARY KEY \
+             AUTOINCREMENT, spec_id BIGINT NOT NULL, version BIGINT NOT NULL, registry TEXT NOT \
+             NULL, image TEXT NOT NULL, image_digest TEXT NOT NULL, artifact_digest TEXT NOT \
+             NULL, signature_digest TEXT, created_at BIGINT NOT NULL, created_by TEXT NOT NULL, \
+             UNIQUE (spec_id, version, registry, image_digest)); \
+             CREATE INDEX publications_spec ON publications (spec_id, created_at);"
+        }
+        Store::Postgres(_) => {
+            "DROP INDEX publications_attached; DROP INDEX publications_artifact; \
+             ALTER TABLE publications DROP COLUMN detached_at, DROP COLUMN detached_by, \
+             ADD CONSTRAINT publications_spec_id_version_registry_image_digest_key \
+             UNIQUE (spec_id, version, registry, image_digest);"
+        }
+    };
+    let mut statements = format!("{old_schema} DELETE FROM _sqlx_migrations WHERE version = 4;");
+    for id in [7, 9] {
+        statements.push_str(&format!(
+            " INSERT INTO publications (id, spec_id, version, registry, image, image_digest, \
+             artifact_digest, created_at, created_by) VALUES ({id}, 1, {id}, 'lab', 'demo/app:v1', \
+             'sha256:{id:064}', 'sha256:{:064}', {id}, 'old');",
+            id + 100
+        ));
+    }
+    if let Store::Sqlite(_) = store {
+        statements.push_str(" UPDATE sqlite_sequence SET seq = 9 WHERE name = 'publications';");
+    }
+    sql(store, &statements);
+
+    let server = Server::start(store);
+    let listed = server.get("/api/v1/publications", ADMIN).json();
+    let items = listed["items"].as_array().unwrap();
+    let ids: Vec<i64> = items.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [9, 7], "{listed}");
+    assert!(
+        items.iter().all(|p| p.get("detachedAt").is_none()),
+        "{listed}"
+    );
+    assert_eq!(items[0]["createdBy"], "old");
 }

@@ -497,6 +497,14 @@ fn detach_removes_the_artifact_and_its_signature_from_the_image() {
         let path = format!(
             "/api/v1/images/referrers?registry={registry}&image=demo/app:v1&artifact={artifact}"
         );
+        // The listing names the publication that attached it.
+        let listed = referrers(&s.server, registry);
+        let publication = &listed["artifacts"][0]["publication"];
+        assert_eq!(
+            (&publication["specId"], &publication["artifactDigest"]),
+            (&json!(spec), &json!(artifact)),
+            "{listed}"
+        );
         s.server
             .delete(&path, &viewer)
             .expect_error(403, "forbidden");
@@ -513,6 +521,44 @@ fn detach_removes_the_artifact_and_its_signature_from_the_image() {
             404,
             "{registry}: the signature tag is gone"
         );
+        // The history says it was detached, and by whom.
+        let history = s
+            .server
+            .get(&format!("/api/v1/publications?specId={spec}"), ADMIN)
+            .json();
+        let mine: Vec<&Value> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["registry"] == registry)
+            .collect();
+        assert_eq!(mine.len(), 1, "{history}");
+        assert!(mine[0]["detachedAt"].is_string(), "{history}");
+        assert_eq!(mine[0]["detachedBy"], "admin");
+        // Publishing the same version again attaches it again (it is no longer there), and
+        // the history keeps both.
+        let again = s.server.json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &json!({"specId": spec, "registry": registry, "image": "demo/app:v1"}),
+        );
+        again.expect(201);
+        assert!(again.json().get("detachedAt").is_none());
+        let listed = referrers(&s.server, registry);
+        assert_eq!(listed["artifacts"].as_array().unwrap().len(), 1, "{listed}");
+        let history = s
+            .server
+            .get(&format!("/api/v1/publications?specId={spec}"), ADMIN)
+            .json();
+        let attached: Vec<bool> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["registry"] == registry)
+            .map(|p| p.get("detachedAt").is_none())
+            .collect();
+        assert_eq!(attached, [true, false], "newest first: {history}");
     }
 }
 

@@ -52,6 +52,8 @@ impl From<PublicationRow> for Publication {
             signature_digest: r.signature_digest,
             created_at: r.created_at,
             created_by: r.created_by,
+            detached_at: r.detached.as_ref().map(|(at, _)| at.clone()),
+            detached_by: r.detached.map(|(_, by)| by),
         }
     }
 }
@@ -259,6 +261,14 @@ async fn referrers(
     let listing = client.referrers(&subject).await?;
     let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
     let signatures_looked_up = signatures.len();
+    let digests: Vec<String> = listing.artifacts.iter().map(|a| a.digest.clone()).collect();
+    let mut published: BTreeMap<String, Publication> = state
+        .db
+        .publications_of_artifacts(&config.name, &digests)
+        .await?
+        .into_iter()
+        .map(|p| (p.artifact_digest.clone(), Publication::from(p)))
+        .collect();
     let artifacts = listing
         .artifacts
         .iter()
@@ -286,6 +296,7 @@ async fn referrers(
                     digest: s.digest,
                     count: s.count,
                 }),
+                publication: published.remove(&a.digest),
             }
         })
         .collect();
@@ -302,7 +313,8 @@ async fn referrers(
     }))
 }
 
-/// Deletes a compatibility artifact (and its entry in the fallback index).
+/// Deletes a compatibility artifact (and its entry in the fallback index), and marks its
+/// publications detached.
 #[utoipa::path(
     delete,
     path = "/images/referrers",
@@ -323,8 +335,13 @@ async fn detach(
         .ok_or_else(|| ApiError::bad_request("the query parameter \"artifact\" is required"))?;
     let artifact = Digest::parse(artifact).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let platform = platform(platform_text.as_deref())?;
-    let (client, _) = client(&state, &registry, &image, Access::Delete)?;
+    let (client, config) = client(&state, &registry, &image, Access::Delete)?;
     client.detach(platform.as_ref(), &artifact).await?;
+    // The history says so from now on, and the same version may be published there again.
+    state
+        .db
+        .detach_publications(&config.name, artifact.as_str(), &caller.name)
+        .await?;
     tracing::info!(registry = %registry, image = %image.trim(), artifact = %artifact, by = %caller.name, "detached");
     Ok(StatusCode::NO_CONTENT)
 }
