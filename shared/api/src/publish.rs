@@ -100,3 +100,22 @@ pub struct SignatureInfo {
     pub digest: String,
     pub count: usize,
 }
+
+/// A spec attached to an image (`GET /images/spec`): by default the one NFD's validate-node
+/// would use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    pub registry: String,
+    pub image: String,
+    pub subject_digest: String,
+    pub artifact_digest: String,
+    /// Whether this is the artifact NFD would use (the newest).
+    pub nfd_choice: bool,
+    /// The artifact's first layer, as NFD reads it.
+    pub content: String,
+    /// This server's record of attaching it, when it published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
+}
