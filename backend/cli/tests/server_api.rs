@@ -586,7 +586,16 @@ fn snapshot_uploads_refuse_bad_input(store: &Store) {
         "POST /api/v1/snapshots HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: {huge}\r\n\r\n"
     )
     .unwrap();
-    read_response(&mut s).expect_error(413, "payload_too_large");
+    let error = read_response(&mut s).expect_error(413, "payload_too_large");
+    // The limit in the units people read, and in bytes for clients to work with.
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 1 MiB"),
+        "{error}"
+    );
+    assert_eq!(error["details"]["limitBytes"], 1024 * 1024);
     // ...and while reading when the length is not declared (chunked), 100 MB on the way.
     let mut s = TcpStream::connect(server.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
@@ -1258,9 +1267,13 @@ fn json_endpoints_refuse_bad_input(store: &Store) {
     )
     .expect_error(400, "bad_request");
     let big = json!({"name": "big", "content": "#".repeat(1024 * 1024 + 1)});
-    server
+    let error = server
         .json("POST", "/api/v1/specs", ADMIN, &big)
         .expect_error(413, "payload_too_large");
+    assert_eq!(
+        (error["message"].as_str(), &error["details"]["limitBytes"]),
+        (Some("the spec is larger than 1 MiB"), &json!(1024 * 1024))
+    );
     let huge = json!({"name": "huge", "content": "#".repeat(3 * 1024 * 1024)});
     server
         .json("POST", "/api/v1/specs", ADMIN, &huge)

@@ -93,8 +93,10 @@ fn check_spec_fields(
     }
     if content.len() > MAX_SPEC_BYTES {
         return Err(ApiError::too_large(format!(
-            "the spec is larger than {MAX_SPEC_BYTES} bytes"
-        )));
+            "the spec is larger than {}",
+            super::size_text(MAX_SPEC_BYTES as u64)
+        ))
+        .with_details(serde_json::json!({ "limitBytes": MAX_SPEC_BYTES })));
     }
     check_text("the spec", content, MAX_SPEC_BYTES, true)?;
     if let Some(message) = message {
