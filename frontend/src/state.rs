@@ -218,12 +218,9 @@ impl AppState {
         }
         let detail: SnapshotWithFeatures =
             api::call("GET", &format!("/snapshots/{id}"), api::Body::None).await?;
-        let parsed =
-            nodefit_core::snapshot::parse(detail.features.get()).map_err(|e| api::ApiError {
-                status: 200,
-                code: "bad-snapshot".into(),
-                message: format!("snapshot {id} could not be read: {e}"),
-            })?;
+        let parsed = nodefit_core::snapshot::parse(detail.features.get()).map_err(|e| {
+            api::ApiError::unreadable(200, format!("snapshot {id} could not be read: {e}"))
+        })?;
         let features = parsed
             .nodes
             .into_iter()
