@@ -10,6 +10,7 @@ pub mod app;
 pub mod builder;
 pub mod codemirror;
 pub mod complete;
+pub mod components;
 pub mod drafts;
 pub mod examples;
 pub mod format;
@@ -28,7 +29,7 @@ pub fn size_text(bytes: u64) -> String {
         b if b >= 1 << 10 => (1 << 10, "KiB"),
         _ => return format!("{bytes} bytes"),
     };
-    if bytes % unit == 0 {
+    if bytes.is_multiple_of(unit) {
         format!("{} {name}", bytes / unit)
     } else {
         format!("{:.1} {name}", bytes as f64 / unit as f64)
