@@ -97,6 +97,8 @@ impl ApiError {
     pub fn sentence(&self) -> String {
         let what = clause(&self.message);
         match self.code.as_str() {
+            // Said by this page, not the server: the message is the whole sentence.
+            "new-spec" => self.message.clone(),
             "network" => "The server could not be reached. Check that `nodefit serve` is running and reachable, then try again.".into(),
             "bad-response" => format!("The server's answer could not be read ({}). The server may be another version than this page: reload the page.", self.message.trim()),
             "unauthorized" => "The server does not accept this API token (it may have been revoked). Log in again with a valid token; an admin makes one with `nodefit token create`.".into(),

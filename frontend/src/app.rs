@@ -172,7 +172,10 @@ fn Login(app: AppState) -> impl IntoView {
         spawn_local(async move {
             match log_in(app, value).await {
                 Ok(me) => {
-                    app.info(format!("Logged in as {} ({}).", me.name, me.role.as_str()));
+                    // What opening the link said (a shared spec, unsaved changes back) matters more.
+                    if app.notice.with_untracked(|n| n.text.is_empty()) {
+                        app.info(format!("Logged in as {} ({}).", me.name, me.role.as_str()));
+                    }
                     focus_id(&format!("tab-{}", app.tab.get_untracked().slug()));
                 }
                 Err(e) => {

@@ -66,9 +66,9 @@ fn failing(item: &FleetItem, set: usize) -> String {
 async fn evaluate(app: AppState, text: String) -> api::Result<FleetMatrix> {
     let Some(spec) = app.spec.get_untracked() else {
         return Err(api::ApiError::new(
-            400,
-            "bad_request",
-            "a new spec is evaluated on the server's fleet once it has been saved (the summary beside the editor covers fleets of up to 100 snapshots without saving)",
+            0,
+            "new-spec",
+            "A new spec is evaluated on the server's fleet once it has been saved; the summary beside the editor covers fleets of up to 100 snapshots without saving.",
         ));
     };
     let content = app.dirty_untracked_for(&text).then_some(text);

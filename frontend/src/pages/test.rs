@@ -50,7 +50,10 @@ pub fn TestPage(app: AppState) -> impl IntoView {
 #[component]
 fn SnapshotChooser(app: AppState) -> impl IntoView {
     let chosen = app.chosen;
-    let changed = move || app.run_live();
+    let changed = move || {
+        app.chosen_by_user.set(true);
+        app.run_live();
+    };
     view! {
         <fieldset class="choose">
             <legend>"Snapshots"</legend>

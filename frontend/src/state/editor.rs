@@ -46,7 +46,7 @@ impl AppState {
     fn keep_draft(&self) {
         let Some(user) = self.user() else { return };
         let slot = self.slot();
-        if !self.dirty_untracked() {
+        if !self.has_unsaved_work() {
             drafts::remove(&user, slot);
         } else {
             let draft = Draft {
@@ -59,10 +59,6 @@ impl AppState {
             }
         }
         self.drafts.set(drafts::slots(&user));
-    }
-
-    fn dirty_untracked(&self) -> bool {
-        self.dirty_untracked_for(&self.text.get_untracked())
     }
 
     /// Whether `text` differs from the stored text the editor started from.

@@ -13,7 +13,7 @@ use super::{AppState, Live};
 use crate::pages::node_name;
 use crate::results::{self, FLEET_SUMMARY_CAP};
 
-/// How many snapshots the Test results start with, chosen at the first load of a session.
+/// How many snapshots the Test results are of until the user chooses.
 pub const LIVE_DEFAULT_CHOSEN: usize = 10;
 
 /// How long typing must pause before the fleet summary is recomputed.

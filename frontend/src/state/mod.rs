@@ -134,8 +134,10 @@ pub struct AppState {
     /// Features of stored snapshots, parsed once, by snapshot id.
     pub features: RwSignal<BTreeMap<i64, Features>>,
     pub index: RwSignal<SnapshotIndex>,
-    /// The snapshots the Test results are of, and the tags evaluated.
+    /// The snapshots the Test results are of, and the tags evaluated. Until the user chooses,
+    /// the first [`LIVE_DEFAULT_CHOSEN`] stored snapshots are.
     pub chosen: RwSignal<BTreeSet<i64>>,
+    pub chosen_by_user: RwSignal<bool>,
     pub tags: RwSignal<String>,
     pub live: RwSignal<Live>,
     /// The fleet summary beside the editor, and the revision it is of.
@@ -167,6 +169,7 @@ impl AppState {
             features: RwSignal::new(BTreeMap::new()),
             index: RwSignal::new(SnapshotIndex::default()),
             chosen: RwSignal::new(BTreeSet::new()),
+            chosen_by_user: RwSignal::new(false),
             tags: RwSignal::new(String::new()),
             live: RwSignal::new(Live::default()),
             fleet: RwSignal::new(None),
@@ -239,16 +242,22 @@ impl AppState {
     }
 
     /// Reloads the snapshot list, then the features of up to [`INDEX_LIMIT`] of them for
-    /// autocomplete and the builder's value pickers; the first session's load chooses up to
-    /// [`LIVE_DEFAULT_CHOSEN`] of them for the Test results.
+    /// autocomplete and the builder's value pickers; until the user chooses, the first
+    /// [`LIVE_DEFAULT_CHOSEN`] of them are the Test results'.
     pub async fn refresh_snapshots(self) -> api::Result<()> {
         let page: Page<SnapshotSummary> =
             api::call("GET", "/snapshots?limit=200", api::Body::None).await?;
         let ids: BTreeSet<i64> = page.items.iter().map(|s| s.id).collect();
+        let by_user = self.chosen_by_user.get_untracked();
         self.chosen.update(|c| {
             c.retain(|id| ids.contains(id));
-            if c.is_empty() {
-                c.extend(page.items.iter().take(LIVE_DEFAULT_CHOSEN).map(|s| s.id));
+            if !by_user {
+                *c = page
+                    .items
+                    .iter()
+                    .take(LIVE_DEFAULT_CHOSEN)
+                    .map(|s| s.id)
+                    .collect();
             }
         });
         self.snapshots.set(page.items.clone());

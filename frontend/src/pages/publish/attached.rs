@@ -38,7 +38,7 @@ pub fn list(
     });
 }
 
-/// The section; `list` lists again (the button, and after a detach).
+/// The section; `list` lists again (the button), `changed` after a detach.
 #[component]
 pub fn Attachments(
     app: AppState,
@@ -46,6 +46,7 @@ pub fn Attachments(
     image: RwSignal<String>,
     referrers: RwSignal<Option<Referrers>>,
     list: impl Fn() + Copy + Send + Sync + 'static,
+    changed: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
         <section aria-labelledby="image-heading">
@@ -71,7 +72,7 @@ pub fn Attachments(
                             .artifacts
                             .into_iter()
                             .enumerate()
-                            .map(|(i, r)| view! { <ReferrerRow app r looked_up=i < looked_up registry image on_change=list/> })
+                            .map(|(i, r)| view! { <ReferrerRow app r looked_up=i < looked_up registry image on_change=changed/> })
                             .collect_view()}
                     </ul>
                 }

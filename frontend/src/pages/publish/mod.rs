@@ -35,6 +35,15 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
         list_referrers();
         history::load(app, history, Some(spec_id));
     };
+    // After a detach: the image's list and the history, which marks the publication detached.
+    let changed = move || {
+        list_referrers();
+        history::load(
+            app,
+            history,
+            app.spec.with_untracked(|s| s.as_ref().map(|s| s.id)),
+        );
+    };
     let may_publish = move || app.may("publish");
     view! {
         <h2 id="publish-heading">"Publish"</h2>
@@ -45,7 +54,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
         })}
         <PublishForm app registry image published/>
         <PublicationHistory history/>
-        <Attachments app registry image referrers list=list_referrers/>
+        <Attachments app registry image referrers list=list_referrers changed/>
     }
 }
 
