@@ -180,13 +180,17 @@ pub fn decode(text: &str) -> Result<Spec, String> {
     })
 }
 
-/// Evaluates the decoded spec on one node (snapshot `id`, called `node`).
+/// Evaluates the decoded spec on one node (snapshot `id`, called `node`): with `detail`, every
+/// expression with the node's values and the instances (the Test tab); without, the verdict
+/// and each rule's outcome, which is what the panel beside the editor shows and costs a
+/// fraction of the report on every keystroke.
 pub fn evaluate(
     spec: &Spec,
     text: &str,
     (id, node): (i64, &str),
     features: &Features,
     tags: &[String],
+    detail: bool,
 ) -> NodeResult {
     let options = Options {
         tags: tags.to_vec(),
@@ -210,6 +214,36 @@ pub fn evaluate(
         }
     };
     // Decided and worded by the core, as `nodefit test` prints it.
+    if !detail {
+        let judged = verdict::judge(spec, &evaluation);
+        return NodeResult {
+            id,
+            node: node.to_string(),
+            compatible: judged.compatible,
+            verdict: judged.to_string(),
+            sets: judged
+                .sets
+                .iter()
+                .map(|s| SetView {
+                    index: s.index,
+                    title: set_title(spec, s.index),
+                    is_match: s.is_match,
+                    best: judged.best_set == Some(s.index),
+                    rules: s
+                        .rules
+                        .iter()
+                        .map(|r| RuleView {
+                            name: r.name.to_string(),
+                            is_match: r.is_match,
+                            expressions: Vec::new(),
+                            any: Vec::new(),
+                            instances: Vec::new(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+    }
     let judged = verdict::explain(spec, &evaluation, features);
     let sets = judged
         .report
@@ -321,15 +355,22 @@ mod tests {
         let f = features(r#"{"attributes":{"cpu.model":{"elements":{"vendor_id":"AMD"}}}}"#);
         let text = "version: v1alpha1\ncompatibilities:\n- tag: intel\n  rules:\n  - name: cpu\n    matchFeatures:\n    - feature: cpu.model\n      matchExpressions:\n        vendor_id: {op: In, value: [Intel]}\n";
         let spec = decode(text).unwrap();
-        let r = evaluate(&spec, text, (1, "n1"), &f, &[]);
+        let r = evaluate(&spec, text, (1, "n1"), &f, &[], true);
         assert!(!r.compatible);
         assert!(r.verdict.starts_with("FAIL"));
         assert_eq!(r.failing(), ["#1 cpu"]);
+        // Without detail: the same verdict and rule outcomes, no report.
+        let brief = evaluate(&spec, text, (1, "n1"), &f, &[], false);
+        assert_eq!(
+            (brief.verdict.as_str(), brief.failing()),
+            (r.verdict.as_str(), r.failing())
+        );
+        assert!(brief.sets[0].rules[0].expressions.is_empty());
         let e = &r.sets[0].rules[0].expressions[0];
         assert_eq!(e.actual, "AMD");
         assert_eq!(e.expression, "{op: In, value: [Intel]}");
         let text = text.replace("Intel", "AMD");
-        let r = evaluate(&decode(&text).unwrap(), &text, (1, "n1"), &f, &[]);
+        let r = evaluate(&decode(&text).unwrap(), &text, (1, "n1"), &f, &[], true);
         assert!(r.compatible);
         assert_eq!(
             r.verdict,
@@ -348,7 +389,7 @@ mod tests {
                 {"attributes":{"vendor":"8086","class":"0200"}}]}}}"#,
         );
         let text = "version: v1alpha1\ncompatibilities:\n- rules:\n  - name: nic\n    matchFeatures:\n    - feature: pci.device\n      matchExpressions:\n        vendor: {op: In, value: [\"8086\"]}\n        class: {op: In, value: [\"0200\"]}\n";
-        let r = evaluate(&decode(text).unwrap(), text, (1, "n"), &f, &[]);
+        let r = evaluate(&decode(text).unwrap(), text, (1, "n"), &f, &[], true);
         assert!(r.compatible);
         let term = &r.sets[0].rules[0].instances[0];
         assert_eq!(term.feature, "pci.device");

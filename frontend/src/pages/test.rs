@@ -8,7 +8,7 @@ use nodefit_core::verdict;
 
 use crate::pages::{labels_text, node_name};
 use crate::results::{ExprView, NodeResult, TermInstances};
-use crate::state::AppState;
+use crate::state::{AppState, Tab};
 
 #[component]
 pub fn TestPage(app: AppState) -> impl IntoView {
@@ -42,7 +42,10 @@ pub fn TestPage(app: AppState) -> impl IntoView {
                     <strong>"Out of date: "</strong>"these results are of an earlier text. " {p}
                 </p>
             })}
-            {move || app.live.with(|l| l.nodes.clone()).into_iter().map(|r| view! { <NodeReport r/> }).collect_view()}
+            // Rendered only while the tab is shown: thousands of cells per keystroke otherwise.
+            {move || (app.tab.get() == Tab::Test).then(|| {
+                app.live.with(|l| l.nodes.clone()).into_iter().map(|r| view! { <NodeReport r/> }).collect_view()
+            })}
         </div>
     }
 }

@@ -37,8 +37,13 @@ impl AppState {
         self.text.set(text);
         self.problems.set(problems);
         self.revision.update(|r| *r += 1);
-        self.keep_draft();
-        self.run_live();
+        // After CodeMirror has its diagnostics (this runs inside its change hook), and still
+        // before the browser paints: lint is never waiting for the rest.
+        let app = *self;
+        queue_microtask(move || {
+            app.keep_draft();
+            app.run_live();
+        });
     }
 
     /// Keeps the text as the current slot's draft, or forgets the draft when the text is the
@@ -390,5 +395,9 @@ impl AppState {
         }
         self.tab.set(tab);
         self.sync_url();
+        // The Test tab shows the full report, which is computed only while it is shown.
+        if tab == Tab::Test {
+            self.run_live();
+        }
     }
 }

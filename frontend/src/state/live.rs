@@ -9,7 +9,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::{AppState, Live};
+use super::{AppState, Live, Tab};
 use crate::pages::node_name;
 use crate::results::{self, FLEET_SUMMARY_CAP};
 
@@ -61,12 +61,21 @@ impl AppState {
             }),
             Ok(spec) => {
                 let tags = self.tag_list();
+                // The full report only where it is read.
+                let detail = self.tab.get_untracked() == Tab::Test;
                 let nodes = self.features.with_untracked(|f| {
                     chosen
                         .iter()
                         .filter_map(|(id, name)| {
                             f.get(id).map(|features| {
-                                results::evaluate(&spec, &text, (*id, name), features, &tags)
+                                results::evaluate(
+                                    &spec,
+                                    &text,
+                                    (*id, name),
+                                    features,
+                                    &tags,
+                                    detail,
+                                )
                             })
                         })
                         .collect()
