@@ -11,6 +11,8 @@ use crate::state::{AppState, Tab};
 #[component]
 pub fn LivePanel(app: AppState) -> impl IntoView {
     let stale = move || app.live.with(|l| l.revision) != app.revision.get();
+    // Only whether there are results: the list below updates itself, row by row.
+    let empty = Memo::new(move |_| app.live.with(|l| l.nodes.is_empty()));
     view! {
         <section
             class="live"
@@ -40,8 +42,7 @@ pub fn LivePanel(app: AppState) -> impl IntoView {
                 }
             }}
             {move || {
-                let nodes = app.live.with(|l| l.nodes.clone());
-                if nodes.is_empty() {
+                if empty.get() {
                     return view! {
                         <p class="muted">
                             "No snapshots chosen. Upload snapshots on the Snapshots tab; choose which to test on the "
@@ -50,8 +51,14 @@ pub fn LivePanel(app: AppState) -> impl IntoView {
                     }.into_any();
                 }
                 view! {
+                    // Keyed by what a row shows: a keystroke that changes no verdict changes no row.
                     <ul class="live-nodes">
-                        {nodes.into_iter().map(|r| {
+                        <For
+                            each=move || app.live.with(|l| l.nodes.clone())
+                            key=|r| (r.id, r.verdict.clone(), r.failing())
+                            let:r
+                        >
+                            {
                             let failing = r.failing();
                             view! {
                                 <li data-testid="live-node">
@@ -65,7 +72,8 @@ pub fn LivePanel(app: AppState) -> impl IntoView {
                                     })}
                                 </li>
                             }
-                        }).collect_view()}
+                            }
+                        </For>
                     </ul>
                     <p class="muted">
                         <button type="button" class="linklike" on:click=move |_| app.go(Tab::Test)>
