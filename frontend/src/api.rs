@@ -20,61 +20,117 @@ const TOKEN_KEY: &str = "nodefit.token";
 pub struct ApiError {
     /// HTTP status, or 0 when the server could not be reached.
     pub status: u16,
+    /// The server's stable error code (docs/api.md), or `network` / `bad-response`.
     pub code: String,
     pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Every error code the server answers with (docs/api.md), each worded by
+/// [`ApiError::sentence`].
+pub const CODES: &[&str] = &[
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "bad_request",
+    "parse_error",
+    "invalid_spec",
+    "over_budget",
+    "lint_failed",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "registry_content",
+    "registry_unavailable",
+    "publish_in_progress",
+    "unavailable",
+    "request_timeout",
+    "shutting_down",
+    "internal",
+];
+
+/// `text` as the start of a sentence: capitalised, without a final full stop.
+fn clause(text: &str) -> String {
+    let text = text.trim().trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 impl ApiError {
-    /// An answer that is not what the API says it sends.
-    pub fn unreadable(status: u16, why: impl fmt::Display) -> ApiError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            code: "bad-response".into(),
-            message: format!("The server's answer could not be read: {why}"),
+            code: code.into(),
+            message: message.into(),
+            details: None,
         }
+    }
+
+    /// An answer that is not what the API says it sends.
+    pub fn unreadable(status: u16, why: impl fmt::Display) -> ApiError {
+        ApiError::new(status, "bad-response", why.to_string())
     }
 
     fn network(e: JsValue) -> ApiError {
-        ApiError {
-            status: 0,
-            code: "network".into(),
-            message: e
-                .as_string()
-                .or_else(|| {
-                    e.dyn_ref::<js_sys::Error>()
-                        .map(|e| String::from(e.message()))
-                })
-                .unwrap_or_else(|| "the request did not complete".into()),
-        }
+        let message = e
+            .as_string()
+            .or_else(|| {
+                e.dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+            })
+            .unwrap_or_else(|| "the request did not complete".into());
+        ApiError::new(0, "network", message)
     }
 
-    /// What to do next, by status.
-    pub fn advice(&self) -> &'static str {
-        if self.code == "publish_in_progress" {
-            return "The same publish is still running: wait a moment and publish again to see its result.";
-        }
-        match self.status {
-            0 => "Check that `nodefit serve` is running and reachable, then try again.",
-            400 | 422 => "Correct the input named above and try again.",
-            401 => "Log in again with a valid API token (`nodefit token create --role author` makes one).",
-            403 => "Your token's role does not allow this: ask an admin for a token with the needed role.",
-            404 => "It does not exist (any more): reload the page, and check that the server is as new as this UI.",
-            409 => "Someone changed it meanwhile: reload and try again.",
-            413 => "The file is larger than the server accepts: upload a smaller file or raise --max-upload-bytes.",
-            502..=504 => "The server could not reach a dependency (registry?): try again in a moment.",
-            _ => "Try again; if it keeps failing, the server log has the details.",
+    /// The limit a 413 names, in bytes (`details.limitBytes`).
+    pub fn limit_bytes(&self) -> Option<u64> {
+        self.details.as_ref()?.get("limitBytes")?.as_u64()
+    }
+
+    /// What happened and what to do, in one or two sentences, for each code the server
+    /// answers with. The server's message says what happened where it is specific (it names
+    /// no host and quotes nothing a registry sent, docs/server.md); the rest is ours.
+    pub fn sentence(&self) -> String {
+        let what = clause(&self.message);
+        match self.code.as_str() {
+            // Said by this page, not the server: the message is the whole sentence.
+            "new-spec" => self.message.clone(),
+            "network" => "The server could not be reached. Check that `nodefit serve` is running and reachable, then try again.".into(),
+            "bad-response" => format!("The server's answer could not be read ({}). The server may be another version than this page: reload the page.", self.message.trim()),
+            "unauthorized" => "The server does not accept this API token (it may have been revoked). Log in again with a valid token; an admin makes one with `nodefit token create`.".into(),
+            "forbidden" => format!("{what}. Your token's role does not allow this: ask an admin for a token with the role it needs."),
+            "not_found" => format!("{what}: it may have been deleted meanwhile. Reload and try again."),
+            "method_not_allowed" => "The server does not offer this: it may be older than this page. Update the server.".into(),
+            "bad_request" => format!("The server refused the request: {}. Correct it and try again.", self.message.trim().trim_end_matches('.')),
+            "parse_error" => format!("{what}. Correct the file at that place and try again."),
+            "invalid_spec" => format!("{what}. Fix the errors the Editor's Problems list shows, then try again."),
+            "over_budget" => format!("{what}. The spec goes over one of nodefit's budgets (docs/server.md, Budgets): make the part named smaller."),
+            "lint_failed" => format!("{what}. Fix the errors in the Editor's Problems list, then try again."),
+            "conflict" => format!("{what}. Reload to see the current state, then try again."),
+            "payload_too_large" => match self.limit_bytes() {
+                Some(limit) => format!("Too large: the server takes at most {}. Make it smaller, or ask the operator to raise the limit.", crate::size_text(limit)),
+                None => format!("{what}. Make it smaller."),
+            },
+            "unsupported_media_type" => format!("{what}. Use a JSON or YAML file."),
+            "registry_content" => format!("{what}. Check the image reference (repository, tag or digest) and the platform."),
+            "registry_unavailable" => format!("{what}. Try again in a moment; if it keeps failing, the server's log has the details under this request."),
+            "publish_in_progress" => "The same publish is still running: wait a moment and publish again to see its result.".into(),
+            "unavailable" => "The server is not ready: its database did not answer. Try again in a moment.".into(),
+            "request_timeout" => format!("{what}."),
+            "shutting_down" => "The server is shutting down: try again once it is back.".into(),
+            "internal" => "Something went wrong inside the server. Try again; if it keeps failing, the server's log has the details.".into(),
+            _ => format!("{what} (HTTP {}). Try again; if it keeps failing, the server's log has the details.", self.status),
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.status == 0 {
-            write!(f, "The server could not be reached ({}). ", self.message)?;
-        } else {
-            write!(f, "{} (HTTP {}). ", self.message, self.status)?;
-        }
-        f.write_str(self.advice())
+        f.write_str(&self.sentence())
     }
 }
 
@@ -151,23 +207,30 @@ pub async fn send(method: &str, path: &str, body: Body<'_>) -> Result<(u16, Stri
     if (200..300).contains(&status) {
         return Ok((status, text));
     }
-    let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => (b.error.code, b.error.message),
-        Err(_) => (
-            String::new(),
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => ApiError {
+            status,
+            code: b.error.code,
+            message: b.error.message,
+            details: b.error.details,
+        },
+        // Not the API's error shape (a proxy's page): said by status, never quoted.
+        Err(_) => ApiError::new(
+            status,
             match status {
-                401 => "The server does not accept this API token".to_string(),
+                401 => "unauthorized",
+                403 => "forbidden",
+                413 => "payload_too_large",
+                502..=504 => "registry_unavailable",
+                _ => "",
+            },
+            match status {
                 403 => "This token's role may not do that".to_string(),
-                404 => "Not found".to_string(),
-                _ if text.trim().is_empty() => format!("The server answered {status}"),
-                _ => text.trim().chars().take(300).collect(),
+                413 => "The request is larger than the server accepts".to_string(),
+                502..=504 => "The server or a proxy in front of it could not answer".to_string(),
+                _ => format!("The server answered {status}"),
             },
         ),
-    };
-    Err(ApiError {
-        status,
-        code,
-        message,
     })
 }
 
@@ -202,4 +265,40 @@ pub async fn every<T: DeserializeOwned>(path: &str) -> Result<Vec<T>> {
 
 pub fn json<T: Serialize>(value: &T) -> Body<'static> {
     Body::Json(serde_json::to_string(value).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_a_sentence_that_says_what_to_do() {
+        for code in CODES {
+            let e = ApiError::new(400, code, "spec 3 not found");
+            let sentence = e.sentence();
+            assert!(!sentence.contains("HTTP"), "{code}: {sentence}");
+            assert!(sentence.ends_with('.'), "{code}: {sentence}");
+            assert!(
+                sentence.starts_with(char::is_uppercase),
+                "{code}: {sentence}"
+            );
+        }
+        let too_large = ApiError {
+            details: Some(serde_json::json!({"limitBytes": 5 * 1024 * 1024})),
+            ..ApiError::new(413, "payload_too_large", "the upload is larger than 5 MiB")
+        };
+        assert!(
+            too_large.sentence().contains("at most 5 MiB"),
+            "{too_large}"
+        );
+        let missing = ApiError::new(
+            422,
+            "registry_content",
+            "registry `lab` answered 404 for the tag `nope` in repository demo/app: it does not exist",
+        );
+        assert_eq!(
+            missing.to_string(),
+            "Registry `lab` answered 404 for the tag `nope` in repository demo/app: it does not exist. Check the image reference (repository, tag or digest) and the platform."
+        );
+    }
 }

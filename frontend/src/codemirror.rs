@@ -43,6 +43,9 @@ extern "C" {
 
     #[wasm_bindgen(method)]
     fn focus(this: &JsEditor);
+
+    #[wasm_bindgen(method, js_name = setTabIndent)]
+    fn set_tab_indent(this: &JsEditor, on: bool);
 }
 
 #[derive(Serialize)]
@@ -68,14 +71,15 @@ impl Editor {
     /// Creates the editor in `host`, holding `text`. After every change (and once at creation)
     /// the core lints the text; CodeMirror shows the problems, then `on_change` receives the
     /// text and them. `complete(text, byte offset, explicit)` answers completion requests
-    /// (`explicit`: asked for with Ctrl-Space). The callbacks live as long as the page, as the
-    /// editor does.
+    /// (`explicit`: asked for with Ctrl-Space). `on_tab_mode(indents)` hears when Ctrl-M
+    /// switches what Tab does. The callbacks live as long as the page, as the editor does.
     pub fn mount(
         host: &web_sys::HtmlElement,
         text: &str,
         label: &str,
         mut on_change: impl FnMut(String, Vec<Problem>) + 'static,
         complete: impl Fn(&str, usize, bool) -> Option<Completion> + 'static,
+        on_tab_mode: impl Fn(bool) + 'static,
     ) -> Editor {
         let change = Closure::<dyn FnMut(String) -> String>::new(move |text: String| {
             let found = problem::lint(&text);
@@ -98,11 +102,14 @@ impl Editor {
                     .unwrap_or_default()
             },
         );
+        let tab_mode = Closure::<dyn Fn(bool)>::new(on_tab_mode);
         let hooks = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&hooks, &"change".into(), change.as_ref());
         let _ = js_sys::Reflect::set(&hooks, &"complete".into(), complete.as_ref());
+        let _ = js_sys::Reflect::set(&hooks, &"tabMode".into(), tab_mode.as_ref());
         change.forget();
         complete.forget();
+        tab_mode.forget();
         Editor {
             js: create(host, text, &hooks, label),
         }
@@ -160,5 +167,11 @@ impl Editor {
 
     pub fn focus(&self) {
         self.js.focus();
+    }
+
+    /// Whether Tab indents (`true`) or moves focus out of the editor (`false`, the default,
+    /// so that tabbing through the page never edits the YAML).
+    pub fn set_tab_indent(&self, on: bool) {
+        self.js.set_tab_indent(on);
     }
 }

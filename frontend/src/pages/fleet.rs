@@ -1,7 +1,9 @@
-//! The Fleet tab: the saved spec against every stored snapshot, as a matrix of nodes × sets.
+//! The Fleet tab: the editor's spec against every stored snapshot, as a matrix of nodes × sets.
 //!
 //! This one asks the server (`POST /specs/{id}/evaluate`): the fleet can be far larger than what
-//! is worth downloading into a browser tab, and the server pages and filters it.
+//! is worth downloading into a browser tab, and the server pages and filters it. Unsaved text is
+//! sent as it is (`content`) and saves nothing; a matrix of another text than the editor's is
+//! marked out of date.
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -42,6 +44,15 @@ fn matches_filter(item: &FleetItem, text: &str, verdicts: Verdicts) -> bool {
     by_verdict && by_text
 }
 
+/// What was evaluated: a stored version, or (version 0) the editor's unsaved text.
+fn of_what(version: i64) -> String {
+    if version == 0 {
+        "the editor's unsaved text".to_string()
+    } else {
+        format!("spec version {version}")
+    }
+}
+
 fn failing(item: &FleetItem, set: usize) -> String {
     item.sets
         .iter()
@@ -50,16 +61,22 @@ fn failing(item: &FleetItem, set: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Saves the editor's changes if there are any (the server evaluates stored versions), then
+/// Evaluates the editor's text (a stored version when it is saved, else the text itself) and
 /// fetches the matrix page by page, up to [`MAX_NODES`] nodes.
-async fn evaluate(app: AppState) -> api::Result<FleetMatrix> {
-    let spec = match app.spec.get_untracked() {
-        Some(s) if !app.dirty() => s,
-        _ => app.save("Saved to evaluate the fleet").await?,
+async fn evaluate(app: AppState, text: String) -> api::Result<FleetMatrix> {
+    let Some(spec) = app.spec.get_untracked() else {
+        return Err(api::ApiError::new(
+            0,
+            "new-spec",
+            "A new spec is evaluated on the server's fleet once it has been saved; the summary beside the editor covers fleets of up to 100 snapshots without saving.",
+        ));
     };
+    let content = app.dirty_untracked_for(&text).then_some(text);
     let path = format!("/specs/{}/evaluate", spec.id);
     let page = |offset: usize| {
         api::json(&EvaluateRequest {
+            content: content.clone(),
+            version: content.is_none().then_some(spec.version),
             limit: Some(api::MAX_PAGE),
             offset: Some(offset as i64),
             ..EvaluateRequest::default()
@@ -79,25 +96,32 @@ async fn evaluate(app: AppState) -> api::Result<FleetMatrix> {
 #[component]
 pub fn FleetPage(app: AppState) -> impl IntoView {
     let fleet = RwSignal::new(None::<FleetMatrix>);
+    // The text the matrix is of.
+    let evaluated = RwSignal::new(String::new());
     let filter = RwSignal::new(String::new());
     let verdicts = RwSignal::new(Verdicts::All);
     let busy = RwSignal::new(false);
     let run = move |_| {
         busy.set(true);
+        let text = app.editor_text();
         spawn_local(async move {
-            match evaluate(app).await {
+            match evaluate(app, text.clone()).await {
                 Ok(f) => {
                     app.info(format!(
-                        "Fleet: {} of {} nodes compatible with version {}.",
-                        f.compatible, f.total, f.spec_version
+                        "Fleet: {} of {} nodes compatible with {}.",
+                        f.compatible,
+                        f.total,
+                        of_what(f.spec_version)
                     ));
+                    evaluated.set(text);
                     fleet.set(Some(f));
                 }
-                Err(e) => app.error(format!("Evaluating the fleet failed: {e}")),
+                Err(e) => app.error(format!("The fleet was not evaluated. {e}")),
             }
             busy.set(false);
         });
     };
+    let stale = move || fleet.with(Option::is_some) && evaluated.get() != app.text.get();
     let set_verdicts = move |ev: ev::Event| {
         verdicts.set(match event_target_value(&ev).as_str() {
             "ok" => Verdicts::Compatible,
@@ -108,14 +132,14 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
     view! {
         <h2 id="fleet-heading">"Fleet"</h2>
         <p class="help">
-            "The saved spec against every stored snapshot, evaluated by the server. Unsaved
-            changes are saved first (a new version)."
+            "The editor's spec against every stored snapshot, evaluated by the server. Unsaved
+            changes are evaluated as they are, without saving them."
         </p>
         <button
             type="button"
             data-testid="run-fleet"
             on:click=run
-            disabled=move || busy.get() || (!app.may("write") && app.spec.with(Option::is_none))
+            disabled=move || busy.get()
         >
             {move || if busy.get() { "Evaluating…" } else { "Evaluate the fleet" }}
         </button>
@@ -138,7 +162,15 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
                 </select>
             </label>
         </div>
-        {move || fleet.get().map(|f| view! { <Matrix f filter verdicts/> })}
+        {move || stale().then(|| view! {
+            <p class="stale-mark" role="status" data-testid="stale">
+                <strong>"Out of date: "</strong>
+                "the editor's text changed since this matrix was made. Evaluate again to see the fleet for the text as it is."
+            </p>
+        })}
+        <div class:stale=stale>
+            {move || fleet.get().map(|f| view! { <Matrix f filter verdicts/> })}
+        </div>
     }
 }
 
@@ -162,8 +194,10 @@ fn Matrix(f: FleetMatrix, filter: RwSignal<String>, verdicts: RwSignal<Verdicts>
         })
         .collect_view();
     let caption = format!(
-        "{} of {} nodes compatible (spec version {})",
-        f.compatible, f.total, f.spec_version
+        "{} of {} nodes compatible ({})",
+        f.compatible,
+        f.total,
+        of_what(f.spec_version)
     );
     let FleetMatrix { sets, items, .. } = f;
     let rows = move || {

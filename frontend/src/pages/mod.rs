@@ -5,6 +5,7 @@ pub mod fleet;
 pub mod publish;
 pub mod snapshots;
 pub mod test;
+pub mod tokens;
 pub mod versions;
 
 use std::collections::BTreeMap;

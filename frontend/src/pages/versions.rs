@@ -1,11 +1,12 @@
-//! The Versions tab: the open spec's history, the diff of two versions, and restore.
+//! The Versions tab: the open spec's history, any version read-only, the diff of two versions,
+//! and restore (into the editor, after saying what it does; saving it is the user's call).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nodefit_api::specs::{Diff, Version};
 
 use crate::api;
-use crate::state::{AppState, Tab};
+use crate::state::{AppState, Tab, Viewed};
 
 #[component]
 pub fn VersionsPage(app: AppState) -> impl IntoView {
@@ -30,7 +31,7 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
                     }
                     versions.set(list);
                 }
-                Err(e) => app.error(format!("Loading the history failed: {e}")),
+                Err(e) => app.error(format!("The history could not be loaded. {e}")),
             }
         });
     };
@@ -50,22 +51,40 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
             let path = format!("/specs/{}/diff?from={a}&to={b}", spec.id);
             match api::call::<Diff>("GET", &path, api::Body::None).await {
                 Ok(d) => diff.set(Some(d.unified)),
-                Err(e) => app.error(format!("Computing the diff failed: {e}")),
+                Err(e) => app.error(format!("The diff could not be made. {e}")),
             }
         });
     };
 
-    let restore = move |version: i64| {
+    let restore = move |version: i64| restore(app, version);
+    let view_version = move |version: i64| {
         let Some(spec) = app.spec.get_untracked() else {
             return;
         };
         spawn_local(async move {
-            match restore_version(app, spec.id, version).await {
-                Ok(saved) => {
-                    app.info(format!("Restored version {version} as version {saved}."));
-                    load();
-                }
-                Err(e) => app.error(format!("Restoring failed: {e}")),
+            let path = format!("/specs/{}/versions/{version}", spec.id);
+            match api::call::<Version>("GET", &path, api::Body::None).await {
+                Ok(v) => app.view_text(Viewed {
+                    title: format!("{} version {version}", spec.name),
+                    about: format!(
+                        "Saved {} by {}{}.",
+                        v.created_at,
+                        v.created_by,
+                        if v.message.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", v.message)
+                        }
+                    ),
+                    text: v.content.unwrap_or_default(),
+                    action: app.may("write").then(|| {
+                        (
+                            "Restore this version".to_string(),
+                            Callback::new(move |()| restore(version)),
+                        )
+                    }),
+                }),
+                Err(e) => app.error(format!("The version could not be shown. {e}")),
             }
         });
     };
@@ -75,7 +94,7 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
         {move || app.spec.with(Option::is_none).then(|| view! {
             <p>"Open or save a spec on the Editor tab to see its history."</p>
         })}
-        <VersionTable app versions restore/>
+        <VersionTable app versions restore view_version/>
         <div class="diff-controls">
             <VersionSelect label="From" versions chosen=from/>
             <VersionSelect label="To" versions chosen=to/>
@@ -87,20 +106,38 @@ pub fn VersionsPage(app: AppState) -> impl IntoView {
     }
 }
 
-/// Loads `version` into the editor (undoably) and saves it as the newest version, whose number
-/// it returns.
-async fn restore_version(app: AppState, spec: i64, version: i64) -> api::Result<i64> {
-    let path = format!("/specs/{spec}/versions/{version}");
-    let old: Version = api::call("GET", &path, api::Body::None).await?;
-    // Only lists leave the content out; without it there is nothing to restore.
-    let content = old
-        .content
-        .ok_or_else(|| api::ApiError::unreadable(200, "the version came without its content"))?;
-    app.with_editor(|e| e.set_text(&content));
-    Ok(app
-        .save(&format!("Restore version {version}"))
-        .await?
-        .version)
+/// Puts `version`'s text in the editor as unsaved changes, after saying so: Save then makes it
+/// the newest version, and Ctrl-Z takes it back.
+fn restore(app: AppState, version: i64) {
+    let Some(spec) = app.spec.get_untracked() else {
+        return;
+    };
+    let unsaved = if app.dirty_untracked_for(&app.editor_text()) {
+        " Your unsaved changes are replaced (Ctrl-Z in the editor brings them back)."
+    } else {
+        ""
+    };
+    app.confirm(
+        format!("Restore version {version}?"),
+        format!(
+            "The editor's text becomes version {version}'s, as unsaved changes: nothing is saved until you press Save, which makes it version {}.{unsaved}",
+            spec.version + 1
+        ),
+        format!("Put version {version} in the editor"),
+        move || {
+            let path = format!("/specs/{}/versions/{version}", spec.id);
+            spawn_local(async move {
+                match api::call::<Version>("GET", &path, api::Body::None).await {
+                    Ok(v) => {
+                        app.with_editor(|e| e.set_text(&v.content.unwrap_or_default()));
+                        app.go(Tab::Editor);
+                        app.info(format!("Version {version} is in the editor, not saved: Save to make it the newest version, or Ctrl-Z to take it back."));
+                    }
+                    Err(e) => app.error(format!("Version {version} could not be restored. {e}")),
+                }
+            });
+        },
+    );
 }
 
 #[component]
@@ -108,6 +145,7 @@ fn VersionTable(
     app: AppState,
     versions: RwSignal<Vec<Version>>,
     restore: impl Fn(i64) + Copy + Send + Sync + 'static,
+    view_version: impl Fn(i64) + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     view! {
         <table class="versions" data-testid="versions">
@@ -129,7 +167,10 @@ fn VersionTable(
                             <td>{v.message}</td>
                             <td>{v.created_by}</td>
                             <td>{v.created_at}</td>
-                            <td>
+                            <td class="actions">
+                                <button type="button" on:click=move |_| view_version(n)>
+                                    {format!("View version {n}")}
+                                </button>
                                 <button
                                     type="button"
                                     disabled=move || !app.may("write")

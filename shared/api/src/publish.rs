@@ -47,6 +47,12 @@ pub struct Publication {
     pub signature_digest: Option<String>,
     pub created_at: String,
     pub created_by: String,
+    /// When the artifact was detached from the image (`DELETE /images/referrers`); absent
+    /// while it is attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached_by: Option<String>,
 }
 
 /// The compatibility artifacts attached to an image, newest (the one NFD uses) first.
@@ -80,6 +86,10 @@ pub struct ReferrerArtifact {
     /// Its classic cosign signature image, if any (not verified here; `nodefit verify` does).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureInfo>,
+    /// The publication that attached it, when this server published it (which spec and
+    /// version, who and when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,4 +99,23 @@ pub struct SignatureInfo {
     pub tag: String,
     pub digest: String,
     pub count: usize,
+}
+
+/// A spec attached to an image (`GET /images/spec`): by default the one NFD's validate-node
+/// would use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    pub registry: String,
+    pub image: String,
+    pub subject_digest: String,
+    pub artifact_digest: String,
+    /// Whether this is the artifact NFD would use (the newest).
+    pub nfd_choice: bool,
+    /// The artifact's first layer, as NFD reads it.
+    pub content: String,
+    /// This server's record of attaching it, when it published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
 }

@@ -4,7 +4,7 @@
 //! the claim protocol are in `crate::publishing`.
 
 use nodefit_api::publish::{
-    Publication, PublishRequest, ReferrerArtifact, Referrers, SignatureInfo,
+    ImageSpec, Publication, PublishRequest, ReferrerArtifact, Referrers, SignatureInfo,
 };
 use nodefit_api::{ErrorBody, Page};
 use std::collections::BTreeMap;
@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish))
         .routes(routes!(publications))
         .routes(routes!(referrers, detach))
+        .routes(routes!(image_spec))
         .routes(routes!(public_key))
 }
 
@@ -52,6 +53,8 @@ impl From<PublicationRow> for Publication {
             signature_digest: r.signature_digest,
             created_at: r.created_at,
             created_by: r.created_by,
+            detached_at: r.detached.as_ref().map(|(at, _)| at.clone()),
+            detached_by: r.detached.map(|(_, by)| by),
         }
     }
 }
@@ -259,6 +262,14 @@ async fn referrers(
     let listing = client.referrers(&subject).await?;
     let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
     let signatures_looked_up = signatures.len();
+    let digests: Vec<String> = listing.artifacts.iter().map(|a| a.digest.clone()).collect();
+    let mut published: BTreeMap<String, Publication> = state
+        .db
+        .publications_of_artifacts(&config.name, &digests)
+        .await?
+        .into_iter()
+        .map(|p| (p.artifact_digest.clone(), Publication::from(p)))
+        .collect();
     let artifacts = listing
         .artifacts
         .iter()
@@ -286,6 +297,7 @@ async fn referrers(
                     digest: s.digest,
                     count: s.count,
                 }),
+                publication: published.remove(&a.digest),
             }
         })
         .collect();
@@ -302,7 +314,103 @@ async fn referrers(
     }))
 }
 
-/// Deletes a compatibility artifact (and its entry in the fallback index).
+/// A spec attached to an image: by default the one NFD's validate-node would use (the newest
+/// compatibility artifact's first layer), or the artifact named by `artifact`. Its bytes are
+/// read up to the spec size limit and checked against the layer's digest.
+#[utoipa::path(
+    get,
+    path = "/images/spec",
+    tag = "publishing",
+    params(
+        ("registry" = String, Query), ("image" = String, Query), ("platform" = Option<String>, Query),
+        ("artifact" = Option<String>, Query, description = "An attached artifact's digest; default: the one NFD uses"),
+    ),
+    responses(
+        (status = 200, body = ImageSpec), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No compatibility artifact (or not that one) is attached to the image"),
+        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn image_spec(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Result<axum::Json<ImageSpec>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let (registry, image, platform_text) = image_query(&query, &["artifact"])?;
+    let wanted = query.get("artifact").map(str::to_owned);
+    let platform = platform(platform_text.as_deref())?;
+    let (client, config) = client(&state, &registry, &image, Access::Pull)?;
+    let subject = client.resolve(platform.as_ref()).await?;
+    let listing = client.referrers(&subject).await?;
+    let position = match &wanted {
+        Some(digest) => listing.artifacts.iter().position(|a| &a.digest == digest),
+        None => (!listing.artifacts.is_empty()).then_some(0),
+    };
+    let Some(position) = position else {
+        return Err(ApiError::not_found(match wanted {
+            Some(digest) => format!(
+                "compatibility artifact {digest} attached to {}",
+                image.trim()
+            ),
+            None => format!("a compatibility artifact attached to {}", image.trim()),
+        }));
+    };
+    let artifact = &listing.artifacts[position];
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&client.listed_artifact(artifact).await?).unwrap_or_default();
+    let unusable = |why: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "registry_content",
+            format!(
+                "artifact {} on registry `{}`: {why}",
+                artifact.digest, config.name
+            ),
+        )
+    };
+    let layer = manifest
+        .pointer("/layers/0")
+        .ok_or_else(|| unusable("it has no layer, so NFD finds no spec in it"))?;
+    let (Some(digest), Some(size)) = (
+        layer.get("digest").and_then(|d| d.as_str()),
+        layer.get("size").and_then(|s| s.as_i64()),
+    ) else {
+        return Err(unusable("its first layer is not a descriptor"));
+    };
+    let bytes = client
+        .blob_unchecked(
+            digest,
+            size,
+            super::specs::MAX_SPEC_BYTES,
+            "the spec size limit (1 MiB)",
+        )
+        .await?;
+    if Digest::sha256_of(&bytes) != digest {
+        return Err(unusable("its spec does not match the layer's digest"));
+    }
+    let content = String::from_utf8(bytes).map_err(|_| unusable("its spec is not UTF-8 text"))?;
+    let publication = state
+        .db
+        .publications_of_artifacts(&config.name, std::slice::from_ref(&artifact.digest))
+        .await?
+        .into_iter()
+        .next()
+        .map(Publication::from);
+    Ok(axum::Json(ImageSpec {
+        registry: config.name,
+        image: image.trim().to_owned(),
+        subject_digest: subject.digest,
+        artifact_digest: artifact.digest.clone(),
+        nfd_choice: position == 0,
+        content,
+        publication,
+    }))
+}
+
+/// Deletes a compatibility artifact (and its entry in the fallback index), and marks its
+/// publications detached.
 #[utoipa::path(
     delete,
     path = "/images/referrers",
@@ -323,8 +431,13 @@ async fn detach(
         .ok_or_else(|| ApiError::bad_request("the query parameter \"artifact\" is required"))?;
     let artifact = Digest::parse(artifact).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let platform = platform(platform_text.as_deref())?;
-    let (client, _) = client(&state, &registry, &image, Access::Delete)?;
+    let (client, config) = client(&state, &registry, &image, Access::Delete)?;
     client.detach(platform.as_ref(), &artifact).await?;
+    // The history says so from now on, and the same version may be published there again.
+    state
+        .db
+        .detach_publications(&config.name, artifact.as_str(), &caller.name)
+        .await?;
     tracing::info!(registry = %registry, image = %image.trim(), artifact = %artifact, by = %caller.name, "detached");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -62,8 +62,10 @@ impl FromRequest<AppState> for UploadBody {
         let limit = state.config.max_upload_bytes;
         let too_large = || {
             ApiError::too_large(format!(
-                "the upload is larger than {limit} bytes (the server's --max-upload-bytes)"
+                "the upload is larger than {} (the server's --max-upload-bytes)",
+                super::size_text(limit as u64)
             ))
+            .with_details(serde_json::json!({ "limitBytes": limit }))
         };
         let declared = req
             .headers()

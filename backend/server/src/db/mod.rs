@@ -65,6 +65,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../../migrations/sqlite/0003_unique_token_names.sql"),
         include_str!("../../../../migrations/postgres/0003_unique_token_names.sql"),
     ),
+    (
+        4,
+        "detached_publications",
+        include_str!("../../../../migrations/sqlite/0004_detached_publications.sql"),
+        include_str!("../../../../migrations/postgres/0004_detached_publications.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -1,63 +1,24 @@
-//! The bar above the editor: open a stored spec, start a new one, name it and save it.
+//! The bar above the editor: open a stored spec, start a new one, name it, save it with a
+//! message, or discard unsaved changes; and what the editor holds (saved or not).
 
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nodefit_api::specs::Spec;
-use nodefit_api::Page;
 
-use crate::api;
-use crate::codemirror::Editor;
-use crate::state::{AppState, TEMPLATE};
+use crate::drafts::Slot;
+use crate::state::AppState;
 
 #[component]
 pub fn SpecBar(app: AppState) -> impl IntoView {
-    let specs = RwSignal::new(Vec::<Spec>::new());
     let message = RwSignal::new(String::new());
-    let busy = RwSignal::new(false);
-    let load_list = move || {
-        spawn_local(async move {
-            match api::call::<Page<Spec>>("GET", "/specs?limit=200", api::Body::None).await {
-                Ok(page) => specs.set(page.items),
-                Err(e) => app.error(format!("Listing specs failed: {e}")),
-            }
-        })
-    };
-    Effect::new(move |_| {
-        if app.me.with(Option::is_some) {
-            load_list();
-        }
-    });
-    let new_spec = move |_| {
-        app.spec.set(None);
-        app.spec_name.set("new-spec".into());
-        app.with_editor(|e| e.set_text(TEMPLATE));
-        app.info("New spec from the template: name it and save it to keep it.");
-        app.with_editor(Editor::focus);
-    };
     let do_save = move |ev: ev::SubmitEvent| {
         ev.prevent_default();
-        if app.spec_name.get_untracked().trim().is_empty() {
-            app.error("Give the spec a name before saving it.");
-            return;
-        }
-        busy.set(true);
-        spawn_local(async move {
-            match app.save(&message.get_untracked()).await {
-                Ok(spec) => {
-                    app.info(format!("Saved {} as version {}.", spec.name, spec.version));
-                    message.set(String::new());
-                    load_list();
-                }
-                Err(e) => app.error(format!("Saving failed: {e}")),
-            }
-            busy.set(false);
-        });
+        app.request_save(message.get_untracked(), move |_| message.set(String::new()));
     };
     view! {
         <form class="spec-bar" on:submit=do_save>
-            <SpecPicker app specs/>
-            <button type="button" on:click=new_spec>"New spec"</button>
+            <SpecPicker app/>
+            <button type="button" data-testid="new-spec" on:click=move |_| app.new_spec()>"New spec"</button>
             <label>
                 "Name "
                 <input
@@ -69,6 +30,7 @@ pub fn SpecBar(app: AppState) -> impl IntoView {
             <label>
                 "Message "
                 <input
+                    data-testid="save-message"
                     placeholder="what changed (optional)"
                     prop:value=move || message.get()
                     on:input=move |ev| message.set(event_target_value(&ev))
@@ -77,18 +39,23 @@ pub fn SpecBar(app: AppState) -> impl IntoView {
             <button
                 type="submit"
                 data-testid="save"
-                disabled=move || busy.get() || !app.may("write")
+                disabled=move || !app.may("write")
                 title=move || (!app.may("write")).then_some("Saving needs the author role")
             >
                 "Save"
             </button>
-            <span class="dirty" aria-live="polite">
+            {move || app.dirty().then(|| view! {
+                <button type="button" class="danger" data-testid="discard" on:click=move |_| app.discard()>
+                    "Discard changes"
+                </button>
+            })}
+            <span class="dirty" aria-live="polite" data-testid="save-state">
                 {move || {
                     let version = app.spec.with(|s| s.as_ref().map(|s| s.version));
                     match (version, app.dirty()) {
-                        (Some(v), true) => format!("version {v} + unsaved changes"),
+                        (Some(v), true) => format!("version {v} + unsaved changes (kept in this browser)"),
                         (Some(v), false) => format!("version {v}, saved"),
-                        (None, _) => "not saved yet".to_string(),
+                        (None, _) => "new spec, not saved yet (kept in this browser)".to_string(),
                     }
                 }}
             </span>
@@ -96,16 +63,17 @@ pub fn SpecBar(app: AppState) -> impl IntoView {
     }
 }
 
-/// The stored specs; choosing one loads its latest version into the editor.
+/// The stored specs, those with unsaved changes marked; choosing one opens it (its latest
+/// version, or the unsaved changes to it).
 #[component]
-fn SpecPicker(app: AppState, specs: RwSignal<Vec<Spec>>) -> impl IntoView {
+fn SpecPicker(app: AppState) -> impl IntoView {
     let open = move |ev: ev::Event| {
         let Ok(id) = event_target_value(&ev).parse::<i64>() else {
             return;
         };
         spawn_local(async move {
-            if let Err(e) = open(app, id).await {
-                app.error(format!("Opening the spec failed: {e}"));
+            if let Err(e) = app.open_spec(id, None).await {
+                app.error(format!("The spec could not be opened. {e}"));
             }
         });
     };
@@ -115,17 +83,19 @@ fn SpecPicker(app: AppState, specs: RwSignal<Vec<Spec>>) -> impl IntoView {
             "Open "
             <select on:change=open data-testid="open-spec">
                 <option value="" selected=move || selected().is_none()>
-                    "(unsaved spec)"
+                    "(new spec)"
                 </option>
                 {move || {
-                    specs
+                    let drafts = app.drafts.get();
+                    app.specs
                         .get()
                         .into_iter()
                         .map(|s| {
                             let id = s.id;
+                            let mark = if drafts.contains(&Slot::Spec(id)) { " • unsaved changes" } else { "" };
                             view! {
                                 <option value=id.to_string() selected=move || selected() == Some(id)>
-                                    {s.name}
+                                    {format!("{}{mark}", s.name)}
                                 </option>
                             }
                         })
@@ -134,18 +104,4 @@ fn SpecPicker(app: AppState, specs: RwSignal<Vec<Spec>>) -> impl IntoView {
             </select>
         </label>
     }
-}
-
-async fn open(app: AppState, id: i64) -> api::Result<()> {
-    let spec: Spec = api::call("GET", &format!("/specs/{id}"), api::Body::None).await?;
-    // Only lists leave the content out; without it there is nothing to open.
-    let content = spec
-        .content
-        .as_deref()
-        .ok_or_else(|| api::ApiError::unreadable(200, "the spec came without its content"))?;
-    app.spec_name.set(spec.name.clone());
-    app.with_editor(|e| e.set_text(content));
-    app.info(format!("Opened {} (version {}).", spec.name, spec.version));
-    app.spec.set(Some(spec));
-    Ok(())
 }

@@ -1,5 +1,5 @@
-//! The Publish tab: lint (here), save, then sign and attach (the server) with each step shown,
-//! and the resulting digests; below, the spec's publication history (`history`: who published
+//! The Publish tab: lint (here), save when the user agrees, then sign and attach (the server)
+//! with each step shown, and the result until dismissed; below, the spec's publication history (`history`: who published
 //! which version where) and the image's attached artifacts with detach (`attached`).
 
 mod attached;
@@ -9,10 +9,11 @@ use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use nodefit_api::publish::{Publication, PublishRequest, Referrers, Registry};
+use nodefit_api::specs::Spec;
 use nodefit_api::Page;
 
 use crate::api;
-use crate::state::{AppState, Tab};
+use crate::state::{AppState, Dialog, Tab};
 
 use attached::Attachments;
 use history::PublicationHistory;
@@ -34,6 +35,15 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
         list_referrers();
         history::load(app, history, Some(spec_id));
     };
+    // After a detach: the image's list and the history, which marks the publication detached.
+    let changed = move || {
+        list_referrers();
+        history::load(
+            app,
+            history,
+            app.spec.with_untracked(|s| s.as_ref().map(|s| s.id)),
+        );
+    };
     let may_publish = move || app.may("publish");
     view! {
         <h2 id="publish-heading">"Publish"</h2>
@@ -44,7 +54,7 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
         })}
         <PublishForm app registry image published/>
         <PublicationHistory history/>
-        <Attachments app registry image referrers list=list_referrers/>
+        <Attachments app registry image referrers list=list_referrers changed/>
     }
 }
 
@@ -86,18 +96,54 @@ fn PublishForm(
             app.error("Choose a registry and enter an image reference (repository:tag or repository@sha256:…).");
             return;
         }
-        busy.set(true);
-        result.set(None);
+        let errors = app
+            .problems
+            .with_untracked(|ps| ps.iter().filter(|p| p.severity == "error").count());
         steps.set([Step::Waiting; 3]);
-        spawn_local(async move {
-            let platform = (!plat.is_empty()).then_some(plat);
-            if let Some(p) = publish(app, steps, reg, img, platform).await {
-                let spec_id = p.spec_id;
-                result.set(Some(p));
-                published(spec_id);
+        if errors > 0 {
+            steps.set([Step::Failed, Step::Waiting, Step::Waiting]);
+            app.error(format!(
+                "Not published: the spec has {errors} lint error(s). Fix them in the Editor (Problems list), then publish again."
+            ));
+            return;
+        }
+        let platform = (!plat.is_empty()).then_some(plat);
+        let go = move |spec: Spec| {
+            let (reg, img, platform) = (reg.clone(), img.clone(), platform.clone());
+            busy.set(true);
+            spawn_local(async move {
+                if let Some(p) = publish(app, steps, spec, reg, img, platform).await {
+                    let spec_id = p.spec_id;
+                    result.set(Some(p));
+                    published(spec_id);
+                }
+                busy.set(false);
+            });
+        };
+        // Only saved versions are published: unsaved changes are saved first, if the user
+        // says so, with a message of their own.
+        match app.spec.get_untracked() {
+            Some(spec) if !app.dirty_untracked_for(&app.editor_text()) => {
+                steps.set([Step::Done, Step::Done, Step::Waiting]);
+                go(spec);
             }
-            busy.set(false);
-        });
+            _ => {
+                let message = RwSignal::new("Published".to_string());
+                let go = go.clone();
+                app.dialog.set(Some(Dialog {
+                    title: "Save before publishing?".into(),
+                    body: "Only saved versions are published, and the editor has unsaved changes. Save them as a new version, then publish that version?".into(),
+                    action: "Save and publish".into(),
+                    danger: false,
+                    input: Some(("Version message".into(), message)),
+                    on_confirm: Callback::new(move |()| {
+                        let go = go.clone();
+                        steps.set([Step::Done, Step::Running, Step::Waiting]);
+                        app.request_save(message.get_untracked(), go);
+                    }),
+                }));
+            }
+        }
     };
     let may_publish = move || app.may("publish");
     view! {
@@ -139,56 +185,33 @@ fn PublishForm(
             }}
         </ol>
         {move || result.get().map(|p| view! {
-            <dl class="digests" data-testid="publish-result">
-                <dt>"Image"</dt><dd>{format!("{} / {}", p.registry, p.image)}</dd>
-                <dt>"Image digest"</dt><dd><code>{p.image_digest.clone()}</code></dd>
-                <dt>"Artifact digest"</dt><dd><code data-testid="artifact-digest">{p.artifact_digest.clone()}</code></dd>
-                <dt>"Signature digest"</dt>
-                <dd><code data-testid="signature-digest">{p.signature_digest.clone().unwrap_or_else(|| "(not signed: the server has no signing key)".into())}</code></dd>
-                <dt>"Spec version"</dt><dd>{p.version}</dd>
-            </dl>
+            <section class="published" role="status" aria-labelledby="published-heading" data-testid="publish-result">
+                <h3 id="published-heading">
+                    {format!("Published version {} of {} to {} / {}", p.version, app.spec_label(p.spec_id), p.registry, p.image)}
+                </h3>
+                <dl class="digests">
+                    <dt>"Image digest"</dt><dd><code>{p.image_digest.clone()}</code></dd>
+                    <dt>"Artifact digest"</dt><dd><code data-testid="artifact-digest">{p.artifact_digest.clone()}</code></dd>
+                    <dt>"Signature digest"</dt>
+                    <dd><code data-testid="signature-digest">{p.signature_digest.clone().unwrap_or_else(|| "(not signed: the server has no signing key)".into())}</code></dd>
+                </dl>
+                <button type="button" data-testid="dismiss-result" on:click=move |_| result.set(None)>"Dismiss"</button>
+            </section>
         })}
     }
 }
 
-/// Runs the three steps, showing each: lint (errors stop it), save when the editor has
-/// changes, then the server signs and attaches the saved version. `None` when a step failed,
+/// Signs and attaches `spec`'s version (the server), showing the step. `None` when it failed,
 /// which it has said.
 async fn publish(
     app: AppState,
     steps: RwSignal<[Step; 3]>,
+    spec: Spec,
     registry: String,
     image: String,
     platform: Option<String>,
 ) -> Option<Publication> {
-    let set_step = move |i: usize, s: Step| steps.update(|st| st[i] = s);
-    set_step(0, Step::Running);
-    let errors = app
-        .problems
-        .with_untracked(|ps| ps.iter().filter(|p| p.severity == "error").count());
-    if errors > 0 {
-        set_step(0, Step::Failed);
-        app.error(format!(
-            "Not published: the spec has {errors} lint error(s). Fix them in the Editor (Problems list), then publish again."
-        ));
-        return None;
-    }
-    set_step(0, Step::Done);
-    set_step(1, Step::Running);
-    let spec = match app.spec.get_untracked() {
-        Some(s) if !app.dirty() => Ok(s),
-        _ => app.save("Saved to publish").await,
-    };
-    let spec = match spec {
-        Ok(s) => s,
-        Err(e) => {
-            set_step(1, Step::Failed);
-            app.error(format!("Not published: saving the spec failed: {e}"));
-            return None;
-        }
-    };
-    set_step(1, Step::Done);
-    set_step(2, Step::Running);
+    steps.set([Step::Done, Step::Done, Step::Running]);
     app.info(format!(
         "Signing and attaching version {} to {image}…",
         spec.version
@@ -202,16 +225,13 @@ async fn publish(
     };
     match api::call::<Publication>("POST", "/publish", api::json(&request)).await {
         Ok(p) => {
-            set_step(2, Step::Done);
-            app.info(format!(
-                "Published: artifact {} attached to {}.",
-                p.artifact_digest, p.image_digest
-            ));
+            steps.update(|s| s[2] = Step::Done);
+            app.info("");
             Some(p)
         }
         Err(e) => {
-            set_step(2, Step::Failed);
-            app.error(format!("Not published: {e}"));
+            steps.update(|s| s[2] = Step::Failed);
+            app.error(format!("Not published. {e}"));
             None
         }
     }

@@ -18,7 +18,7 @@ async fn save_labels(id: i64, labels: &str) -> Result<(), String> {
     };
     api::call::<SnapshotSummary>("PATCH", &format!("/snapshots/{id}"), api::json(&edit))
         .await
-        .map_err(|e| format!("Saving the labels failed: {e}"))?;
+        .map_err(|e| format!("The labels were not saved. {e}"))?;
     Ok(())
 }
 
@@ -46,17 +46,29 @@ pub fn SnapshotRow(
     };
     let delete = {
         let node = node.clone();
+        let labels_now = labels_text(&s.labels);
         move |_| {
             let node = node.clone();
-            spawn_local(async move {
-                match api::send("DELETE", &format!("/snapshots/{id}"), api::Body::None).await {
-                    Ok(_) => {
-                        app.info(format!("Deleted snapshot {node}."));
-                        let _ = app.refresh_snapshots().await;
-                    }
-                    Err(e) => app.error(format!("Deleting failed: {e}")),
-                }
-            });
+            app.confirm(
+                format!("Delete snapshot {node}?"),
+                format!(
+                    "Snapshot {node}{} is deleted from the server for everyone: tests and fleet results no longer include it. This cannot be undone; uploading its file again stores it again (labels included only if given).",
+                    if labels_now.is_empty() { String::new() } else { format!(" ({labels_now})") }
+                ),
+                format!("Delete {node}"),
+                move || {
+                    let node = node.clone();
+                    spawn_local(async move {
+                        match api::send("DELETE", &format!("/snapshots/{id}"), api::Body::None).await {
+                            Ok(_) => {
+                                app.info(format!("Deleted snapshot {node}."));
+                                let _ = app.refresh_snapshots().await;
+                            }
+                            Err(e) => app.error(format!("Not deleted. {e}")),
+                        }
+                    });
+                },
+            );
         }
     };
     let browse = {
@@ -102,7 +114,7 @@ pub fn SnapshotRow(
                 >
                     "Edit labels"
                 </button>
-                <button type="button" class="danger" disabled=!may_write on:click=delete>
+                <button type="button" class="danger" data-testid="delete-snapshot" disabled=!may_write on:click=delete>
                     "Delete"
                 </button>
             </td>
