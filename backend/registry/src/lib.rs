@@ -791,45 +791,123 @@ impl Client {
     }
 
     /// The digests of signatures that refer to `artifact` (sigstore bundles as cosign 3
-    /// attaches them, cosign and notation signatures), from the referrers API or the fallback
-    /// tag; one page of the list, as an artifact has few.
+    /// attaches them, cosign and notation signatures).
     async fn signature_referrers(&self, artifact: &Digest) -> Result<Vec<String>, Error> {
         let is_signature = |d: &OciDescriptor| {
             d.artifact_type.as_deref().is_some_and(|t| {
                 t.starts_with("application/vnd.dev.sigstore.bundle")
                     || t.starts_with("application/vnd.dev.cosign.")
                     || t == "application/vnd.cncf.notary.signature"
-            }) && Digest::parse(&d.digest).is_ok()
+            })
         };
-        let url = self.transport.url(&format!("referrers/{artifact}"));
-        let response = self
-            .send(
-                Request::new(Method::GET, url)
-                    .accept(OCI_INDEX)
-                    .limit(MAX_MANIFEST_BYTES),
-            )
-            .await?;
-        let entries = if response.status == 404 {
-            self.read_fallback(&artifact.tag())
-                .await?
-                .index
-                .map(|i| i.entries())
-                .unwrap_or_default()
-        } else {
-            let response = self.transport.expect(response, &[200])?;
-            FallbackIndex::parse(&response.body)
-                .map_err(|e| {
-                    self.transport
-                        .fail(&response, format!("the referrers list is malformed: {e}"))
-                })?
-                .entries()
-        };
-        Ok(entries
+        Ok(self
+            .referrers_of(artifact)
+            .await?
+            .1
             .into_iter()
             .filter(is_signature)
             .map(|d| d.digest)
-            .take(MAX_LISTED_REFERRERS)
             .collect())
+    }
+
+    /// Every referrer of the manifest `digest`, of any type, from the referrers API when the
+    /// registry has it, else from the fallback tag; entries whose digest is not a sha256 digest
+    /// are left out. Bounded as [`Client::referrers`] is.
+    pub async fn referrers_of(
+        &self,
+        digest: &Digest,
+    ) -> Result<(ReferrersSource, Vec<OciDescriptor>), Error> {
+        let mut url = self.transport.url(&format!("referrers/{digest}"));
+        let mut found = Vec::new();
+        let mut bytes = 0;
+        for page in 1.. {
+            let response = self
+                .send(
+                    Request::new(Method::GET, url.clone())
+                        .accept(OCI_INDEX)
+                        .limit(MAX_MANIFEST_BYTES),
+                )
+                .await?;
+            if response.status == 404 && page == 1 {
+                let entries = self
+                    .read_fallback(&digest.tag())
+                    .await?
+                    .index
+                    .map(|i| i.entries())
+                    .unwrap_or_default();
+                return Ok((ReferrersSource::TagSchema, usable(entries)));
+            }
+            let response = self.transport.expect(response, &[200])?;
+            bytes += response.body.len();
+            let index = FallbackIndex::parse(&response.body).map_err(|e| {
+                self.transport
+                    .fail(&response, format!("the referrers list is malformed: {e}"))
+            })?;
+            found.extend(index.entries());
+            if bytes > MAX_LISTING_BYTES || found.len() > MAX_LISTED_REFERRERS {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list is over {MAX_LISTING_BYTES} bytes or \
+                         {MAX_LISTED_REFERRERS} entries (MAX_LISTING_BYTES, MAX_LISTED_REFERRERS)"
+                    ),
+                ));
+            }
+            let Some(next) = next_page(&response) else {
+                break;
+            };
+            if page == MAX_REFERRERS_PAGES {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list has more than {MAX_REFERRERS_PAGES} pages \
+                         (MAX_REFERRERS_PAGES)"
+                    ),
+                ));
+            }
+            url = self.transport.registry_url(&response, "Link", &next)?;
+        }
+        Ok((ReferrersSource::Api, usable(found)))
+    }
+
+    /// Pushes `manifest` (an OCI image manifest whose `subject` is `subject`) by digest after
+    /// the blobs it names, and lists it as a referrer of `subject`: by the registry itself when
+    /// it says so (`OCI-Subject`), else in the fallback index, as [`Client::attach`] does
+    /// (same concurrency protocol; other tools' entries kept). `listed` is its descriptor for
+    /// referrers lists (`artifactType`, annotations). Returns the manifest's digest, where it
+    /// is listed, and the rounds the fallback index took.
+    pub async fn push_referrer(
+        &self,
+        subject: &OciDescriptor,
+        manifest: Vec<u8>,
+        listed: OciDescriptor,
+        blobs: &[(OciDescriptor, &[u8])],
+    ) -> Result<(Digest, ReferrersSource, u32), Error> {
+        let digest = Digest::sha256_of(&manifest);
+        futures_util::future::try_join_all(
+            blobs
+                .iter()
+                .map(|(descriptor, bytes)| self.ensure_blob(descriptor, bytes)),
+        )
+        .await?;
+        let response = self
+            .send(
+                Request::new(Method::PUT, self.manifest_url(digest.as_str()))
+                    .body(OCI_MANIFEST, manifest),
+            )
+            .await?;
+        let response = self.transport.expect(response, &[200, 201])?;
+        if response.header("oci-subject").is_some() {
+            return Ok((digest, ReferrersSource::Api, 0));
+        }
+        let listed = OciDescriptor {
+            digest: digest.to_string(),
+            ..listed
+        };
+        let rounds = self
+            .update_fallback(subject, Change::Add(&listed), None)
+            .await?;
+        Ok((digest, ReferrersSource::TagSchema, rounds))
     }
 
     /// Adds or removes an entry of the fallback index, safe against concurrent writers as far
@@ -1414,6 +1492,15 @@ impl Client {
             _ => Ok(digest),
         }
     }
+}
+
+/// Referrers whose digest can be put in a URL.
+fn usable(entries: Vec<OciDescriptor>) -> Vec<OciDescriptor> {
+    entries
+        .into_iter()
+        .filter(|d| Digest::parse(&d.digest).is_ok())
+        .take(MAX_LISTED_REFERRERS)
+        .collect()
 }
 
 /// Whether NFD can read `text` as an `org.opencontainers.image.created` time.

@@ -15,10 +15,13 @@
 //! held in `Zeroizing` buffers. Nothing here prints, chooses exit codes or logs secrets, and
 //! errors never quote them.
 
+pub mod bundle;
 pub mod encrypted;
 pub mod keys;
+pub mod notary;
 pub mod remote;
 pub mod simple_signing;
+pub mod trust;
 pub mod verify;
 
 pub use keys::{read_private_key, read_public_key, PrivateKeyFormat};

@@ -36,6 +36,12 @@ pub enum Refusal {
     BlobDigestMismatch(String),
     #[error("malformed signature: {0}")]
     Malformed(String),
+    #[error("certificate not trusted: {0}")]
+    UntrustedCertificate(String),
+    #[error("certificate expired: {0}")]
+    ExpiredCertificate(String),
+    #[error("no trust policy applies: {0}")]
+    NoPolicy(String),
 }
 
 impl Refusal {
@@ -48,6 +54,9 @@ impl Refusal {
             Refusal::SubjectMismatch(_) => "subject-mismatch",
             Refusal::BlobDigestMismatch(_) => "blob-digest-mismatch",
             Refusal::Malformed(_) => "malformed",
+            Refusal::UntrustedCertificate(_) => "untrusted-certificate",
+            Refusal::ExpiredCertificate(_) => "expired-certificate",
+            Refusal::NoPolicy(_) => "no-policy",
         }
     }
 }
@@ -143,53 +152,6 @@ pub fn verify_layer(
     })
 }
 
-/// The refusal for an artifact none of whose `layers` signatures verified, from each layer's
-/// failure. A layer signed by the key for another manifest says most (the artifact was changed
-/// after signing), then payload bytes that are not what was signed, then payloads that are not
-/// image signatures; signatures by other keys say least.
-pub fn refuse(artifact: &Digest, tag: &str, failures: &[LayerFailure]) -> Refusal {
-    if let Some(signed) = failures.iter().find_map(|f| match f {
-        LayerFailure::OtherManifest { signed, .. } => Some(signed),
-        _ => None,
-    }) {
-        return Refusal::Tampered(format!(
-            "{tag} holds a valid signature by this key for manifest {signed}, but the artifact \
-             fetched is {artifact}: the artifact was changed after it was signed"
-        ));
-    }
-    if let Some((layer, detail)) = failures.iter().find_map(|f| match f {
-        LayerFailure::Blob { layer, detail } => Some((layer, detail)),
-        _ => None,
-    }) {
-        return Refusal::BlobDigestMismatch(format!("signature layer {layer} of {tag}: {detail}"));
-    }
-    if let Some((layer, detail)) = failures.iter().find_map(|f| match f {
-        LayerFailure::Payload { layer, detail } => Some((layer, detail)),
-        _ => None,
-    }) {
-        return Refusal::Malformed(format!("signature layer {layer} of {tag}: {detail}"));
-    }
-    if failures
-        .iter()
-        .any(|f| matches!(f, LayerFailure::Signature { .. }))
-    {
-        let count = failures.len();
-        return Refusal::WrongKey(format!(
-            "{tag} (for artifact {artifact}) holds {count} signature{}, none made with this \
-             key over its payload: signed with another key, or the payload was changed",
-            if count == 1 { "" } else { "s" }
-        ));
-    }
-    match failures.first() {
-        Some(LayerFailure::Unreadable { layer, detail }) => {
-            Refusal::Malformed(format!("signature layer {layer} of {tag}: {detail}"))
-        }
-        _ => Refusal::NoSignature(format!(
-            "{tag} exists but holds no signature layers, so artifact {artifact} is unsigned"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::keys::generate;
@@ -199,7 +161,6 @@ mod tests {
     const ARTIFACT: &str =
         "sha256:2c1bc4207317e8495198a953d86e35744d97f4ac29672f227ac3b591f70d7fe4";
     const OTHER: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-    const TAG: &str = "sha256-2c1b….sig";
 
     fn artifact() -> Digest {
         Digest::parse(ARTIFACT).unwrap()
@@ -244,11 +205,6 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
         let (layer, blob) = signed(&other_key, ARTIFACT);
         let wrong_key = verify_layer(&layer, &blob, trusted, &artifact()).unwrap_err();
         assert!(matches!(wrong_key, LayerFailure::Signature { .. }));
-        let refusal = refuse(&artifact(), TAG, std::slice::from_ref(&wrong_key));
-        assert_eq!(refusal.kind(), "wrong-key", "{refusal}");
-        assert!(refusal
-            .to_string()
-            .contains("holds 1 signature, none made with this key"));
 
         let (layer, blob) = signed(&key, OTHER);
         let tampered = verify_layer(&layer, &blob, trusted, &artifact()).unwrap_err();
@@ -259,25 +215,16 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
                 signed: OTHER.into()
             }
         );
-        let refusal = refuse(&artifact(), TAG, &[wrong_key.clone(), tampered]);
-        assert_eq!(refusal.kind(), "tampered", "{refusal}");
-        assert!(refusal.to_string().contains(OTHER));
 
         let (layer, mut blob) = signed(&key, ARTIFACT);
         blob.push(b' ');
         let changed = verify_layer(&layer, &blob, trusted, &artifact()).unwrap_err();
         assert!(matches!(changed, LayerFailure::Blob { .. }));
-        let refusal = refuse(&artifact(), TAG, &[wrong_key.clone(), changed]);
-        assert_eq!(refusal.kind(), "blob-digest-mismatch", "{refusal}");
 
         let mut layer = signed(&key, ARTIFACT).0;
         layer.annotations.clear();
         let unsigned = verify_layer(&layer, &signed(&key, ARTIFACT).1, trusted, &artifact());
-        let refusal = refuse(&artifact(), TAG, &[unsigned.unwrap_err()]);
-        assert_eq!(refusal.kind(), "malformed", "{refusal}");
-
-        let refusal = refuse(&artifact(), TAG, &[]);
-        assert_eq!(refusal.kind(), "no-signature", "{refusal}");
+        assert!(matches!(unsigned, Err(LayerFailure::Unreadable { .. })));
     }
 
     #[test]
