@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::registry_opts::{platform, Output, RegistryOpts};
 use super::render;
-use super::sign::{load_private_key, print_signed};
+use super::sign::{print_signed, SignerArgs};
 use nodefit_files::read_text;
 use nodefit_publish::{self as publish, Annotations, Checked, Publication, Signer};
 use nodefit_registry::{Access, Client, ImageRef, ReferrersSource};
@@ -33,12 +33,12 @@ pub struct AttachArgs {
     /// Attach even if the spec has errors.
     #[arg(long)]
     force: bool,
-    /// Sign the artifact once attached: a classic cosign signature, as `nodefit sign`.
+    /// Sign the artifact once attached, as `nodefit sign` does (--format, --key, --cert,
+    /// --envelope).
     #[arg(long, requires = "key")]
     sign: bool,
-    /// The private key for --sign (PKCS#8 or SEC1 PEM, or cosign's encrypted format).
-    #[arg(long, value_name = "FILE", requires = "sign")]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: SignerArgs,
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     output: Output,
     #[command(flatten)]
@@ -59,13 +59,8 @@ pub async fn run(args: AttachArgs) -> Result<u8> {
         _ => "spec.yaml".to_owned(),
     };
     // Read before anything is published, so that a wrong password leaves no unsigned artifact.
-    let key = args
-        .key
-        .as_deref()
-        .filter(|_| args.sign)
-        .map(load_private_key)
-        .transpose()?;
-    let signers: Vec<Signer> = key.iter().map(Signer::Cosign).collect();
+    let keys = args.sign.then(|| args.signer.load()).transpose()?;
+    let signers: Vec<Signer> = keys.iter().flat_map(|k| k.signers()).collect();
     let client = Client::new(image, Access::Push, args.registry.settings()?)?;
     let published = publish::publish(
         &client,
@@ -78,15 +73,15 @@ pub async fn run(args: AttachArgs) -> Result<u8> {
         },
     )
     .await?;
-    let (attached, signed) = (&published.attached, published.cosign());
+    let attached = &published.attached;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }
     match args.output {
         Output::Json => {
             let mut json = serde_json::to_value(attached)?;
-            if let Some(signed) = signed {
-                json["signature"] = serde_json::to_value(signed)?;
+            if !published.signatures.is_empty() {
+                json["signatures"] = serde_json::to_value(&published.signatures)?;
             }
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
@@ -109,7 +104,7 @@ pub async fn run(args: AttachArgs) -> Result<u8> {
                 println!("Attached to {subject}, listed through {listed}");
             }
             println!("Digest: {}", attached.artifact.digest);
-            if let Some(signed) = signed {
+            for signed in &published.signatures {
                 print_signed(&client, signed);
             }
         }

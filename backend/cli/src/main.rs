@@ -25,6 +25,7 @@ mod sign;
 mod test;
 mod token;
 mod validate_node;
+mod trust_opts;
 mod verify;
 
 /// Exit code for a command whose input could not be used (a file unreadable, a spec NFD would
@@ -70,9 +71,11 @@ enum Command {
     ValidateNode(validate_node::ValidateNodeArgs),
     /// Generate an ECDSA P-256 key pair for signing compatibility artifacts (cosign-compatible).
     Keygen(keygen::KeygenArgs),
-    /// Sign an image's compatibility artifact (a classic cosign signature, in its `.sig` tag).
+    /// Sign an image's compatibility artifact: a sigstore bundle, a Notary Project signature or a
+    /// classic cosign signature.
     Sign(sign::SignArgs),
-    /// Verify an image's compatibility artifact against a trusted public key, as cosign would.
+    /// Verify an image's compatibility artifact: every signature, under keys, certificates or a
+    /// trust policy.
     Verify(verify::VerifyArgs),
     /// Run the server: the JSON API and the web UI, on SQLite (default) or PostgreSQL.
     Serve(serve::ServeArgs),

@@ -17,8 +17,9 @@
 use std::collections::BTreeMap;
 
 use nodefit_core::lint::{self, Diagnostic, Severity};
-use nodefit_registry::{self as registry, Attached, Client, Digest, Platform, CREATED};
-use nodefit_signing::remote::{self, Signed};
+use nodefit_registry::{self as registry, Attached, Client, Platform, CREATED};
+use nodefit_signing::notary;
+use nodefit_signing::remote::{self, SignWith, Signed};
 use p256::ecdsa::SigningKey;
 
 /// A spec that passed the lint gate, or was forced through it.
@@ -98,32 +99,39 @@ pub fn annotations(given: BTreeMap<String, String>) -> Result<Annotations, BadCr
     }
 }
 
-/// One way of signing a published artifact. Other formats (sigstore bundles, notation) are
-/// other variants, and a publication takes a list of signers.
+/// One way of signing a published artifact: a signature format is a variant, and a
+/// publication takes a list of signers (one per format the caller signs in).
 pub enum Signer<'k> {
+    /// A sigstore bundle referrer, as cosign 3 writes it.
+    Bundle(&'k SigningKey),
     /// A classic cosign key-pair signature, in the artifact's `sha256-<hex>.sig` tag.
-    Cosign(&'k SigningKey),
+    Classic(&'k SigningKey),
+    /// A Notary Project signature referrer, as notation writes it.
+    Notation {
+        key: &'k notary::keys::SigningKey,
+        /// DER certificates, signing certificate first.
+        chain: &'k [Vec<u8>],
+        envelope: notary::EnvelopeFormat,
+    },
 }
 
 impl Signer<'_> {
-    async fn sign(
-        &self,
-        client: &Client,
-        platform: Option<&Platform>,
-        artifact: &Digest,
-    ) -> Result<Signature, registry::Error> {
+    /// How the signing crate is told to sign.
+    pub fn with(&self) -> SignWith<'_> {
         match self {
-            Signer::Cosign(key) => Ok(Signature::Cosign(
-                remote::sign(client, platform, Some(artifact), key).await?,
-            )),
+            Signer::Bundle(key) => SignWith::Bundle(key),
+            Signer::Classic(key) => SignWith::Classic(key),
+            Signer::Notation {
+                key,
+                chain,
+                envelope,
+            } => SignWith::Notation {
+                key,
+                chain,
+                envelope: *envelope,
+            },
         }
     }
-}
-
-/// What a [`Signer`] did.
-#[derive(Debug)]
-pub enum Signature {
-    Cosign(Signed),
 }
 
 /// Where and how to publish a checked spec.
@@ -141,26 +149,14 @@ pub struct Publication<'a> {
 #[derive(Debug)]
 pub struct Published {
     pub attached: Attached,
-    /// One per signer, in the signers' order.
-    pub signatures: Vec<Signature>,
-}
-
-impl Published {
-    /// The classic cosign signature, if a signer made one.
-    pub fn cosign(&self) -> Option<&Signed> {
-        // The match names every format, so a new one has to be handled here.
-        self.signatures
-            .iter()
-            .map(|signature| match signature {
-                Signature::Cosign(signed) => signed,
-            })
-            .next()
-    }
+    /// One per signer, in the signers' order; each says its format.
+    pub signatures: Vec<Signed>,
 }
 
 /// Attaches `spec` to the client's image as NFD's compatibility artifact, then signs it with
 /// each signer. Signers run only once the artifact is attached, so a failed signature leaves an
-/// artifact that publishing again (same content, nothing new written) signs.
+/// artifact that publishing again (same content, nothing new written) signs; a signer whose
+/// signature is there already writes nothing.
 pub async fn publish(
     client: &Client,
     spec: &Checked,
@@ -177,9 +173,13 @@ pub async fn publish(
     let mut signatures = Vec::with_capacity(publication.signers.len());
     for signer in publication.signers {
         signatures.push(
-            signer
-                .sign(client, publication.platform, &attached.digest)
-                .await?,
+            remote::sign(
+                client,
+                publication.platform,
+                Some(&attached.digest),
+                &signer.with(),
+            )
+            .await?,
         );
     }
     Ok(Published {

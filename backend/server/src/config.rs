@@ -169,6 +169,8 @@ pub struct SigningConfig {
     pub key: p256::ecdsa::SigningKey,
     /// Its public half as PKIX PEM (`cosign.pub`), for `GET /api/v1/signing/public-key`.
     pub public_key_pem: String,
+    /// The formats a publish signs in, in order (`formats`; default: a sigstore bundle).
+    pub formats: Vec<nodefit_signing::remote::Format>,
 }
 
 /// Everything `nodefit serve` runs with.
@@ -236,6 +238,8 @@ struct FileConfig {
 struct FileSigning {
     key_file: PathBuf,
     password_file: Option<PathBuf>,
+    /// `bundle` (default), `classic`: the formats a publish signs in, in this order.
+    formats: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -582,10 +586,30 @@ fn signing(
         anyhow::anyhow!("signing: key_file {}: {e}{hint}", key_file.display())
     })?;
     let public_key_pem = keys::public_pem(key.verifying_key())?;
+    use nodefit_signing::remote::Format;
+    let mut formats = Vec::new();
+    for name in s.formats.unwrap_or_else(|| vec!["bundle".into()]) {
+        match Format::parse(&name) {
+            Some(Format::Notation) => anyhow::bail!(
+                "signing: formats: the server signs with a cosign key, in \"bundle\" and \
+                 \"classic\"; Notary Project signatures need a certificate (nodefit sign \
+                 --format notation)"
+            ),
+            Some(format) if !formats.contains(&format) => formats.push(format),
+            Some(_) => anyhow::bail!("signing: formats: {name:?} is listed twice"),
+            None => anyhow::bail!(
+                "signing: formats: {name:?} is not a format (\"bundle\", \"classic\")"
+            ),
+        }
+    }
+    if formats.is_empty() {
+        anyhow::bail!("signing: formats is empty; leave it out to sign in \"bundle\"");
+    }
     Ok(SigningConfig {
         key_file,
         key,
         public_key_pem,
+        formats,
     })
 }
 

@@ -4,7 +4,8 @@
 //! the claim protocol are in `crate::publishing`.
 
 use nodefit_api::publish::{
-    ImageSpec, Publication, PublishRequest, ReferrerArtifact, Referrers, SignatureInfo,
+    ArtifactSignature, ImageSpec, Publication, PublishRequest, PublishedSignature,
+    ReferrerArtifact, Referrers, SignatureInfo,
 };
 use nodefit_api::{ErrorBody, Page};
 use std::collections::BTreeMap;
@@ -51,6 +52,7 @@ impl From<PublicationRow> for Publication {
             image_digest: r.image_digest,
             artifact_digest: r.artifact_digest,
             signature_digest: r.signature_digest,
+            signed: Vec::new(),
             created_at: r.created_at,
             created_by: r.created_by,
             detached_at: r.detached.as_ref().map(|(at, _)| at.clone()),
@@ -122,7 +124,13 @@ async fn publish(
         .config
         .signing
         .iter()
-        .map(|s| Signer::Cosign(&s.key))
+        .flat_map(|s| {
+            s.formats.iter().map(|format| match format {
+                signing::remote::Format::Classic => Signer::Classic(&s.key),
+                // The configuration admits only bundle and classic.
+                _ => Signer::Bundle(&s.key),
+            })
+        })
         .collect();
     let published = pipeline::publish(
         &client,
@@ -148,7 +156,10 @@ async fn publish(
             image: req.image.trim(),
             image_digest: &subject.digest,
             artifact_digest: published.attached.digest.as_str(),
-            signature_digest: published.cosign().map(|s| s.signature_manifest.as_str()),
+            signature_digest: published
+                .signatures
+                .first()
+                .map(|s| s.signature_manifest.as_str()),
             created_by: &caller.name,
         })
         .await?;
@@ -158,7 +169,17 @@ async fn publish(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(Publication::from(row))).into_response())
+    let mut answer = Publication::from(row);
+    answer.signed = published
+        .signatures
+        .iter()
+        .map(|s| PublishedSignature {
+            format: s.format.name().to_owned(),
+            digest: s.signature_manifest.clone(),
+            unchanged: s.unchanged,
+        })
+        .collect();
+    Ok((status, axum::Json(answer)).into_response())
 }
 
 /// The publish pipeline's lint gate, on the blocking pool: any error-severity diagnostic
@@ -260,7 +281,17 @@ async fn referrers(
     let (client, config) = client(&state, &registry, &image, Access::Pull)?;
     let subject = client.resolve(platform.as_ref()).await?;
     let listing = client.referrers(&subject).await?;
-    let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
+    // Signatures are checked against what the server trusts: its own signing key.
+    let requirement = state.config.signing.as_ref().map(|s| signing::trust::Requirement {
+        policy: "the server's signing key".into(),
+        rule: signing::trust::Rule::AnyOf,
+        trusted: vec![signing::trust::Trusted::Key {
+            name: "the server's signing key".into(),
+            key: *s.key.verifying_key(),
+        }],
+    });
+    let signatures =
+        signing::remote::signatures(&client, &listing.artifacts, requirement.as_ref()).await?;
     let signatures_looked_up = signatures.len();
     let digests: Vec<String> = listing.artifacts.iter().map(|a| a.digest.clone()).collect();
     let mut published: BTreeMap<String, Publication> = state
@@ -276,6 +307,7 @@ async fn referrers(
         .zip(
             signatures
                 .into_iter()
+                .map(Some)
                 .chain(std::iter::repeat_with(|| None)),
         )
         .enumerate()
@@ -292,11 +324,21 @@ async fn referrers(
                 created: annotations.get(CREATED).cloned(),
                 annotations,
                 nfd_choice: i == 0,
-                signature: sig.map(|s| SignatureInfo {
-                    tag: s.tag,
-                    digest: s.digest,
-                    count: s.count,
-                }),
+                signature: classic_summary(&a.digest, sig.as_deref()),
+                signatures: sig
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| ArtifactSignature {
+                        format: s.format.name().to_owned(),
+                        envelope: s.envelope.map(|e| e.name().to_owned()),
+                        reference: s.reference,
+                        signer: s.signer,
+                        verified: s.verified,
+                        verified_by: s.verified_by,
+                        reason: s.reason,
+                        unchecked: s.unchecked,
+                    })
+                    .collect(),
                 publication: published.remove(&a.digest),
             }
         })
@@ -407,6 +449,24 @@ async fn image_spec(
         content,
         publication,
     }))
+}
+
+/// The `.sig` image's summary the `signature` field keeps giving: its tag and how many
+/// classic signatures it holds.
+fn classic_summary(
+    artifact: &str,
+    reports: Option<&[signing::remote::SignatureReport]>,
+) -> Option<SignatureInfo> {
+    let count = reports?
+        .iter()
+        .filter(|r| r.format == signing::remote::Format::Classic)
+        .count();
+    let tag = Digest::parse(artifact).ok()?.signature_tag();
+    (count > 0).then(|| SignatureInfo {
+        digest: tag.clone(),
+        tag,
+        count,
+    })
 }
 
 /// Deletes a compatibility artifact (and its entry in the fallback index), and marks its
