@@ -65,7 +65,7 @@ async fn the_whole_journey_in_a_browser() {
     let public = keys.path().join("cosign.pub");
     nodefit(&["keygen", "--output-key", key.to_str().unwrap()]).assert_success();
     let config = format!(
-        "[registries.local]\nhost = \"{}\"\nplain_http = true\n\n[signing]\nkey_file = \"{}\"\n",
+        "[registries.local]\nhost = \"{}\"\nplain_http = true\n\n[signing]\nkey_file = \"{}\"\nformats = [\"bundle\", \"classic\"]\n",
         registry.host(),
         key.display()
     );

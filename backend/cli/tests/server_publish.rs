@@ -96,7 +96,12 @@ impl Keys {
         if let Some(secs) = request_timeout_secs {
             text.push_str(&format!("request_timeout_secs = {secs}\n"));
         }
-        text.push_str(&format!("[signing]\nkey_file = {:?}\n", self.key));
+        // Both formats: bundles (the default, cosign 3's) and the classic `.sig` image that
+        // cosign 2.5 checks below.
+        text.push_str(&format!(
+            "[signing]\nkey_file = {:?}\nformats = [\"bundle\", \"classic\"]\n",
+            self.key
+        ));
         for (name, table) in registries {
             text.push_str(&format!(
                 "\n[registries.{name}]\n{table}plain_http = true\n"
@@ -200,6 +205,13 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
             .starts_with("sha256:"));
         assert_eq!(publication["version"], 1);
         assert_eq!(publication["createdBy"], "publisher-user");
+        let formats: Vec<&str> = publication["signed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["format"].as_str().unwrap())
+            .collect();
+        assert_eq!(formats, ["bundle", "classic"], "{publication}");
 
         let again = s
             .server
@@ -217,6 +229,13 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
         assert_eq!(artifacts[0]["digest"], artifact.as_str());
         assert_eq!(artifacts[0]["nfdChoice"], true);
         assert_eq!(artifacts[0]["signature"]["count"], 1);
+        let signatures = artifacts[0]["signatures"].as_array().unwrap();
+        assert_eq!(signatures.len(), 2, "{listed}");
+        assert!(
+            signatures.iter().all(|s| s["verified"] == true
+                && s["verifiedBy"] == "the server's signing key"),
+            "{listed}"
+        );
         assert_eq!(
             listed["source"],
             if name == "lab" {
