@@ -6,8 +6,8 @@ use oci_client::manifest::OciDescriptor;
 use serde::Serialize;
 
 use super::registry_opts::{platform, RegistryOpts};
-use nodefit_registry::{Access, Client, ImageRef, ReferrersSource, ARTIFACT_TYPE, CREATED};
 use super::trust_opts::TrustOpts;
+use nodefit_registry::{Access, Client, ImageRef, ReferrersSource, ARTIFACT_TYPE, CREATED};
 use nodefit_signing::{self as signing, remote::SignatureReport};
 use std::path::PathBuf;
 

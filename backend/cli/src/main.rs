@@ -24,8 +24,8 @@ mod serve;
 mod sign;
 mod test;
 mod token;
-mod validate_node;
 mod trust_opts;
+mod validate_node;
 mod verify;
 
 /// Exit code for a command whose input could not be used (a file unreadable, a spec NFD would

@@ -156,7 +156,10 @@ fn load_notation(dir: &Path, repository: &str) -> Result<Option<Trusted>> {
         let store_dir = dir.join("truststore/x509/ca").join(store);
         certificates.extend(read_store(&store_dir)?);
     }
-    Ok(Some(Trusted::Notary(trust_store::trust(policy, certificates))))
+    Ok(Some(Trusted::Notary(trust_store::trust(
+        policy,
+        certificates,
+    ))))
 }
 
 /// The certificates of a named store: its `.pem`, `.crt` and `.cer` files (subdirectories are
@@ -186,7 +189,10 @@ fn read_store(dir: &Path) -> Result<Vec<Vec<u8>>> {
             continue;
         }
         if kind.is_symlink() {
-            bail!("{} is a symlink; notation trust stores refuse them", path.display());
+            bail!(
+                "{} is a symlink; notation trust stores refuse them",
+                path.display()
+            );
         }
         let bytes = nodefit_files::read_bytes(&path, MAX_CERT_FILE_BYTES)?;
         certificates.extend(
@@ -204,7 +210,10 @@ fn read_store(dir: &Path) -> Result<Vec<Vec<u8>>> {
         }
     }
     if certificates.is_empty() {
-        bail!("notation trust store {} holds no certificate", dir.display());
+        bail!(
+            "notation trust store {} holds no certificate",
+            dir.display()
+        );
     }
     Ok(certificates)
 }

@@ -71,8 +71,13 @@ pub async fn run(args: VerifyArgs) -> Result<u8> {
         .requirement(&args.key, &repository)?
         .expect("something is trusted");
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
-    let verdict =
-        remote::verify(&client, platform.as_ref(), args.artifact.as_ref(), &requirement).await?;
+    let verdict = remote::verify(
+        &client,
+        platform.as_ref(),
+        args.artifact.as_ref(),
+        &requirement,
+    )
+    .await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

@@ -232,8 +232,9 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
         let signatures = artifacts[0]["signatures"].as_array().unwrap();
         assert_eq!(signatures.len(), 2, "{listed}");
         assert!(
-            signatures.iter().all(|s| s["verified"] == true
-                && s["verifiedBy"] == "the server's signing key"),
+            signatures
+                .iter()
+                .all(|s| s["verified"] == true && s["verifiedBy"] == "the server's signing key"),
             "{listed}"
         );
         assert_eq!(

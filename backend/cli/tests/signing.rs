@@ -231,7 +231,9 @@ fn sign_and_verify(bed: &Bed) {
     assert_eq!(bed.signature_layers(&signed), 1);
     let out = bed.on_image(
         "sign",
-        &["--format", "classic", "--key", &other_key, "--output", "json"],
+        &[
+            "--format", "classic", "--key", &other_key, "--output", "json",
+        ],
     );
     out.assert_success();
     let json: Value = serde_json::from_str(&out.stdout).unwrap();
@@ -270,7 +272,9 @@ fn sign_and_verify(bed: &Bed) {
     out.assert_success();
     let tag = sig_tag(&signed);
     assert_eq!(
-        out.stdout.matches(&format!("── classic {tag} layer ")).count(),
+        out.stdout
+            .matches(&format!("── classic {tag} layer "))
+            .count(),
         2,
         "{out}"
     );
@@ -282,7 +286,9 @@ fn sign_and_verify(bed: &Bed) {
     let out = bed.on_image("discover", &[]);
     out.assert_success();
     assert_eq!(
-        out.stdout.matches(&format!("── classic {tag} layer ")).count(),
+        out.stdout
+            .matches(&format!("── classic {tag} layer "))
+            .count(),
         2,
         "{out}"
     );

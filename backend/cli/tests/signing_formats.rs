@@ -31,7 +31,11 @@ impl Bed {
             fs::create_dir(dir.path().join(sub)).unwrap();
         }
         let repo = format!("{}/demo/app", registry.host());
-        Bed { registry, dir, repo }
+        Bed {
+            registry,
+            dir,
+            repo,
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -129,10 +133,7 @@ impl Bed {
     }
 
     fn notation_verify(&self, xdg: &str, artifact: &str) -> Output {
-        self.notation(
-            xdg,
-            &["verify", "--insecure-registry", &self.at(artifact)],
-        )
+        self.notation(xdg, &["verify", "--insecure-registry", &self.at(artifact)])
     }
 
     fn verify_json(&self, artifact: &str, trust: &[&str]) -> (Option<i32>, Value) {
@@ -226,11 +227,9 @@ fn bundles_both_ways(bed: &Bed) {
     out.assert_success();
     assert!(out.stdout.contains("as a sigstore bundle"), "{out}");
     let sig_tag = format!("sha256-{}.sig", &ours["sha256:".len()..]);
-    let tag = bed.registry.http(
-        "HEAD",
-        &format!("/v2/demo/app/manifests/{sig_tag}"),
-        &[],
-    );
+    let tag = bed
+        .registry
+        .http("HEAD", &format!("/v2/demo/app/manifests/{sig_tag}"), &[]);
     assert_eq!(tag.status, 404, "no classic signature was written");
     bed.cosign3_verify("ours.pub", &ours).assert_success();
     let out = bed.cosign3(&[
@@ -284,7 +283,10 @@ fn bundles_both_ways(bed: &Bed) {
     // Wrong key: refused by both.
     let out = bed.on_image("verify", &["--key", "other.pub", "--artifact", &theirs]);
     refused(&out, "signature does not verify with this key");
-    assert!(out.stderr.contains("bundle signature does not verify"), "{out}");
+    assert!(
+        out.stderr.contains("bundle signature does not verify"),
+        "{out}"
+    );
     bed.cosign3_verify("other.pub", &theirs).assert_failure();
 
     // Unsigned: refused by both.
@@ -307,8 +309,14 @@ fn bundles_both_ways(bed: &Bed) {
         &unsigned,
     );
     let out = bed.on_image("verify", &["--key", "ours.pub", "--artifact", &unsigned]);
-    refused(&out, "payload digest does not match the artifact (tampered)");
-    assert!(out.stderr.contains("statement subject is another artifact"), "{out}");
+    refused(
+        &out,
+        "payload digest does not match the artifact (tampered)",
+    );
+    assert!(
+        out.stderr.contains("statement subject is another artifact"),
+        "{out}"
+    );
     assert!(out.stderr.contains(&theirs), "{out}");
     bed.cosign3_verify("ours.pub", &unsigned).assert_failure();
 
@@ -347,13 +355,35 @@ fn short_lived_certificate(dir: &Path) -> (String, String) {
         run(Command::new("openssl").current_dir(&ca).args(args)).assert_success();
     };
     openssl(&[
-        "req", "-new", "-newkey", "rsa:2048", "-nodes", "-keyout", "exp.key", "-out", "exp.csr",
-        "-subj", "/C=US/ST=WA/O=Expired/CN=expired",
+        "req",
+        "-new",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "exp.key",
+        "-out",
+        "exp.csr",
+        "-subj",
+        "/C=US/ST=WA/O=Expired/CN=expired",
     ]);
     let until = run(Command::new("date").args(["-u", "-d", "+3 seconds", "+%Y%m%d%H%M%SZ"]));
     openssl(&[
-        "ca", "-batch", "-config", "ca.cnf", "-selfsign", "-keyfile", "exp.key", "-in",
-        "exp.csr", "-out", "exp.crt", "-notext", "-startdate", "20200101000000Z", "-enddate",
+        "ca",
+        "-batch",
+        "-config",
+        "ca.cnf",
+        "-selfsign",
+        "-keyfile",
+        "exp.key",
+        "-in",
+        "exp.csr",
+        "-out",
+        "exp.crt",
+        "-notext",
+        "-startdate",
+        "20200101000000Z",
+        "-enddate",
         until.stdout.trim(),
     ]);
     (
@@ -375,15 +405,30 @@ fn notation_both_ways(bed: &Bed) {
     let cose = bed.attach("notation cose");
     bed.notation(
         "xdg",
-        &["sign", "--insecure-registry", "--signature-format", "cose", &bed.at(&cose)],
+        &[
+            "sign",
+            "--insecure-registry",
+            "--signature-format",
+            "cose",
+            &bed.at(&cose),
+        ],
     )
     .assert_success();
     for (artifact, envelope) in [(&jws, "jws"), (&cose, "cose")] {
         let (code, json) = bed.verify_json(artifact, &["--notation-config", &config]);
         assert_eq!(code, Some(0), "{json}");
         let signature = &json["signatures"][0];
-        assert_eq!((&signature["format"], &signature["envelope"]), (&Value::from("notation"), &Value::from(envelope)));
-        assert!(signature["signer"].as_str().unwrap().contains("CN=nodefit-test"), "{json}");
+        assert_eq!(
+            (&signature["format"], &signature["envelope"]),
+            (&Value::from("notation"), &Value::from(envelope))
+        );
+        assert!(
+            signature["signer"]
+                .as_str()
+                .unwrap()
+                .contains("CN=nodefit-test"),
+            "{json}"
+        );
         let (code, json) = bed.verify_json(artifact, &["--trusted-cert", &cert]);
         assert_eq!(code, Some(0), "{json}");
     }
@@ -393,27 +438,62 @@ fn notation_both_ways(bed: &Bed) {
         let artifact = bed.attach(&format!("nodefit {envelope}"));
         let out = bed.on_image(
             "sign",
-            &["--format", "notation", "--key", &key, "--cert", &cert, "--envelope", envelope, "--artifact", &artifact],
+            &[
+                "--format",
+                "notation",
+                "--key",
+                &key,
+                "--cert",
+                &cert,
+                "--envelope",
+                envelope,
+                "--artifact",
+                &artifact,
+            ],
         );
         out.assert_success();
-        assert!(out.stdout.contains("as a Notary Project signature"), "{out}");
+        assert!(
+            out.stdout.contains("as a Notary Project signature"),
+            "{out}"
+        );
         bed.notation_verify("xdg", &artifact).assert_success();
-        bed.on_image("verify", &["--notation-config", &config, "--artifact", &artifact])
-            .assert_success();
+        bed.on_image(
+            "verify",
+            &["--notation-config", &config, "--artifact", &artifact],
+        )
+        .assert_success();
     }
 
     // Certificate not trusted: refused by both.
-    let out = bed.on_image("verify", &["--trusted-cert", &other_cert, "--artifact", &jws]);
+    let out = bed.on_image(
+        "verify",
+        &["--trusted-cert", &other_cert, "--artifact", &jws],
+    );
     refused(&out, "certificate not trusted");
     bed.notation_verify("other-xdg", &jws).assert_failure();
 
     // Tampered: the spec changed, notation's genuine envelope copied onto the new artifact.
     let forged = bed.attach("forged");
     let envelope = bed.save_signature(&jws, "application/vnd.cncf.notary.signature", "sig.jws");
-    bed.copy_signature(&envelope, "application/vnd.cncf.notary.signature", "application/jose+json", &forged);
-    let out = bed.on_image("verify", &["--notation-config", &config, "--artifact", &forged]);
-    refused(&out, "payload digest does not match the artifact (tampered)");
-    assert!(out.stderr.contains(&format!("the signed payload names {jws}")), "{out}");
+    bed.copy_signature(
+        &envelope,
+        "application/vnd.cncf.notary.signature",
+        "application/jose+json",
+        &forged,
+    );
+    let out = bed.on_image(
+        "verify",
+        &["--notation-config", &config, "--artifact", &forged],
+    );
+    refused(
+        &out,
+        "payload digest does not match the artifact (tampered)",
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("the signed payload names {jws}")),
+        "{out}"
+    );
     bed.notation_verify("xdg", &forged).assert_failure();
 
     // Expired certificate: signed while valid, verified once it has expired.
@@ -421,11 +501,23 @@ fn notation_both_ways(bed: &Bed) {
     let expiring = bed.attach("expiring");
     bed.on_image(
         "sign",
-        &["--format", "notation", "--key", &expired_key, "--cert", &expired_cert, "--artifact", &expiring],
+        &[
+            "--format",
+            "notation",
+            "--key",
+            &expired_key,
+            "--cert",
+            &expired_cert,
+            "--artifact",
+            &expiring,
+        ],
     )
     .assert_success();
     std::thread::sleep(std::time::Duration::from_secs(4));
-    let out = bed.on_image("verify", &["--trusted-cert", &expired_cert, "--artifact", &expiring]);
+    let out = bed.on_image(
+        "verify",
+        &["--trusted-cert", &expired_cert, "--artifact", &expiring],
+    );
     refused(&out, "certificate expired");
     let store = bed.path("xdg").join("notation/truststore/x509/ca/expired");
     fs::create_dir_all(&store).unwrap();
@@ -477,18 +569,35 @@ fn one_trust_policy_for_every_format() {
     bed.on_image("sign", &["--key", "ci.key"]).assert_success();
     let out = bed.on_image("verify", &["--trust-policy", "policy.json"]);
     refused(&out, "requires a signature by each of its entries");
-    bed.on_image("sign", &["--format", "notation", "--key", &key, "--cert", &cert])
-        .assert_success();
+    bed.on_image(
+        "sign",
+        &["--format", "notation", "--key", &key, "--cert", &cert],
+    )
+    .assert_success();
     let (code, json) = bed.verify_json(&artifact, &["--trust-policy", "policy.json"]);
     assert_eq!(code, Some(0), "{json}");
     assert_eq!(json["policy"], "app");
     assert_eq!(json["signatures"].as_array().unwrap().len(), 2, "{json}");
-    let out = bed.on_image("validate-node", &["--trust-policy", "policy.json", "--snapshot", &format!("{}/../../shared/core/tests/data/samples/intel-spr-h100-cx6.features.json", env!("CARGO_MANIFEST_DIR"))]);
+    let out = bed.on_image(
+        "validate-node",
+        &[
+            "--trust-policy",
+            "policy.json",
+            "--snapshot",
+            &format!(
+                "{}/../../shared/core/tests/data/samples/intel-spr-h100-cx6.features.json",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{out}");
     // discover lists both, verified, under the policy.
     let out = bed.on_image("discover", &["--trust-policy", "policy.json"]);
     out.assert_success();
-    assert!(out.stdout.contains("bundle sha256:") && out.stdout.contains("notation (jws) sha256:"), "{out}");
+    assert!(
+        out.stdout.contains("bundle sha256:") && out.stdout.contains("notation (jws) sha256:"),
+        "{out}"
+    );
     assert_eq!(out.stdout.matches(": verified with").count(), 2, "{out}");
     // A repository outside every scope is refused.
     policy("any-of", &format!("{}/elsewhere", bed.registry.host()));

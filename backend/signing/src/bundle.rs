@@ -336,11 +336,7 @@ fn parse(bytes: &[u8]) -> Result<Bundle, Failure> {
 }
 
 /// Verifies a bundle's signature with `key` and that what it signs is the manifest `artifact`.
-pub fn verify(
-    bytes: &[u8],
-    key: &VerifyingKey,
-    artifact: &Digest,
-) -> Result<Described, Failure> {
+pub fn verify(bytes: &[u8], key: &VerifyingKey, artifact: &Digest) -> Result<Described, Failure> {
     let bundle = parse(bytes)?;
     let described = describe_parsed(&bundle);
     if bundle.material.public_key.is_none()
@@ -366,9 +362,10 @@ fn verify_dsse(envelope: &Envelope, key: &VerifyingKey, artifact: &Digest) -> Re
         .map_err(|_| Failure::Malformed("the DSSE payload is not base64".into()))?;
     let signed = pae(&envelope.payload_type, &payload);
     // One signature by the key is enough, as in sigstore's verifiers.
-    let verified = envelope.signatures.iter().any(|s| {
-        decode_signature(&s.sig).is_some_and(|sig| key.verify(&signed, &sig).is_ok())
-    });
+    let verified = envelope
+        .signatures
+        .iter()
+        .any(|s| decode_signature(&s.sig).is_some_and(|sig| key.verify(&signed, &sig).is_ok()));
     if !verified {
         return Err(Failure::Signature);
     }
@@ -501,7 +498,8 @@ lmy0pVNIrJjrAmpDps2yNULcKuaYJJo72SLOjYGAjaF+MYT2HEo1+kVl0Q==
         let text = String::from_utf8(written).unwrap();
         let theirs: serde_json::Value = serde_json::from_str(COSIGN3_BUNDLE).unwrap();
         let ours: serde_json::Value = serde_json::from_str(&text).unwrap();
-        let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        let keys =
+            |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
         assert_eq!(keys(&ours), keys(&theirs));
         assert!(text.len() < 700 && text.starts_with(r#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"publicKey":{"hint":""#));
     }

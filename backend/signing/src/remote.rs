@@ -208,9 +208,7 @@ impl Target {
 
 /// `2026-12-06T04:34:24Z`: what cosign and notation write as the creation time of a signature.
 fn created_now() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 /// Signs the compatibility artifact `artifact` of the image (default: the newest, which NFD
@@ -662,7 +660,8 @@ async fn read_referrer(
         t => t,
     };
     let layer_type = text("/layers/0/mediaType");
-    let (format, envelope, cap) = if artifact_type.starts_with("application/vnd.dev.sigstore.bundle")
+    let (format, envelope, cap) = if artifact_type
+        .starts_with("application/vnd.dev.sigstore.bundle")
         && layer_type.starts_with("application/vnd.dev.sigstore.bundle")
     {
         (Format::Bundle, None, bundle::MAX_BUNDLE_BYTES)
@@ -889,9 +888,7 @@ fn check(
                 ),
                 bundle::Failure::NotASignature { predicate_type } => (
                     "malformed",
-                    format!(
-                        "an attestation of predicate type {predicate_type}, not a signature"
-                    ),
+                    format!("an attestation of predicate type {predicate_type}, not a signature"),
                 ),
             })),
         },

@@ -89,10 +89,16 @@ impl File {
             ));
         }
         let file: File = serde_json::from_slice(bytes).map_err(|e| {
-            format!("not a nodefit trust policy: {}", nodefit_registry::json_problem(&e))
+            format!(
+                "not a nodefit trust policy: {}",
+                nodefit_registry::json_problem(&e)
+            )
         })?;
         if file.version != "1" {
-            return Err(format!("trust policy version {:?}; nodefit reads \"1\"", file.version));
+            return Err(format!(
+                "trust policy version {:?}; nodefit reads \"1\"",
+                file.version
+            ));
         }
         let entries: usize = file.policies.iter().map(|p| p.trust.len() + 1).sum();
         if entries > MAX_POLICIES {
@@ -113,8 +119,7 @@ impl File {
             }
             for scope in &policy.scopes {
                 let body = scope.strip_suffix("/*").unwrap_or(scope);
-                if scope != "*" && (body.is_empty() || body.contains('*') || body.contains("://"))
-                {
+                if scope != "*" && (body.is_empty() || body.contains('*') || body.contains("://")) {
                     return Err(named(format!(
                         "scope {scope:?} is not a repository, a prefix ending in /*, or *"
                     )));
@@ -128,7 +133,9 @@ impl File {
                     return Err(named("require \"none\" takes no trust entries".into()))
                 }
                 (Rule::AnyOf | Rule::AllOf, true) => {
-                    return Err(named("a signature is required but nothing is trusted".into()))
+                    return Err(named(
+                        "a signature is required but nothing is trusted".into(),
+                    ))
                 }
                 _ => {}
             }
@@ -235,7 +242,10 @@ mod tests {
         assert_eq!(name("reg.io/team/sub/x"), Some("deep"));
         assert_eq!(name("reg.io/teamx/app"), Some("rest"));
         assert_eq!(name("reg.io/team"), Some("rest"));
-        let without_global = POLICY.replace(r#"{"name": "rest", "scopes": ["*"], "require": "none"}"#, r#"{"name": "rest", "scopes": ["other.io/x"], "require": "none"}"#);
+        let without_global = POLICY.replace(
+            r#"{"name": "rest", "scopes": ["*"], "require": "none"}"#,
+            r#"{"name": "rest", "scopes": ["other.io/x"], "require": "none"}"#,
+        );
         let file = File::parse(without_global.as_bytes()).unwrap();
         assert!(file.for_repository("reg.io/elsewhere").is_none());
     }
@@ -244,11 +254,26 @@ mod tests {
     fn malformed_policies_are_refused_with_the_reason() {
         for (bad, says) in [
             (r#"{"version": "2", "policies": []}"#, "version"),
-            (r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/*x"], "require": "none"}]}"#, "not a repository"),
-            (r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "any-of"}]}"#, "nothing is trusted"),
-            (r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "none"}, {"name": "b", "scopes": ["r/x"], "require": "none"}]}"#, "two policies"),
-            (r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "any-of", "trust": [{"cosignKey": "k", "notationConfig": "d"}]}]}"#, "one of"),
-            (r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "sometimes"}]}"#, "not a nodefit trust policy"),
+            (
+                r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/*x"], "require": "none"}]}"#,
+                "not a repository",
+            ),
+            (
+                r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "any-of"}]}"#,
+                "nothing is trusted",
+            ),
+            (
+                r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "none"}, {"name": "b", "scopes": ["r/x"], "require": "none"}]}"#,
+                "two policies",
+            ),
+            (
+                r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "any-of", "trust": [{"cosignKey": "k", "notationConfig": "d"}]}]}"#,
+                "one of",
+            ),
+            (
+                r#"{"version": "1", "policies": [{"name": "a", "scopes": ["r/x"], "require": "sometimes"}]}"#,
+                "not a nodefit trust policy",
+            ),
         ] {
             let error = File::parse(bad.as_bytes()).unwrap_err();
             assert!(error.contains(says), "{error}");
@@ -261,8 +286,14 @@ mod tests {
             policy: "p".into(),
             rule,
             trusted: vec![
-                Trusted::Key { name: "a".into(), key: *crate::keys::generate().unwrap().verifying_key() },
-                Trusted::Key { name: "b".into(), key: *crate::keys::generate().unwrap().verifying_key() },
+                Trusted::Key {
+                    name: "a".into(),
+                    key: *crate::keys::generate().unwrap().verifying_key(),
+                },
+                Trusted::Key {
+                    name: "b".into(),
+                    key: *crate::keys::generate().unwrap().verifying_key(),
+                },
             ],
         };
         assert!(requirement(Rule::AnyOf).satisfied(&[1]));

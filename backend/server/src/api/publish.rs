@@ -282,14 +282,18 @@ async fn referrers(
     let subject = client.resolve(platform.as_ref()).await?;
     let listing = client.referrers(&subject).await?;
     // Signatures are checked against what the server trusts: its own signing key.
-    let requirement = state.config.signing.as_ref().map(|s| signing::trust::Requirement {
-        policy: "the server's signing key".into(),
-        rule: signing::trust::Rule::AnyOf,
-        trusted: vec![signing::trust::Trusted::Key {
-            name: "the server's signing key".into(),
-            key: *s.key.verifying_key(),
-        }],
-    });
+    let requirement = state
+        .config
+        .signing
+        .as_ref()
+        .map(|s| signing::trust::Requirement {
+            policy: "the server's signing key".into(),
+            rule: signing::trust::Rule::AnyOf,
+            trusted: vec![signing::trust::Trusted::Key {
+                name: "the server's signing key".into(),
+                key: *s.key.verifying_key(),
+            }],
+        });
     let signatures =
         signing::remote::signatures(&client, &listing.artifacts, requirement.as_ref()).await?;
     let signatures_looked_up = signatures.len();

@@ -82,9 +82,10 @@ fn build_jws(to_sign: &ToSign) -> Result<Vec<u8>, Failure> {
     });
     let protected = BASE64URL.encode(protected.to_string());
     let payload = BASE64URL.encode(to_sign.payload);
-    let signature = to_sign
-        .key
-        .sign(to_sign.algorithm, format!("{protected}.{payload}").as_bytes())?;
+    let signature = to_sign.key.sign(
+        to_sign.algorithm,
+        format!("{protected}.{payload}").as_bytes(),
+    )?;
     let envelope = serde_json::json!({
         "payload": payload,
         "protected": protected,
@@ -101,7 +102,9 @@ fn build_cose(to_sign: &ToSign) -> Result<Vec<u8>, Failure> {
     use ciborium::Value;
     let protected = coset::HeaderBuilder::new()
         .algorithm(cose_algorithm(to_sign.algorithm))
-        .add_critical_label(coset::RegisteredLabelWithPrivate::Text(SIGNING_SCHEME.into()))
+        .add_critical_label(coset::RegisteredLabelWithPrivate::Text(
+            SIGNING_SCHEME.into(),
+        ))
         .content_type(PAYLOAD_CONTENT_TYPE.into())
         .text_value(SIGNING_SCHEME.into(), Value::Text(SCHEME_X509.into()))
         .text_value(
@@ -200,7 +203,11 @@ pub fn parse(bytes: &[u8], format: EnvelopeFormat) -> Result<Parsed, Failure> {
             parsed.chain.len()
         )));
     }
-    if let Some(big) = parsed.chain.iter().find(|c| c.len() > MAX_CERTIFICATE_BYTES) {
+    if let Some(big) = parsed
+        .chain
+        .iter()
+        .find(|c| c.len() > MAX_CERTIFICATE_BYTES)
+    {
         return Err(Failure::Malformed(format!(
             "a certificate of the chain is {} bytes; nodefit reads at most \
              {MAX_CERTIFICATE_BYTES} (signing::notary::MAX_CERTIFICATE_BYTES)",
@@ -229,8 +236,7 @@ fn check_claims(
         Some(SCHEME_X509) => {}
         Some(SCHEME_SIGNING_AUTHORITY) => {
             return Err(Failure::Unsupported(
-                "signing scheme notary.x509.signingAuthority (nodefit verifies notary.x509)"
-                    .into(),
+                "signing scheme notary.x509.signingAuthority (nodefit verifies notary.x509)".into(),
             ))
         }
         other => {

@@ -5,10 +5,10 @@
 //! an envelope cannot choose a weaker one. P-521 keys are refused: nodefit does not carry that
 //! curve.
 
+use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rsa::traits::PublicKeyParts;
 use sha2::{Sha256, Sha384, Sha512};
-use p256::ecdsa::signature::{Signer as _, Verifier as _};
 use zeroize::Zeroizing;
 
 use super::Failure;

@@ -247,7 +247,10 @@ pub fn verify(
     let mut logged = Vec::new();
     let mut enforce = |result: Result<(), Failure>, enforced: bool| match result {
         Err(failure) if !enforced => {
-            logged.push(format!("not enforced at this level: {}", failure_text(&failure)));
+            logged.push(format!(
+                "not enforced at this level: {}",
+                failure_text(&failure)
+            ));
             Ok(())
         }
         other => other,
@@ -267,7 +270,10 @@ pub fn verify(
     }
     enforce(chain.check_valid_at(now, "now"), validity)?;
     if let Some(signed_at) = parsed.signing_time {
-        enforce(chain.check_valid_at(signed_at, "at its signing time"), validity)?;
+        enforce(
+            chain.check_valid_at(signed_at, "at its signing time"),
+            validity,
+        )?;
     }
     let payload: Payload = serde_json::from_slice(&parsed.payload).map_err(|e| {
         Failure::Malformed(format!(

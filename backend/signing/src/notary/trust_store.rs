@@ -87,7 +87,10 @@ impl PolicyFile {
         let mut seen_scopes = std::collections::BTreeSet::new();
         for policy in file.policies {
             let named = |what: String| format!("trust policy {:?}: {what}", policy.name);
-            if policies.iter().any(|(_, p): &(Vec<String>, Policy)| p.name == policy.name) {
+            if policies
+                .iter()
+                .any(|(_, p): &(Vec<String>, Policy)| p.name == policy.name)
+            {
                 return Err(named("the name is used twice".into()));
             }
             if policy.scopes.is_empty() {
@@ -98,7 +101,9 @@ impl PolicyFile {
             }
             for scope in &policy.scopes {
                 if scope != "*" && scope.contains('*') {
-                    return Err(named(format!("scope {scope:?}: only * alone is a wildcard")));
+                    return Err(named(format!(
+                        "scope {scope:?}: only * alone is a wildcard"
+                    )));
                 }
                 if !seen_scopes.insert(scope.clone()) {
                     return Err(named(format!("scope {scope:?} is in two policies")));
@@ -147,7 +152,9 @@ impl PolicyFile {
                 .collect::<Result<Vec<_>, _>>()?;
             let any = policy.identities.iter().any(|i| i == "*");
             if level != Level::Skip && (stores.is_empty() || (identities.is_empty() && !any)) {
-                return Err(named("trustStores and trustedIdentities are required".into()));
+                return Err(named(
+                    "trustStores and trustedIdentities are required".into(),
+                ));
             }
             if any && !identities.is_empty() {
                 return Err(named("* must be the only trusted identity".into()));
@@ -211,7 +218,9 @@ pub fn parse_identity(text: &str) -> Result<Vec<(String, String)>, String> {
     parts.push(current);
     for part in parts {
         let Some((kind, value)) = part.split_once('=') else {
-            return Err(format!("trusted identity {text:?}: {part:?} is not TYPE=value"));
+            return Err(format!(
+                "trusted identity {text:?}: {part:?} is not TYPE=value"
+            ));
         };
         attributes.push((kind.trim().to_owned(), value.trim().to_owned()));
     }
@@ -291,8 +300,14 @@ mod tests {
         let exact = file
             .for_repository("registry.acme-rockets.io/software/net-monitor")
             .unwrap();
-        assert_eq!((exact.name.as_str(), exact.level), ("wabbit", Level::Strict));
-        assert_eq!(exact.identities[0][4], ("OU".into(), "Security Tools".into()));
+        assert_eq!(
+            (exact.name.as_str(), exact.level),
+            ("wabbit", Level::Strict)
+        );
+        assert_eq!(
+            exact.identities[0][4],
+            ("OU".into(), "Security Tools".into())
+        );
         assert_eq!(
             file.for_repository("registry.wabbit-networks.io/software/unsigned/net-utils")
                 .unwrap()
@@ -300,21 +315,44 @@ mod tests {
             Level::Skip
         );
         let global = file.for_repository("elsewhere.io/app").unwrap();
-        assert_eq!((global.name.as_str(), global.identities.len()), ("global", 0));
+        assert_eq!(
+            (global.name.as_str(), global.identities.len()),
+            ("global", 0)
+        );
     }
 
     #[test]
     fn policies_notation_refuses_are_refused() {
         for (bad, says) in [
             (r#"{"version": "2.0", "trustPolicies": []}"#, "version"),
-            (r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*", "r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:s"], "trustedIdentities": ["*"]}]}"#, "only scope"),
-            (r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*"], "signatureVerification": {"level": "skip"}}]}"#, "global scope"),
-            (r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:s"], "trustedIdentities": ["x509.subject: CN=me"]}]}"#, "lacks C"),
-            (r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:s"]}]}"#, "required"),
-            (r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict", "override": {"expiry": "log"}}, "trustStores": ["ca:s"], "trustedIdentities": ["*"]}]}"#, "override"),
-            (r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:../x"], "trustedIdentities": ["*"]}]}"#, "ca:<name>"),
+            (
+                r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*", "r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:s"], "trustedIdentities": ["*"]}]}"#,
+                "only scope",
+            ),
+            (
+                r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["*"], "signatureVerification": {"level": "skip"}}]}"#,
+                "global scope",
+            ),
+            (
+                r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:s"], "trustedIdentities": ["x509.subject: CN=me"]}]}"#,
+                "lacks C",
+            ),
+            (
+                r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:s"]}]}"#,
+                "required",
+            ),
+            (
+                r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict", "override": {"expiry": "log"}}, "trustStores": ["ca:s"], "trustedIdentities": ["*"]}]}"#,
+                "override",
+            ),
+            (
+                r#"{"version": "1.0", "trustPolicies": [{"name": "a", "registryScopes": ["r/x"], "signatureVerification": {"level": "strict"}, "trustStores": ["ca:../x"], "trustedIdentities": ["*"]}]}"#,
+                "ca:<name>",
+            ),
         ] {
-            let error = PolicyFile::parse(bad.as_bytes()).err().unwrap_or_else(|| panic!("{bad}"));
+            let error = PolicyFile::parse(bad.as_bytes())
+                .err()
+                .unwrap_or_else(|| panic!("{bad}"));
             assert!(error.contains(says), "{error}");
         }
     }

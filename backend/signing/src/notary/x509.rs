@@ -301,7 +301,8 @@ fn extension<'a, T: Decode<'a> + const_oid::AssociatedOid>(
 /// digitalSignature and none of the encipherment or CA bits; extended key usage (optional)
 /// without the purposes that are not code signing.
 fn leaf_requirements(certificate: &Certificate) -> Result<(), String> {
-    if let Some((_, constraints)) = extension::<BasicConstraints>(certificate, "basic constraints")? {
+    if let Some((_, constraints)) = extension::<BasicConstraints>(certificate, "basic constraints")?
+    {
         if constraints.ca {
             return Err("a CA certificate cannot sign".into());
         }
@@ -354,7 +355,9 @@ fn ca_requirements(certificate: &Certificate, below: usize) -> Result<(), String
         return Err("an issuing certificate without basic constraints".into());
     };
     if !critical || !constraints.ca {
-        return Err("an issuing certificate whose basic constraints are not critical with cA set".into());
+        return Err(
+            "an issuing certificate whose basic constraints are not critical with cA set".into(),
+        );
     }
     if let Some(limit) = constraints.path_len_constraint {
         if below > usize::from(limit) {
@@ -367,7 +370,9 @@ fn ca_requirements(certificate: &Certificate, below: usize) -> Result<(), String
         return Err("an issuing certificate without key usage".into());
     };
     if !critical || !usage.key_cert_sign() {
-        return Err("an issuing certificate whose key usage is not critical with keyCertSign".into());
+        return Err(
+            "an issuing certificate whose key usage is not critical with keyCertSign".into(),
+        );
     }
     Ok(())
 }
