@@ -11,6 +11,7 @@ use serde_json::value::RawValue;
 #[serde(rename_all = "camelCase")]
 pub struct FleetMatrix {
     pub spec_id: i64,
+    /// The version evaluated; 0 when the request sent `content` (unsaved text) instead.
     pub spec_version: i64,
     /// The evaluated sets (all, or those with a requested tag) and on how many snapshots each
     /// matched.

@@ -8,6 +8,7 @@ pub mod budget;
 pub mod decode;
 pub mod eval;
 pub mod features;
+pub mod fleet;
 pub mod goregex;
 pub mod gostr;
 pub mod k8s;

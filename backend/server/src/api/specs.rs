@@ -93,8 +93,10 @@ fn check_spec_fields(
     }
     if content.len() > MAX_SPEC_BYTES {
         return Err(ApiError::too_large(format!(
-            "the spec is larger than {MAX_SPEC_BYTES} bytes"
-        )));
+            "the spec is larger than {}",
+            super::size_text(MAX_SPEC_BYTES as u64)
+        ))
+        .with_details(serde_json::json!({ "limitBytes": MAX_SPEC_BYTES })));
     }
     check_text("the spec", content, MAX_SPEC_BYTES, true)?;
     if let Some(message) = message {
@@ -591,8 +593,8 @@ pub(super) async fn selected_rows(
     Ok(rows)
 }
 
-/// Evaluate a version of the spec against one snapshot, a chosen set, or all of them: the
-/// fleet matrix.
+/// Evaluate a version of the spec, or unsaved text of it (`content`), against one snapshot, a
+/// chosen set, or all of them: the fleet matrix.
 #[utoipa::path(
     post,
     path = "/specs/{id}/evaluate",
@@ -626,11 +628,24 @@ async fn evaluate(
         )));
     }
     let with_report = req.snapshot_ids.as_ref().is_some_and(|ids| ids.len() == 1);
+    if req.content.is_some() && req.version.is_some() {
+        return Err(ApiError::bad_request(
+            "send either `content` (text to evaluate) or `version` (a stored one), not both",
+        ));
+    }
+    if let Some(content) = &req.content {
+        check_spec_fields(None, content, None)?;
+    }
     let (spec_row, version) = state
         .db
         .spec_version(id, req.version)
         .await?
         .ok_or_else(|| version_not_found(id, req.version))?;
+    // Unsaved text is evaluated as the spec it belongs to, and pinned to no stored version.
+    let (spec_src, spec_version) = match req.content {
+        Some(content) => (content, 0),
+        None => (version.content.unwrap_or_default(), version.version),
+    };
     let rows = selected_rows(&state, req.snapshot_ids, labels.into_iter().collect()).await?;
     if rows.len() > MAX_EVALUATED_SNAPSHOTS {
         return Err(ApiError::bad_request(format!(
@@ -639,8 +654,7 @@ async fn evaluate(
         )));
     }
     let nodes = fleet::load_features(&state.db, &state.cache, &state.work, rows).await?;
-    let spec_src = version.content.unwrap_or_default();
-    let (spec_id, spec_version) = (spec_row.id, version.version);
+    let spec_id = spec_row.id;
     let tags = req.tags.unwrap_or_default();
     let matrix = state
         .work

@@ -69,9 +69,16 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         4,
+        "detached_publications",
+        include_str!("../../../../migrations/sqlite/0004_detached_publications.sql"),
+        include_str!("../../../../migrations/postgres/0004_detached_publications.sql"),
+    ),
+    // 5 is taken by another branch (issue 17).
+    (
+        6,
         "node_feature_rules",
-        include_str!("../../../../migrations/sqlite/0004_node_feature_rules.sql"),
-        include_str!("../../../../migrations/postgres/0004_node_feature_rules.sql"),
+        include_str!("../../../../migrations/sqlite/0006_node_feature_rules.sql"),
+        include_str!("../../../../migrations/postgres/0006_node_feature_rules.sql"),
     ),
 ];
 
