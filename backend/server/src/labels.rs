@@ -32,8 +32,8 @@ fn produced(p: process::Produced) -> Produced {
     Produced {
         key: p.key,
         value: p.value,
-        object: p.object,
-        rule: p.rule,
+        object: p.object.to_string(),
+        rule: p.rule.to_string(),
     }
 }
 
@@ -42,8 +42,8 @@ fn taint(t: process::ProducedTaint) -> ProducedTaint {
         key: t.key,
         value: t.value,
         effect: t.effect,
-        object: t.object,
-        rule: t.rule,
+        object: t.object.to_string(),
+        rule: t.rule.to_string(),
     }
 }
 
@@ -68,8 +68,8 @@ pub fn applied(r: NodeResult) -> Applied {
                 .into(),
                 key: x.key,
                 value: x.value,
-                object: x.object,
-                rule: x.rule,
+                object: x.object.to_string(),
+                rule: x.rule.to_string(),
                 reason: x.reason,
             })
             .collect(),
@@ -77,8 +77,8 @@ pub fn applied(r: NodeResult) -> Applied {
             .rules
             .into_iter()
             .map(|x| RuleResult {
-                object: x.object,
-                rule: x.rule,
+                object: x.object.to_string(),
+                rule: x.rule.to_string(),
                 status: match x.status {
                     RuleStatus::Matched => "matched",
                     RuleStatus::NotMatched => "notMatched",

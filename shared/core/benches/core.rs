@@ -1,5 +1,6 @@
 //! Speed of the core: snapshot parsing, evaluation per node (the three samples and 10,000
-//! generated nodes), and lint of a 2,000-line spec. Figures go to docs/benchmarks.md.
+//! generated nodes), lint of a 2,000-line spec, and a 20-rule NodeFeatureRule processed per
+//! node as nfd-master does. Figures go to docs/benchmarks.md.
 
 use std::hint::black_box;
 
@@ -10,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use nodefit_core::eval::{evaluate, Options};
 use nodefit_core::features::{Features, Instance};
+use nodefit_core::nfr::{self, process};
 use nodefit_core::{lint, parse_spec, snapshot};
 
 const SAMPLES: [(&str, &str); 3] = [
@@ -152,6 +154,41 @@ fn evaluation(c: &mut Criterion) {
     g.finish();
 }
 
+/// `nodefit labels` and the server's labels matrix: 20 rules (e2e/bench/nodefeaturerule-20.yaml)
+/// on each sample, and on 1,000 generated nodes.
+fn labels(c: &mut Criterion) {
+    let objects = nfr::parse(include_str!("../../../e2e/bench/nodefeaturerule-20.yaml")).unwrap();
+    let ruleset = process::Ruleset::new(&objects);
+    let settings = process::Settings::default();
+    let options = process::Options::default();
+    let mut g = c.benchmark_group("labels");
+    for ((name, _), features) in SAMPLES.iter().zip(samples()) {
+        g.bench_function(format!("20-rules/{name}"), |b| {
+            b.iter(|| {
+                process::process(&ruleset, black_box(&features), &settings, &options).unwrap()
+            })
+        });
+    }
+    g.throughput(Throughput::Elements(1_000));
+    g.sample_size(10);
+    g.bench_function("20-rules/1000-generated-nodes", |b| {
+        // Built here, so that the other benchmarks of the group do not pay for it when filtered.
+        let fleet = generated(1_000);
+        b.iter(|| {
+            fleet
+                .iter()
+                .map(|f| {
+                    process::process(&ruleset, f, &settings, &options)
+                        .unwrap()
+                        .labels
+                        .len()
+                })
+                .sum::<usize>()
+        })
+    });
+    g.finish();
+}
+
 fn linting(c: &mut Criterion) {
     let spec = big_spec(2000);
     let mut g = c.benchmark_group("lint");
@@ -177,5 +214,5 @@ fn linting(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, parsing, evaluation, linting);
+criterion_group!(benches, parsing, evaluation, linting, labels);
 criterion_main!(benches);

@@ -14,7 +14,7 @@ use crate::budget::{self, Interrupt, Limit};
 use crate::features::{Features, Instance, NameMap, NameSet, Text};
 use crate::source::Span;
 use crate::spec::{Expr, NamedExpr, Op, Rule, Spec, Term};
-use crate::template::{self, Data, Meter, Template};
+use crate::template::{self, Data, Map, Meter, Template};
 use crate::{gostr, version};
 
 /// The attribute feature through which rules publish `vars` to later rules.
@@ -237,7 +237,7 @@ fn execute_rule(rule: &Rule, view: &View, meter: &mut Meter) -> Result<RuleOutco
         if outcome.is_match {
             any_matched = true;
             if templated {
-                vars.extend(expand_template(rule, &data, meter)?);
+                vars.extend(expand_template(rule, data, meter)?);
             }
         }
         match_any.push(outcome);
@@ -259,7 +259,7 @@ fn execute_rule(rule: &Rule, view: &View, meter: &mut Meter) -> Result<RuleOutco
             });
         }
         if templated {
-            vars.extend(expand_template(rule, &data, meter)?);
+            vars.extend(expand_template(rule, data, meter)?);
         }
     }
     let is_match = rule.match_any.is_empty() || any_matched;
@@ -275,7 +275,7 @@ fn execute_rule(rule: &Rule, view: &View, meter: &mut Meter) -> Result<RuleOutco
 
 fn expand_template(
     rule: &Rule,
-    data: &BTreeMap<String, BTreeMap<String, Vec<Data>>>,
+    data: TemplateData,
     meter: &mut Meter,
 ) -> Result<BTreeMap<String, String>, RuleError> {
     let at = |e: template::TemplateError| RuleError {
@@ -296,15 +296,15 @@ fn expand_template(
 pub(crate) type TemplateData = BTreeMap<String, BTreeMap<String, Vec<Data>>>;
 
 /// Template data as the templates see it: `.domain.feature` is the list of matched elements.
-pub(crate) fn template_input(data: &TemplateData) -> Data {
+pub(crate) fn template_input(data: TemplateData) -> Data {
     Data::Map(
-        data.iter()
+        data.into_iter()
             .map(|(domain, features)| {
                 let features = features
-                    .iter()
-                    .map(|(f, elems)| (f.clone(), Data::List(elems.clone())))
+                    .into_iter()
+                    .map(|(f, elems)| (Text::from(f), Data::List(elems)))
                     .collect();
-                (domain.clone(), Data::Map(features))
+                (Text::from(domain), Data::Map(features))
             })
             .collect(),
     )
@@ -384,7 +384,7 @@ pub(crate) fn instance_element(attrs: &NameMap<Text>) -> Data {
     Data::Map(
         attrs
             .iter()
-            .map(|(k, v)| (k.to_string(), Data::Str(v.to_string())))
+            .map(|(k, v)| (k.clone(), Data::Str(v.clone())))
             .collect(),
     )
 }
@@ -402,11 +402,11 @@ pub(crate) fn element_name(d: &Data) -> &str {
 
 /// A matched flag (`{Name}`) or attribute (`{Name, Value}`) element, as templates see it.
 pub(crate) fn element(name: &str, value: Option<&str>) -> Data {
-    let mut m = BTreeMap::from([("Name".to_string(), Data::Str(name.to_string()))]);
-    if let Some(v) = value {
-        m.insert("Value".to_string(), Data::Str(v.to_string()));
-    }
-    Data::Map(m)
+    let name = (Text::const_new("Name"), Data::Str(name.into()));
+    Data::Map(match value {
+        Some(v) => Map::from([name, (Text::const_new("Value"), Data::Str(v.into()))]),
+        None => Map::from([name]),
+    })
 }
 
 type ExprError = (String, Span);

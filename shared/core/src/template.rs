@@ -14,13 +14,73 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::budget::{self, Interrupt, Limit};
+use crate::features::Text;
 
-/// Template input: NFD passes maps of lists of matched elements.
+/// Template input: NFD passes maps of lists of matched elements. Strings are inline up to 24
+/// bytes (`Text`): a template's data is built per node and per matcher, and nearly every key
+/// (`Name`, `Value`, attribute names) and value fits, so building it does not allocate per
+/// element.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Data {
-    Str(String),
+    Str(Text),
     List(Vec<Data>),
-    Map(BTreeMap<String, Data>),
+    Map(Map),
+}
+
+/// A template map, its entries sorted by key (Go's templates walk maps in key order). A sorted
+/// vector rather than a B-tree: these maps are small (an element's `Name` and `Value`, an
+/// instance's attributes) and built and dropped for every matched element of every node, where
+/// a B-tree's node is ten times their size.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Map(Vec<(Text, Data)>);
+
+impl Map {
+    pub fn get(&self, key: &str) -> Option<&Data> {
+        self.position(key).map(|i| &self.0[i].1)
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Data> {
+        self.position(key).map(|i| self.0.remove(i).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Text, &Data)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Option<usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()
+    }
+}
+
+/// Of entries with the same key, the last is kept, as in a map assignment.
+impl FromIterator<(Text, Data)> for Map {
+    fn from_iter<I: IntoIterator<Item = (Text, Data)>>(entries: I) -> Map {
+        let mut entries: Vec<(Text, Data)> = entries.into_iter().collect();
+        // Stable, so that the last of equal keys stays last; it takes the place of the first.
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        Map(entries)
+    }
+}
+
+impl<const N: usize> From<[(Text, Data); N]> for Map {
+    fn from(entries: [(Text, Data); N]) -> Map {
+        entries.into_iter().collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -152,19 +212,47 @@ fn root_paths<'t>(items: &'t [Item], dot_is_root: bool, out: &mut Vec<&'t [Strin
 /// NFD's reading of an expanded template: `key=value` lines, trimmed, blank lines skipped.
 pub fn parse_vars(expanded: &str) -> Result<BTreeMap<String, String>, TemplateError> {
     let mut out = BTreeMap::new();
-    for line in expanded.split('\n') {
+    parse_vars_into(expanded, &mut out)?;
+    Ok(out)
+}
+
+/// [`parse_vars`] into any collection, in line order (in a map, later lines win, as in Go's
+/// map assignment).
+pub fn parse_vars_into(
+    expanded: &str,
+    out: &mut impl Extend<(String, String)>,
+) -> Result<(), TemplateError> {
+    // Split at bytes, not chars: '\n' and '=' are ASCII, never inside a UTF-8 sequence, and
+    // the lines are short (a char search costs more to set up than the scan).
+    fn split_at(s: &str, b: u8) -> Option<(&str, &str)> {
+        s.bytes()
+            .position(|c| c == b)
+            .map(|i| (&s[..i], &s[i + 1..]))
+    }
+    let mut rest = Some(expanded);
+    while let Some(text) = rest {
+        let line = match split_at(text, b'\n') {
+            Some((line, after)) => {
+                rest = Some(after);
+                line
+            }
+            None => {
+                rest = None;
+                text
+            }
+        };
         let line = line.trim();
         if line.is_empty() {
             continue;
         }
-        let Some((key, value)) = line.split_once('=') else {
+        let Some((key, value)) = split_at(line, b'=') else {
             return Err(TemplateError::Exec(format!(
                 "missing value in expanded template line {line:?}, (format must be '<key>=<value>')"
             )));
         };
-        out.insert(key.to_string(), value.to_string());
+        out.extend([(key.to_string(), value.to_string())]);
     }
-    Ok(out)
+    Ok(())
 }
 
 enum Token {
@@ -553,11 +641,12 @@ fn exec_items<'d>(
                 let Cow::Borrowed(value) = eval(command, dot, vars)? else {
                     return Err(string_range());
                 };
-                let pairs: Box<dyn Iterator<Item = (String, &'d Data)>> = match value {
+                // Keys are made only for a `$key` variable: most ranges have none.
+                let pairs: Box<dyn Iterator<Item = (Key<'d>, &'d Data)>> = match value {
                     Data::List(items) => {
-                        Box::new(items.iter().enumerate().map(|(i, d)| (i.to_string(), d)))
+                        Box::new(items.iter().enumerate().map(|(i, d)| (Key::Index(i), d)))
                     }
-                    Data::Map(m) => Box::new(m.iter().map(|(k, v)| (k.clone(), v))),
+                    Data::Map(m) => Box::new(m.iter().map(|(k, v)| (Key::Name(k), v))),
                     Data::Str(_) => return Err(string_range()),
                 };
                 let mut empty = true;
@@ -566,6 +655,10 @@ fn exec_items<'d>(
                     meter.step()?;
                     let depth = vars.len();
                     if let Some(k) = key_var {
+                        let key = match key {
+                            Key::Index(i) => Text::from(i.to_string()),
+                            Key::Name(name) => name.clone(),
+                        };
                         vars.push((k.clone(), Cow::Owned(Data::Str(key))));
                     }
                     if let Some(e) = elem_var {
@@ -584,6 +677,12 @@ fn exec_items<'d>(
     Ok(())
 }
 
+/// A `range` key: a list's index or a map's key.
+enum Key<'d> {
+    Index(usize),
+    Name(&'d Text),
+}
+
 fn eval<'d>(
     command: &Command,
     dot: &'d Data,
@@ -597,7 +696,8 @@ fn eval<'d>(
                 Data::List(l) => l.len(),
                 Data::Map(m) => m.len(),
             }
-            .to_string(),
+            .to_string()
+            .into(),
         ))),
         Command::Index(target, keys) => {
             let mut value = operand(target, dot, vars)?;
@@ -616,7 +716,7 @@ fn eval<'d>(
 /// One step of `index`, keeping a borrowed value borrowed.
 fn index<'d>(value: Cow<'d, Data>, key: &str) -> Result<Cow<'d, Data>, TemplateError> {
     // `index` on a missing map key yields the zero value, even with missingkey=error.
-    let zero = || Cow::Owned(Data::Str(String::new()));
+    let zero = || Cow::Owned(Data::Str(Text::default()));
     let position = |len: usize| -> Result<usize, TemplateError> {
         let i: usize = key
             .parse()
@@ -643,7 +743,7 @@ fn operand<'d>(
     vars: &Vars<'d>,
 ) -> Result<Cow<'d, Data>, TemplateError> {
     let (base, path) = match o {
-        Operand::Str(s) => return Ok(Cow::Owned(Data::Str(s.clone()))),
+        Operand::Str(s) => return Ok(Cow::Owned(Data::Str(s.as_str().into()))),
         Operand::Dot(path) => (Cow::Borrowed(dot), path),
         Operand::Var(name, path) => {
             let value = vars
@@ -663,8 +763,12 @@ fn operand<'d>(
     path.iter().try_fold(base, |current, field| {
         let missing = || TemplateError::Exec(format!("map has no entry for key {field:?}"));
         match current {
-            Cow::Borrowed(Data::Map(m)) => m.get(field).map(Cow::Borrowed).ok_or_else(missing),
-            Cow::Owned(Data::Map(mut m)) => m.remove(field).map(Cow::Owned).ok_or_else(missing),
+            Cow::Borrowed(Data::Map(m)) => {
+                m.get(field.as_str()).map(Cow::Borrowed).ok_or_else(missing)
+            }
+            Cow::Owned(Data::Map(mut m)) => {
+                m.remove(field.as_str()).map(Cow::Owned).ok_or_else(missing)
+            }
             _ => Err(TemplateError::Exec(format!(
                 "can't evaluate field {field} in a non-map value"
             ))),
@@ -718,29 +822,23 @@ mod tests {
 
     fn data() -> Data {
         let elem = |n: &str, v: &str| {
-            Data::Map(BTreeMap::from([
-                ("Name".to_string(), Data::Str(n.into())),
-                ("Value".to_string(), Data::Str(v.into())),
+            Data::Map(Map::from([
+                ("Name".into(), Data::Str(n.into())),
+                ("Value".into(), Data::Str(v.into())),
             ]))
         };
-        let inst = Data::Map(BTreeMap::from([(
-            "vendor".to_string(),
-            Data::Str("10de".into()),
-        )]));
-        Data::Map(BTreeMap::from([
+        let inst = Data::Map(Map::from([("vendor".into(), Data::Str("10de".into()))]));
+        Data::Map(Map::from([
             (
-                "cpu".to_string(),
-                Data::Map(BTreeMap::from([(
-                    "model".to_string(),
+                "cpu".into(),
+                Data::Map(Map::from([(
+                    "model".into(),
                     Data::List(vec![elem("vendor_id", "Intel"), elem("family", "6")]),
                 )])),
             ),
             (
-                "pci".to_string(),
-                Data::Map(BTreeMap::from([(
-                    "device".to_string(),
-                    Data::List(vec![inst]),
-                )])),
+                "pci".into(),
+                Data::Map(Map::from([("device".into(), Data::List(vec![inst]))])),
             ),
         ]))
     }

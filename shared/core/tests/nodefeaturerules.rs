@@ -53,7 +53,7 @@ fn errors(result: &NodeResult) -> Vec<String> {
         .rules
         .iter()
         .filter(|r| r.status == RuleStatus::Error)
-        .map(|r| r.rule.clone())
+        .map(|r| r.rule.to_string())
         .collect()
 }
 
@@ -168,16 +168,62 @@ fn objects_run_in_name_order_and_later_rules_see_earlier_labels_and_vars() {
             ("feature.node.kubernetes.io/seen".into(), "yes".into()),
         ])
     );
-    let order: Vec<&str> = result.rules.iter().map(|r| r.object.as_str()).collect();
+    let order: Vec<&str> = result.rules.iter().map(|r| &*r.object).collect();
     assert_eq!(order, ["a-first", "b-second"]);
     let seen = result
         .labels
         .iter()
         .find(|l| l.key.ends_with("seen"))
         .unwrap();
+    assert_eq!((&*seen.object, &*seen.rule), ("b-second", "reads"));
+}
+
+/// nodefit feeds back only the `rule.matched` elements something reads; each way of reading
+/// them must still see what nfd-master's would.
+#[test]
+fn every_way_of_reading_rule_matched_sees_the_earlier_outputs() {
+    let publish = "  - name: publishes\n    labels: {a: \"1\", b: \"2\"}\n    vars: {c: \"3\"}\n    matchFeatures:\n    - feature: cpu.model\n";
+    let by_expression_and_dynamic = "  - name: reads\n    labels: {dyn: \"@rule.matched.c\"}\n    matchFeatures:\n    - feature: rule.matched\n      matchExpressions:\n        a: {op: In, value: [\"1\"]}\n";
+    let by_template = "  - name: templated\n    labelsTemplate: \"tpl=@rule.matched.c\"\n    matchFeatures:\n    - feature: cpu.model\n";
+    let by_name = "  - name: ranges\n    labelsTemplate: \"{{ range .rule.matched }}n-{{ .Name }}={{ .Value }}\\n{{ end }}\"\n    matchFeatures:\n    - feature: rule.matched\n      matchName: {op: In, value: [b, c]}\n";
+    let node = features(SMALL_NODE);
+    let ns = |k: &str| format!("feature.node.kubernetes.io/{k}");
+    let result = run(
+        &rule_file(&object(
+            "o",
+            &format!("{publish}{by_expression_and_dynamic}"),
+        )),
+        &node,
+        &Settings::default(),
+    );
     assert_eq!(
-        (seen.object.as_str(), seen.rule.as_str()),
-        ("b-second", "reads")
+        labels(&result),
+        BTreeMap::from([
+            (ns("a"), "1".into()),
+            (ns("b"), "2".into()),
+            (ns("dyn"), "3".into()),
+        ])
+    );
+    // A dynamic value a template writes names its element only once expanded.
+    let result = run(
+        &rule_file(&object("o", &format!("{publish}{by_template}"))),
+        &node,
+        &Settings::default(),
+    );
+    assert_eq!(labels(&result)[&ns("tpl")], "3");
+    let result = run(
+        &rule_file(&object("o", &format!("{publish}{by_name}"))),
+        &node,
+        &Settings::default(),
+    );
+    assert_eq!(
+        labels(&result),
+        BTreeMap::from([
+            (ns("a"), "1".into()),
+            (ns("b"), "2".into()),
+            (ns("n-b"), "2".into()),
+            (ns("n-c"), "3".into()),
+        ])
     );
 }
 

@@ -9,7 +9,7 @@ use crate::budget;
 use crate::eval::RULE_MATCHED;
 use crate::k8s;
 use crate::nfr::decode::{decode_documents, TAINT_EFFECTS};
-use crate::nfr::process::{ANNOTATION_VALUE_MAX, FEATURE_NS, PROFILE_NS};
+use crate::nfr::process::{is_k8s_ns as denied, ANNOTATION_VALUE_MAX, FEATURE_NS, PROFILE_NS};
 use crate::nfr::{Entry, NfrRule, NodeFeatureRule};
 use crate::source::{LineIndex, Span};
 use crate::yaml;
@@ -193,14 +193,6 @@ fn rule<'o>(
             );
         }
     }
-}
-
-/// A `kubernetes.io` namespace outside the ones NFD may write to.
-fn denied(ns: &str, allowed: &[&str]) -> bool {
-    (ns == "kubernetes.io" || ns.ends_with(".kubernetes.io"))
-        && !allowed
-            .iter()
-            .any(|a| ns == *a || ns.ends_with(&format!(".{a}")))
 }
 
 fn denied_namespace(span: Span, what: &str, ns: &str, out: &mut Diagnostics) {

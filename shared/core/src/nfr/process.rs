@@ -14,7 +14,7 @@
 //! Where NFD's Go walks a map in random order (the expressions of a term), nodefit walks the
 //! spec's order; docs/nfd-compatibility.md says what that changes.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 
 use serde::Serialize;
 
@@ -24,7 +24,7 @@ use crate::eval::{
     self, element, element_name, instance_element, match_names, template_input, Sides,
     TemplateData, View, RULE_MATCHED,
 };
-use crate::features::{Features, NameMap, Text};
+use crate::features::{Features, Hasher, NameMap, Text};
 use crate::goregex::{self, Regex};
 use crate::k8s;
 use crate::source::Span;
@@ -91,6 +91,67 @@ impl Settings {
 pub struct Ruleset<'a> {
     objects: Vec<&'a NodeFeatureRule>,
     templates: Vec<Vec<Templates>>,
+    names: Vec<(Name, Vec<Name>)>,
+    /// Per rule, in processing order: whether anything after it reads `rule.matched` (a later
+    /// rule's term, or a dynamic `@rule.matched.…` value, read after all rules). Feeding the
+    /// outputs of the other rules back is work nothing can observe.
+    feeds_back: Vec<Vec<bool>>,
+    /// The `rule.matched` elements anything reads; only these are fed back.
+    back_refs: BackRefs,
+}
+
+/// What of `rule.matched` can be observed: the elements named by `matchExpressions` and by
+/// dynamic values, or all of them when a `matchName` runs over their names or a
+/// `labelsTemplate` may write a dynamic value (`@...`, resolved after all rules, whatever
+/// element it names). Every rule sets labels (a hundred per node for the cpuid rule) that no
+/// later rule reads by name.
+enum BackRefs {
+    All,
+    Named(HashSet<String, Hasher>),
+}
+
+impl BackRefs {
+    fn of<'r>(rules: impl Iterator<Item = &'r NfrRule>) -> BackRefs {
+        let mut named = HashSet::default();
+        for rule in rules {
+            if writes_dynamic_values(rule) {
+                return BackRefs::All;
+            }
+            for term in rule.rule.terms().filter(|t| t.lookup == RULE_MATCHED) {
+                if term.match_name.is_some() {
+                    return BackRefs::All;
+                }
+                named.extend(
+                    term.match_expressions
+                        .iter()
+                        .flatten()
+                        .map(|e| e.name.clone()),
+                );
+            }
+            let dynamic = rule.labels.iter().chain(&rule.extended_resources);
+            named.extend(dynamic.filter_map(|e| {
+                e.value
+                    .strip_prefix('@')?
+                    .strip_prefix(RULE_MATCHED)?
+                    .strip_prefix('.')
+                    .map(str::to_string)
+            }));
+        }
+        BackRefs::Named(named)
+    }
+
+    fn read(&self, key: &str) -> bool {
+        match self {
+            BackRefs::All => true,
+            BackRefs::Named(keys) => keys.contains(key),
+        }
+    }
+}
+
+/// Whether a rule's `labelsTemplate` may write a dynamic label value: one that names a
+/// feature element only once expanded, so what it reads is not known before.
+fn writes_dynamic_values(rule: &NfrRule) -> bool {
+    rule.labels_template.contains('@')
 }
 
 struct Templates {
@@ -119,7 +180,47 @@ impl<'a> Ruleset<'a> {
                     .collect()
             })
             .collect();
-        Ruleset { objects, templates }
+        let names = objects
+            .iter()
+            .map(|o| {
+                let rules = o
+                    .rules
+                    .iter()
+                    .map(|r| Name::from(r.rule.name.as_str()))
+                    .collect();
+                (Name::from(o.name.as_str()), rules)
+            })
+            .collect();
+        let reads = |r: &NfrRule| r.rule.terms().any(|t| t.lookup == RULE_MATCHED);
+        let dynamic = |e: &Entry| e.value.starts_with(&format!("@{RULE_MATCHED}."));
+        let read_at_end = objects.iter().flat_map(|o| &o.rules).any(|r| {
+            writes_dynamic_values(r) || r.labels.iter().chain(&r.extended_resources).any(dynamic)
+        });
+        let flat: Vec<bool> = objects.iter().flat_map(|o| &o.rules).map(reads).collect();
+        let mut later = read_at_end;
+        let mut feeds: Vec<bool> = vec![false; flat.len()];
+        for i in (0..flat.len()).rev() {
+            feeds[i] = later;
+            later |= flat[i];
+        }
+        let mut feeds = feeds.into_iter();
+        let feeds_back = objects
+            .iter()
+            .map(|o| {
+                o.rules
+                    .iter()
+                    .map(|_| feeds.next().unwrap_or(true))
+                    .collect()
+            })
+            .collect();
+        let back_refs = BackRefs::of(objects.iter().flat_map(|o| &o.rules));
+        Ruleset {
+            objects,
+            templates,
+            names,
+            feeds_back,
+            back_refs,
+        }
     }
 
     /// The objects in processing order.
@@ -133,8 +234,8 @@ impl<'a> Ruleset<'a> {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("NodeFeatureRule {object:?}, rule {rule:?}: {message}")]
 pub struct ProcessError {
-    pub object: String,
-    pub rule: String,
+    pub object: Name,
+    pub rule: Name,
     pub message: String,
     pub span: Span,
     pub budget: Option<&'static Limit>,
@@ -148,6 +249,9 @@ pub struct Options {
     pub interrupt: Interrupt,
 }
 
+/// An object's or rule's name in results: shared, since every label a rule sets names it.
+pub type Name = std::sync::Arc<str>;
+
 /// Labels, annotations and extended resources as they would be on the node, and the rule that
 /// set each.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -155,8 +259,8 @@ pub struct Options {
 pub struct Produced {
     pub key: String,
     pub value: String,
-    pub object: String,
-    pub rule: String,
+    pub object: Name,
+    pub rule: Name,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -165,8 +269,8 @@ pub struct ProducedTaint {
     pub key: String,
     pub value: String,
     pub effect: String,
-    pub object: String,
-    pub rule: String,
+    pub object: Name,
+    pub rule: Name,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -185,8 +289,8 @@ pub struct Rejected {
     pub kind: OutputKind,
     pub key: String,
     pub value: String,
-    pub object: String,
-    pub rule: String,
+    pub object: Name,
+    pub rule: Name,
     pub reason: String,
 }
 
@@ -202,8 +306,8 @@ pub enum RuleStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleReport {
-    pub object: String,
-    pub rule: String,
+    pub object: Name,
+    pub rule: Name,
     pub status: RuleStatus,
     /// Why it did not match: where each matcher stopped (with `explain`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -249,10 +353,12 @@ enum Outcome {
     NotMatched(Vec<String>),
 }
 
-/// A rule's `RuleOutput`.
+/// A rule's `RuleOutput`, as the pairs in the order its Go maps are written: of pairs with
+/// the same key the last is the map's entry, and everything that reads these keeps the last.
+/// A map per rule and node would cost more than all the rest (hashing ~100 keys per node).
 struct Output {
-    labels: BTreeMap<String, String>,
-    vars: BTreeMap<String, String>,
+    labels: Vec<(String, String)>,
+    vars: Vec<(String, String)>,
 }
 
 /// Why a rule stopped: an error NFD logs for the rule, or one that stops nodefit.
@@ -315,16 +421,16 @@ pub fn process(
         left: budget::NFR_OUTPUTS.value,
     };
     let mut result = NodeResult::default();
-    // Merged outputs: key → (value, object, rule).
-    let mut labels: BTreeMap<String, (String, usize, usize)> = BTreeMap::new();
-    let mut annotations: BTreeMap<String, (String, usize, usize)> = BTreeMap::new();
-    let mut resources: BTreeMap<String, (String, usize, usize)> = BTreeMap::new();
+    let mut labels: Merged = Merged::new();
+    let mut annotations: Merged = Merged::new();
+    let mut resources: Merged = Merged::new();
     let mut taints: Vec<(usize, usize, usize)> = Vec::new();
     for (oi, object) in ruleset.objects.iter().enumerate() {
         for (ri, rule) in object.rules.iter().enumerate() {
+            let (object_name, rule_name) = (&ruleset.names[oi].0, &ruleset.names[oi].1[ri]);
             let fatal = |message: String, span: Span, budget| ProcessError {
-                object: object.name.clone(),
-                rule: rule.rule.name.clone(),
+                object: object_name.clone(),
+                rule: rule_name.clone(),
                 message,
                 span,
                 budget,
@@ -333,8 +439,8 @@ pub fn process(
                 return Err(fatal(budget::INTERRUPTED.into(), rule.rule.span, None));
             }
             let mut report = RuleReport {
-                object: object.name.clone(),
-                rule: rule.rule.name.clone(),
+                object: object_name.clone(),
+                rule: rule_name.clone(),
                 status: RuleStatus::NotMatched,
                 why: Vec::new(),
                 error: None,
@@ -370,36 +476,42 @@ pub fn process(
                             Some(&budget::NFR_OUTPUTS),
                         ));
                     }
-                    for (k, v) in with_default_ns(out.labels.iter()) {
-                        labels.insert(k, (v.clone(), oi, ri));
-                    }
-                    for (k, v) in with_default_ns(entries(&rule.extended_resources)) {
-                        resources.insert(k, (v.clone(), oi, ri));
-                    }
-                    for (k, v) in with_default_ns(entries(&rule.annotations)) {
-                        annotations.insert(k, (v.clone(), oi, ri));
-                    }
-                    taints.extend((0..rule.taints.len()).map(|ti| (oi, ri, ti)));
                     // Labels as written (before the namespace is added), then vars.
                     let matched = view.rule_matched.get_or_insert_with(NameMap::default);
-                    for (k, v) in out.labels.iter().chain(&out.vars) {
-                        matched.insert(Text::from(k.as_str()), Text::from(v.as_str()));
+                    if ruleset.feeds_back[oi][ri] {
+                        for (k, v) in out.labels.iter().chain(&out.vars) {
+                            if ruleset.back_refs.read(k) {
+                                matched.insert(Text::from(k.as_str()), Text::from(v.as_str()));
+                            }
+                        }
                     }
+                    let from = |(k, v)| (k, (v, oi, ri));
+                    labels.extend(with_default_ns(out.labels).into_iter().map(from));
+                    resources.extend(
+                        with_default_ns(entries(&rule.extended_resources))
+                            .into_iter()
+                            .map(from),
+                    );
+                    annotations.extend(
+                        with_default_ns(entries(&rule.annotations))
+                            .into_iter()
+                            .map(from),
+                    );
+                    taints.extend((0..rule.taints.len()).map(|ti| (oi, ri, ti)));
                 }
             }
             result.rules.push(report);
         }
     }
-    let source = |oi: usize, ri: usize| {
-        let object = ruleset.objects[oi];
-        (object.name.clone(), object.rules[ri].rule.name.clone())
-    };
-    for (key, (value, oi, ri)) in labels {
+    let source =
+        |oi: usize, ri: usize| (ruleset.names[oi].0.clone(), ruleset.names[oi].1[ri].clone());
+    let mut prefixes = ValidPrefix::default();
+    for (key, (value, oi, ri)) in sorted(labels) {
         let (object, rule) = source(oi, ri);
-        match filter_label(&key, &value, &view, settings) {
-            Ok(value) => result.labels.push(Produced {
+        match filter_label(&key, &value, &view, settings, &mut prefixes) {
+            Ok(resolved) => result.labels.push(Produced {
                 key,
-                value,
+                value: resolved.unwrap_or(value),
                 object,
                 rule,
             }),
@@ -413,7 +525,7 @@ pub fn process(
             }),
         }
     }
-    for (key, (value, oi, ri)) in resources {
+    for (key, (value, oi, ri)) in sorted(resources) {
         let (object, rule) = source(oi, ri);
         match filter_extended_resource(&key, &value, &view) {
             Ok(value) => result.extended_resources.push(Produced {
@@ -432,7 +544,7 @@ pub fn process(
             }),
         }
     }
-    for (key, (value, oi, ri)) in annotations {
+    for (key, (value, oi, ri)) in sorted(annotations) {
         let (object, rule) = source(oi, ri);
         match check_annotation(&key, &value) {
             Ok(()) => result.annotations.push(Produced {
@@ -480,29 +592,70 @@ pub fn process(
     Ok(result)
 }
 
-fn entries(list: &[Entry]) -> impl Iterator<Item = (&String, &String)> + Clone {
-    list.iter().map(|e| (&e.key, &e.value))
+/// Every rule's outputs in processing order: (key, (value, object, rule)).
+type Merged = Vec<(String, (String, usize, usize))>;
+
+/// The merged map nfd-master builds (a later rule wins a key), sorted by key.
+fn sorted(mut m: Merged) -> Merged {
+    // Stable: of the pairs with one key, the last written stays last.
+    m.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Merged = Vec::with_capacity(m.len());
+    for pair in m {
+        if out.last().is_some_and(|last| last.0 == pair.0) {
+            out.pop();
+        }
+        out.push(pair);
+    }
+    out
+}
+
+fn entries(list: &[Entry]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|e| (e.key.clone(), e.value.clone()))
+        .collect()
 }
 
 /// `addNsToMapKeys`: unprefixed keys get the default namespace, unless the same map also has
 /// the prefixed key, which wins.
-fn with_default_ns<'v>(
-    map: impl Iterator<Item = (&'v String, &'v String)> + Clone,
-) -> Vec<(String, &'v String)> {
-    let keys: HashSet<&str> = map.clone().map(|(k, _)| k.as_str()).collect();
-    map.filter_map(|(k, v)| {
-        if k.contains('/') {
-            Some((k.clone(), v))
-        } else {
-            let full = format!("{FEATURE_NS}/{k}");
-            (!keys.contains(full.as_str())).then_some((full, v))
-        }
-    })
-    .collect()
+fn with_default_ns(pairs: Vec<(String, String)>) -> Vec<(String, String)> {
+    let has_ns = |k: &str| k.as_bytes().contains(&b'/');
+    // (key with its namespace, value, whether it was written with one)
+    let full: Vec<(String, String, bool)> = pairs
+        .into_iter()
+        .map(|(k, v)| {
+            if has_ns(&k) {
+                return (k, v, true);
+            }
+            let mut key = String::with_capacity(FEATURE_NS.len() + 1 + k.len());
+            key.push_str(FEATURE_NS);
+            key.push('/');
+            key.push_str(&k);
+            (key, v, false)
+        })
+        .collect();
+    // Only a map with both spellings of a key needs the lookup.
+    let written = full.iter().filter(|p| p.2).count();
+    let keep: Vec<bool> = if written == 0 || written == full.len() {
+        vec![true; full.len()]
+    } else {
+        let prefixed: HashSet<&str, Hasher> =
+            full.iter().filter(|p| p.2).map(|p| p.0.as_str()).collect();
+        full.iter()
+            .map(|(k, _, written)| *written || !prefixed.contains(k.as_str()))
+            .collect()
+    };
+    full.into_iter()
+        .zip(keep)
+        .filter(|(_, keep)| *keep)
+        .map(|((k, v, _), _)| (k, v))
+        .collect()
 }
 
 fn split_ns(key: &str) -> (&str, &str) {
-    key.split_once('/').unwrap_or(("", key))
+    match key.bytes().position(|b| b == b'/') {
+        Some(i) => (&key[..i], &key[i + 1..]),
+        None => ("", key),
+    }
 }
 
 /// `getDynamicValue`: `@domain.feature.element` names an attribute element, read after every
@@ -531,11 +684,12 @@ fn dynamic_value(value: &str, view: &View) -> Result<String, String> {
 }
 
 /// A `kubernetes.io` namespace that is not one of NFD's own (`validate.ErrNSNotAllowed`).
-fn is_k8s_ns(ns: &str, allowed: &[&str]) -> bool {
-    (ns == "kubernetes.io" || ns.ends_with(".kubernetes.io"))
-        && !allowed
-            .iter()
-            .any(|a| ns == *a || ns.ends_with(&format!(".{a}")))
+pub(crate) fn is_k8s_ns(ns: &str, allowed: &[&str]) -> bool {
+    let within = |ns: &str, domain: &str| {
+        ns.strip_suffix(domain)
+            .is_some_and(|rest| rest.is_empty() || rest.ends_with('.'))
+    };
+    within(ns, "kubernetes.io") && !allowed.iter().any(|a| within(ns, a))
 }
 
 /// `validate.Label`'s checks, in its order.
@@ -545,12 +699,42 @@ enum LabelCheck {
     Invalid(String),
 }
 
-fn validate_label(key: &str, value: &str) -> LabelCheck {
-    let errs = k8s::qualified_name(key);
-    if !errs.is_empty() {
+/// The namespace last found to be a valid name prefix. Labels are checked in sorted order, so
+/// the labels of one namespace (usually nearly all of them) come together and it is checked
+/// once per node, not once per label.
+#[derive(Default)]
+struct ValidPrefix(Option<String>);
+
+impl ValidPrefix {
+    fn check(&mut self, prefix: &str) -> bool {
+        if self.0.as_deref() == Some(prefix) {
+            return true;
+        }
+        let valid = k8s::is_dns1123_subdomain(prefix);
+        if valid {
+            self.0 = Some(prefix.to_string());
+        }
+        valid
+    }
+}
+
+/// `key` split by [`split_ns`] into `ns` and `base`.
+fn validate_label(
+    key: &str,
+    (ns, base): (&str, &str),
+    value: &str,
+    prefixes: &mut ValidPrefix,
+) -> LabelCheck {
+    let has_prefix = ns.len() + base.len() < key.len(); // "/x" has an empty one
+    let valid_key = if has_prefix {
+        prefixes.check(ns) && k8s::is_qualified_name_base(base)
+    } else {
+        k8s::is_qualified_name_base(key)
+    };
+    if !valid_key {
+        let errs = k8s::qualified_name(key);
         return LabelCheck::Invalid(format!("invalid label key {key:?}: {}", errs.join("; ")));
     }
-    let (ns, _) = split_ns(key);
     if ns.is_empty() {
         return LabelCheck::Invalid("unprefixed keys are not allowed".into());
     }
@@ -564,20 +748,23 @@ fn validate_label(key: &str, value: &str) -> LabelCheck {
     LabelCheck::Ok
 }
 
-/// `filterFeatureLabel`: the value it would set, or the error it logs ("ignoring label").
+/// `filterFeatureLabel`: `Ok` when nfd-master sets the label (with the value a dynamic one
+/// resolves to), or the error it logs ("ignoring label").
 fn filter_label(
     key: &str,
     value: &str,
     view: &View,
     settings: &Settings,
-) -> Result<String, String> {
-    let value = if value.starts_with('@') {
-        dynamic_value(value, view)?
+    prefixes: &mut ValidPrefix,
+) -> Result<Option<String>, String> {
+    let resolved = if value.starts_with('@') {
+        Some(dynamic_value(value, view)?)
     } else {
-        value.to_string()
+        None
     };
+    let value = resolved.as_deref().unwrap_or(value);
     let (ns, base) = split_ns(key);
-    match validate_label(key, &value) {
+    match validate_label(key, (ns, base), value, prefixes) {
         // An extra namespace lets the label through whatever else validation said about it:
         // nfd-master checks it only on this branch.
         LabelCheck::NsNotAllowed => {
@@ -600,7 +787,7 @@ fn filter_label(
             ));
         }
     }
-    Ok(value)
+    Ok(resolved)
 }
 
 /// `filterExtendedResource`: dynamic value, then `validate.ExtendedResource`.
@@ -676,10 +863,10 @@ fn execute(
     let r = &rule.rule;
     let templated = templates.labels.is_some() || templates.vars.is_some();
     let mut out = Output {
-        labels: BTreeMap::new(),
-        vars: BTreeMap::new(),
+        labels: Vec::new(),
+        vars: Vec::new(),
     };
-    let mut expand = |data: &TemplateData, out: &mut Output| -> Result<(), Stop> {
+    let mut expand = |data: TemplateData, out: &mut Output| -> Result<(), Stop> {
         if !templated {
             return Ok(());
         }
@@ -705,7 +892,7 @@ fn execute(
             let text = tpl
                 .execute(&input, meter)
                 .map_err(|e| template_stop(field, e, span))?;
-            into.extend(template::parse_vars(&text).map_err(|e| template_stop(field, e, span))?);
+            template::parse_vars_into(&text, into).map_err(|e| template_stop(field, e, span))?;
         }
         Ok(())
     };
@@ -719,7 +906,7 @@ fn execute(
                     if !templated {
                         break;
                     }
-                    expand(&data, &mut out)?;
+                    expand(data, &mut out)?;
                 }
                 Match::No(miss) => {
                     if explain {
@@ -734,7 +921,7 @@ fn execute(
     }
     if !r.match_features.is_empty() {
         match matcher(&r.match_features, view, templated, explain)? {
-            Match::Yes(data) => expand(&data, &mut out)?,
+            Match::Yes(data) => expand(data, &mut out)?,
             Match::No(miss) => {
                 let why = if explain {
                     vec![format!("matchFeatures{miss}")]
@@ -746,7 +933,7 @@ fn execute(
         }
     }
     out.labels
-        .extend(entries(&rule.labels).map(|(k, v)| (k.clone(), v.clone())));
+        .extend(rule.labels.iter().map(|e| (e.key.clone(), e.value.clone())));
     out.vars
         .extend(r.vars.iter().map(|(k, v)| (k.clone(), v.clone())));
     Ok(Outcome::Matched(out))
