@@ -542,3 +542,90 @@ fn lint_finds_the_cpu_samples_broken_templates_and_nothing_else_in_nfds_samples(
         }
     }
 }
+
+/// NFD's own expectations for the elements its matchers hand templates
+/// (`pkg/apis/nfd/nodefeaturerule/expression-api_test.go`, `TestMatchMulti` and
+/// `TestMatchNamesMulti`, the cases where flags, attributes and instances meet), through a
+/// template that writes out every element, in validate-node (`varsTemplate`) and in
+/// nfd-master's processing (`labelsTemplate`). Every case matches, where `failFast` makes no
+/// difference.
+#[test]
+fn templates_see_the_elements_of_nfds_own_matcher_tests() {
+    // Each element as `Key.value.` pairs in key order, ending in `x` to be a valid label value.
+    let template =
+        "{{range $i, $e := .d.f}}e{{$i}}={{range $k, $v := $e}}{{$k}}.{{$v}}.{{end}}x\\n{{end}}";
+    let keys = r#""flags": {"d.f": {"elements": {"bar": {}, "baz": {}, "qux": {}}}}"#;
+    let values = r#""attributes": {"d.f": {"elements": {"foo": "1", "bar": "2", "quux": "3"}}}"#;
+    let cases: [(&str, String, &str, &[&str]); 4] = [
+        (
+            "multi: keys and values duplicate match",
+            format!("{{{keys}, {values}}}"),
+            "matchExpressions:\n        foo: {op: In, value: [\"1\"]}\n        bar: {op: Exists}",
+            &["Name.bar.x", "Name.bar.Value.2.x", "Name.foo.Value.1.x"],
+        ),
+        (
+            "multi: keys and values DoesNotExist match",
+            format!("{{{keys}, {values}}}"),
+            "matchExpressions:\n        xyzzy: {op: DoesNotExist}",
+            &["Name.xyzzy.x", "Name.xyzzy.Value..x"],
+        ),
+        (
+            "multi: keys, values and instances all match",
+            format!(
+                r#"{{{keys}, {values}, "instances": {{"d.f": {{"elements": [{{"attributes": {{"foo": "1", "bar": "2"}}}}, {{"attributes": {{"foo": "10", "bar": "20"}}}}]}}}}}}"#
+            ),
+            "matchExpressions:\n        foo: {op: In, value: [\"1\"]}\n        bar: {op: Exists}",
+            &[
+                "Name.bar.x",
+                "Name.bar.Value.2.x",
+                "Name.foo.Value.1.x",
+                "bar.2.foo.1.x",
+            ],
+        ),
+        (
+            "input keys, values and instances match (MatchNamesMulti)",
+            r#"{"flags": {"d.f": {"elements": {"key1": {}, "key2": {}}}},
+                "attributes": {"d.f": {"elements": {"key1": "val1", "key2": "val2"}}},
+                "instances": {"d.f": {"elements": [{"attributes": {"key1": "1"}},
+                  {"attributes": {"key1": "2"}}, {"attributes": {"key1": "3", "key2": "4"}}]}}}"#
+                .to_string(),
+            "matchName: {op: In, value: [key2]}",
+            &["Name.key2.x", "Name.key2.Value.val2.x", "key1.3.key2.4.x"],
+        ),
+    ];
+    for (name, node, matcher, want) in cases {
+        let node = features(&node);
+        let want: BTreeMap<String, String> = want
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("e{i}"), e.to_string()))
+            .collect();
+        let spec = nodefit_core::parse_spec(&format!(
+            "version: v1alpha1\ncompatibilities:\n- rules:\n  - name: r\n    varsTemplate: \"{template}\"\n    matchFeatures:\n    - feature: d.f\n      {matcher}\n"
+        ))
+        .unwrap();
+        let evaluation =
+            nodefit_core::eval::evaluate(&spec, &node, &nodefit_core::eval::Options::default())
+                .unwrap();
+        assert_eq!(
+            evaluation.sets[0].rules[0].vars, want,
+            "validate-node: {name}"
+        );
+        let src = object(
+            "o",
+            &format!("  - name: r\n    labelsTemplate: \"{template}\"\n    matchFeatures:\n    - feature: d.f\n      {matcher}\n"),
+        );
+        let result = run(&rule_file(&src), &node, &Settings::default());
+        let got: BTreeMap<String, String> = labels(&result)
+            .into_iter()
+            .map(|(k, v)| {
+                (
+                    k.trim_start_matches("feature.node.kubernetes.io/")
+                        .to_string(),
+                    v,
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "nfd-master: {name}");
+    }
+}
