@@ -226,25 +226,28 @@ pub fn matrix(request: &FleetRequest, nodes: Vec<(EvalRow, Arc<Features>)>) -> F
 }
 
 fn evaluate_all(request: &FleetRequest, nodes: &[(EvalRow, Arc<Features>)]) -> Vec<NodeResult> {
-    par_map(nodes, |(_, f)| evaluate_one(request, f))
-}
-
-/// `f` over every item on every core (CPU work: call from a blocking thread), results in order.
-/// Items are split into one chunk per thread, and only when each chunk is worth a thread.
-pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(items.len() / MIN_PER_THREAD)
+        .min(nodes.len() / MIN_PER_THREAD)
         .max(1);
     if threads == 1 {
-        return items.iter().map(&f).collect();
+        return nodes
+            .iter()
+            .map(|(_, f)| evaluate_one(request, f))
+            .collect();
     }
-    let per_thread = items.len().div_ceil(threads);
-    let f = &f;
+    let per_thread = nodes.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let workers: Vec<_> = items
+        let workers: Vec<_> = nodes
             .chunks(per_thread)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|(_, f)| evaluate_one(request, f))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         workers
             .into_iter()

@@ -14,7 +14,6 @@ use nodefit_core::nfr::process::{self, NodeResult, OutputKind, RuleStatus, Rules
 use nodefit_core::nfr::NodeFeatureRule;
 
 use super::db::EvalRow;
-use super::fleet::par_map;
 
 /// What one labels request needs besides the snapshots.
 pub struct LabelsJob {
@@ -153,4 +152,32 @@ pub fn matrix(job: &LabelsJob, nodes: Vec<(EvalRow, Arc<Features>)>) -> LabelsMa
         limit: job.limit,
         offset: job.offset,
     }
+}
+
+/// Fewer nodes than this per thread are not worth a thread (the fleet matrix's threshold).
+const MIN_PER_THREAD: usize = 32;
+
+/// `f` over every item on every core (CPU work: call from a blocking thread), results in order,
+/// one chunk per thread, as the fleet matrix splits its work. Kept here rather than shared with
+/// `fleet.rs`, so that the two matrices can change independently.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len() / MIN_PER_THREAD)
+        .max(1);
+    if threads == 1 {
+        return items.iter().map(&f).collect();
+    }
+    let per_thread = items.len().div_ceil(threads);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = items
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
