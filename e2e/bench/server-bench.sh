@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Server load benchmark on loopback, SQLite then PostgreSQL (a cluster started here, with
 # PostgreSQL's default durability): fleet evaluation of the example spec against stored
-# snapshots, snapshot upload throughput, and read requests per second. Prints a Markdown table
-# for docs/benchmarks.md.
+# snapshots, the labels a 20-rule NodeFeatureRule (e2e/bench/nodefeaturerule-20.yaml) would
+# apply on them, snapshot upload throughput, and read requests per second. Prints a Markdown
+# table for docs/benchmarks.md.
 #
 #   e2e/bench/server-bench.sh            # 1,000 snapshots, 10 s per wrk run
 #   SNAPSHOTS=5000 DURATION=20 e2e/bench/server-bench.sh
+#   DATABASES=sqlite PARTS=labels e2e/bench/server-bench.sh   # only the upload and the labels
 #
 # Load comes from wrk (Debian), on the same machine as the server. "Server" latencies are the
 # server's own (its per-request log line: request received to response written); wrk's
@@ -17,6 +19,9 @@ require_rust
 apt_install wrk postgresql python3 curl
 SNAPSHOTS=${SNAPSHOTS:-1000}
 DURATION=${DURATION:-10}
+DATABASES=${DATABASES:-sqlite postgres}
+PARTS=${PARTS:-all}
+RULES=e2e/bench/nodefeaturerule-20.yaml
 SPEC=shared/core/tests/data/examples/image-compatibility.yaml
 TOKEN=bench-admin-token-0123456789abcdef
 AUTH="Authorization: Bearer $TOKEN"
@@ -173,15 +178,38 @@ bench() {
     local snapshot_id
     snapshot_id=$(curl -fs -H "$AUTH" "$BASE/api/v1/snapshots?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["items"][0]["id"])')
 
+    local rules_id
+    rules_id=$(python3 -c 'import json,sys; print(json.dumps({"name": "bench-20", "content": open(sys.argv[1]).read()}))' "$RULES" |
+        curl -fs -H "$AUTH" -H "Content-Type: application/json" --data-binary @- "$BASE/api/v1/nodefeaturerules" |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+
     # Cold: the first evaluation after a restart reads and parses every snapshot.
     stop_server
     start_server "$db" "$@"
+    local labels=$BASE/api/v1/nodefeaturerules/$rules_id/labels
+    if [ "$PARTS" = labels ]; then
+        R[$db,labels_cold]=$(curl -fs -o "$WORK/labels.json" -w '%{time_total}' -H "$AUTH" -H "Content-Type: application/json" -d '{}' "$labels" |
+            awk '{printf "%.0f ms", $1 * 1000}')
+    fi
     local evaluate=$BASE/api/v1/specs/$spec_id/evaluate
     R[$db,cold]=$(curl -fs -o "$WORK/matrix.json" -w '%{time_total}' -H "$AUTH" -H "Content-Type: application/json" -d '{}' "$evaluate" |
         awk '{printf "%.0f ms", $1 * 1000}')
     R[$db,total]=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["total"], "snapshots,", m["compatible"], "compatible")' "$WORK/matrix.json")
 
     local from=$(($(wc -l <"$LOG") + 1))
+    # The labels of the 20-rule NodeFeatureRule on every stored snapshot (warm: the features are
+    # in the cache after the evaluation or the cold request above).
+    curl -fs -o "$WORK/labels.json" -H "$AUTH" -H "Content-Type: application/json" -d '{}' "$labels"
+    R[$db,labels_total]=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["total"], "snapshots,", len(m["summary"]), "distinct labels,", m["withErrors"], "with errors")' "$WORK/labels.json")
+    wrk_run "$WORK/labels.txt" -t1 -c1 -d"${DURATION}s" -s "$WORK/evaluate.lua" "$labels"
+    R[$db,labels_server]=$(server_percentiles "$LOG" "$from" "/api/v1/nodefeaturerules/$rules_id/labels")
+    R[$db,labels_client]="$(wrk_p50 "$WORK/labels.txt") ($(rps "$WORK/labels.txt") req/s)"
+    if [ "$PARTS" = labels ]; then
+        stop_server
+        return
+    fi
+
+    from=$(($(wc -l <"$LOG") + 1))
     wrk_run "$WORK/eval.txt" -t1 -c1 -d"${DURATION}s" -s "$WORK/evaluate.lua" "$evaluate"
     R[$db,eval_server]=$(server_percentiles "$LOG" "$from" "/api/v1/specs/$spec_id/evaluate")
     R[$db,eval_client]="$(wrk_p50 "$WORK/eval.txt") ($(rps "$WORK/eval.txt") req/s)"
@@ -199,14 +227,25 @@ bench() {
     stop_server
 }
 
-bench sqlite --data-dir "$WORK/sqlite"
-start_postgres
-bench postgres --database-url "postgres://nodefit@127.0.0.1:$PG_PORT/bench"
+for db in $DATABASES; do
+    case $db in
+    sqlite) bench sqlite --data-dir "$WORK/sqlite" ;;
+    postgres)
+        start_postgres
+        bench postgres --database-url "postgres://nodefit@127.0.0.1:$PG_PORT/bench"
+        ;;
+    esac
+done
 
 echo
 echo "| What | SQLite | PostgreSQL |"
 echo "| --- | --- | --- |"
-row() { echo "| $1 | ${R[sqlite,$2]} | ${R[postgres,$2]} |"; }
+row() { echo "| $1 | ${R[sqlite,$2]:-} | ${R[postgres,$2]:-} |"; }
+row "Labels, 20-rule NodeFeatureRule, matrix" labels_total
+row "Labels, warm: server p50 / p99" labels_server
+row "Labels, warm: wrk p50, 1 connection" labels_client
+row "Labels, cold (first after restart)" labels_cold
+[ "$PARTS" = labels ] && exit 0
 row "Fleet evaluation, matrix" total
 row "Fleet evaluation, warm: server p50 / p99" eval_server
 row "Fleet evaluation, warm: wrk p50, 1 connection" eval_client
