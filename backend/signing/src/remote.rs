@@ -729,7 +729,7 @@ fn describe(found: &Found) -> SignatureReport {
         signer: None,
         verified: false,
         verified_by: None,
-        reason: Some("not verified: no trusted key or certificate was given".into()),
+        reason: Some("no trusted key or certificate was given".into()),
         failure: None,
         unchecked: Vec::new(),
     };
