@@ -31,7 +31,9 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::{try_join, try_join3};
-use oci_client::manifest::{OciDescriptor, OciImageIndex, OciImageManifest};
+/// Descriptors are part of this crate's answers (listings, attached artifacts).
+pub use oci_client::manifest::OciDescriptor;
+use oci_client::manifest::{OciImageIndex, OciImageManifest};
 use reqwest::Method;
 use serde::Serialize;
 use tokio::time::Instant;
