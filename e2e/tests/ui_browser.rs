@@ -321,7 +321,22 @@ async fn the_whole_journey_in_a_browser() {
     // The attachment names the spec and version it holds.
     let attached = b.wait_text("[data-testid=referrer]", &artifact).await;
     assert!(attached.contains("gpu-vfio version 4"), "{attached}");
+    // Every signature, each verified against the server's keys, and the verdict.
     assert!(attached.contains("classic cosign"), "{attached}");
+    assert!(attached.contains("sigstore bundle"), "{attached}");
+    assert_eq!(
+        attached
+            .matches("verified with the server's signing key")
+            .count(),
+        2,
+        "{attached}"
+    );
+    assert!(
+        attached.contains("trusted under the server's signing keys"),
+        "{attached}"
+    );
+    let signed = b.wait_text("[data-testid=signed]", "sigstore bundle").await;
+    assert!(signed.contains("classic cosign"), "{signed}");
     // The confirmation stays after the listing (and is still there a while later).
     tokio::time::sleep(Duration::from_millis(500)).await;
     b.wait_text(
