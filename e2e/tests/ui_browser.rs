@@ -454,8 +454,13 @@ async fn the_whole_journey_in_a_browser() {
         .send_keys(notes.to_str().unwrap())
         .await
         .unwrap();
+    b.wait_text("[data-testid=notice]", "1 of 1 file(s) were not stored")
+        .await;
     let refused = b
-        .wait_text("[data-testid=notice]", "is not a snapshot nodefit can read")
+        .wait_text(
+            "[data-testid=upload-outcomes]",
+            "is not a snapshot nodefit can read",
+        )
         .await;
     assert!(
         refused.contains(notes.file_name().unwrap().to_str().unwrap())

@@ -228,6 +228,10 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
         assert_eq!(artifacts.len(), 1, "published once: {listed}");
         assert_eq!(artifacts[0]["digest"], artifact.as_str());
         assert_eq!(artifacts[0]["nfdChoice"], true);
+        assert!(
+            !listed.to_string().contains(&registry.host()),
+            "hosts never reach clients, not even inside a signature: {listed}"
+        );
         assert_eq!(listed["trust"], "the server's signing keys", "{listed}");
         assert_eq!(artifacts[0]["trusted"], true, "{listed}");
         let signatures = artifacts[0]["signatures"].as_array().unwrap();
@@ -1396,6 +1400,7 @@ fn the_trust_policy_decides_what_is_published_listed_and_served() {
     assert_eq!(listed["artifacts"][1]["trusted"], true, "{listed}");
     let refused = image_spec(&server, "demo/app:v1").expect_error(422, "untrusted");
     assert_eq!(refused["details"]["refusal"], "no-signature", "{refused}");
+    assert!(!refused.to_string().contains(&registry.host()), "{refused}");
     // The trusted one is still served when asked for by digest.
     let by_digest = server.get(
         &format!("/api/v1/images/spec?registry=lab&image=demo/app:v1&artifact={artifact}"),

@@ -449,16 +449,7 @@ async fn referrers(
                 signatures: sig
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|s| ArtifactSignature {
-                        format: s.format.name().to_owned(),
-                        envelope: s.envelope.map(|e| e.name().to_owned()),
-                        reference: s.reference,
-                        signer: s.signer,
-                        verified: s.verified,
-                        verified_by: s.verified_by,
-                        reason: s.reason,
-                        unchecked: s.unchecked,
-                    })
+                    .map(|s| artifact_signature(s, &client, &config.name))
                     .collect(),
                 publication: published.remove(&a.digest),
             }
@@ -523,9 +514,16 @@ async fn image_spec(
     };
     let artifact = &listing.artifacts[position];
     let trusted_spec = match policy_requirement(&state, &client, &config.name, &image)? {
-        Some(requirement) => {
-            Some(trusted_spec(&client, platform.as_ref(), &artifact.digest, &requirement).await?)
-        }
+        Some(requirement) => Some(
+            trusted_spec(
+                &client,
+                &config.name,
+                platform.as_ref(),
+                &artifact.digest,
+                &requirement,
+            )
+            .await?,
+        ),
         None => None,
     };
     let content = match trusted_spec {
@@ -564,6 +562,7 @@ async fn image_spec(
 /// does, the spec read from what was verified); refused with every signature's reason.
 async fn trusted_spec(
     client: &Client,
+    registry: &str,
     platform: Option<&Platform>,
     artifact: &str,
     requirement: &Requirement,
@@ -571,18 +570,56 @@ async fn trusted_spec(
     let digest = Digest::parse(artifact).map_err(|e| ApiError::bad_request(e.to_string()))?;
     match signing::remote::verify(client, platform, Some(&digest), requirement).await? {
         Ok(verified) => Ok(verified.spec),
-        Err(refused) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "untrusted",
-            format!(
-                "artifact {artifact} does not satisfy the trust policy {:?}: {}",
-                requirement.policy, refused.refusal
-            ),
-        )
-        .with_details(serde_json::json!({
-            "refusal": refused.refusal.kind(),
-            "signatures": refused.signatures,
-        }))),
+        Err(refused) => {
+            let signatures: Vec<ArtifactSignature> = refused
+                .signatures
+                .into_iter()
+                .map(|s| artifact_signature(s, client, registry))
+                .collect();
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "untrusted",
+                named(
+                    format!(
+                        "artifact {artifact} does not satisfy the trust policy {:?}: {}",
+                        requirement.policy, refused.refusal
+                    ),
+                    client,
+                    registry,
+                ),
+            )
+            .with_details(serde_json::json!({
+                "refusal": refused.refusal.kind(),
+                "signatures": signatures,
+            })))
+        }
+    }
+}
+
+/// `text` with the registry's host (as the image names it, and the endpoint it is reached
+/// at) replaced by the registry's configured name: hosts never reach clients (docs/server.md),
+/// and a signature's texts can name one (a classic payload's identity, a refusal's reason).
+fn named(text: String, client: &Client, registry: &str) -> String {
+    let image = client.image();
+    text.replace(image.endpoint(), registry)
+        .replace(image.registry(), registry)
+}
+
+fn artifact_signature(
+    s: signing::remote::SignatureReport,
+    client: &Client,
+    registry: &str,
+) -> ArtifactSignature {
+    let named = |text: String| named(text, client, registry);
+    ArtifactSignature {
+        format: s.format.name().to_owned(),
+        envelope: s.envelope.map(|e| e.name().to_owned()),
+        reference: named(s.reference),
+        signer: s.signer.map(named),
+        verified: s.verified,
+        verified_by: s.verified_by,
+        reason: s.reason.map(named),
+        unchecked: s.unchecked.into_iter().map(named).collect(),
     }
 }
 
