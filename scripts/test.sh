@@ -22,6 +22,6 @@ cargo build -q -p nodefit-core --target wasm32-unknown-unknown
 echo "== web UI (frontend/dist, for the server and the browser tests)"
 cargo xtask build-ui
 echo "== tests"
-cargo test -q --workspace
+cargo test -q --workspace --no-fail-fast
 echo "== fuzzing: regressions, corpus, then a bounded run of every target"
 bash shared/fuzz/run-ci.sh

@@ -447,8 +447,12 @@ impl Script {
                 );
             }
             if let Some(subject) = rest.strip_prefix("referrers/") {
+                // A registry with the referrers API answers every subject, an empty list for
+                // one nothing refers to (distribution-spec 1.1: never 404).
                 if subject != digest {
-                    return Action::status(404);
+                    let empty =
+                        format!(r#"{{"schemaVersion":2,"mediaType":"{index}","manifests":[]}}"#);
+                    return Action::respond(200, &[("Content-Type", index)], empty);
                 }
                 if let Some((status, body)) = &script.error_page {
                     return Action::respond(

@@ -321,7 +321,31 @@ async fn the_whole_journey_in_a_browser() {
     // The attachment names the spec and version it holds.
     let attached = b.wait_text("[data-testid=referrer]", &artifact).await;
     assert!(attached.contains("gpu-vfio version 4"), "{attached}");
+    // Every signature, each verified against the server's keys, and the verdict.
     assert!(attached.contains("classic cosign"), "{attached}");
+    assert!(attached.contains("sigstore bundle"), "{attached}");
+    assert_eq!(
+        attached
+            .matches("verified with the server's signing key")
+            .count(),
+        2,
+        "{attached}"
+    );
+    assert!(
+        attached.contains("trusted under the server's signing keys"),
+        "{attached}"
+    );
+    let signed = b.wait_text("[data-testid=signed]", "sigstore bundle").await;
+    assert!(signed.contains("classic cosign"), "{signed}");
+    // The attached spec opens read-only.
+    b.click("[data-testid=referrer] [data-testid=open-artifact]")
+        .await;
+    b.wait_text(
+        "[data-testid=viewer-text]",
+        "vendor_id: {op: In, value: [Intel]}",
+    )
+    .await;
+    b.click_text("[data-testid=viewer] button", "Close").await;
     // The confirmation stays after the listing (and is still there a while later).
     tokio::time::sleep(Duration::from_millis(500)).await;
     b.wait_text(
@@ -395,6 +419,55 @@ async fn the_whole_journey_in_a_browser() {
     b.wait_text("[data-testid=attached-state]", "detached")
         .await;
     b.shot("11-detached").await;
+
+    // Someone else saves the spec meanwhile: saving says so and offers to save anyway, which
+    // keeps both versions.
+    let (_, specs) = b.api("GET", "/specs", None).await;
+    let id = specs["items"][0]["id"].as_i64().unwrap();
+    let (status, theirs) = b
+        .api(
+            "PUT",
+            &format!("/specs/{id}"),
+            Some(json!({
+                "content": format!("{}\n# theirs\n", b.editor_text().await.trim_end()),
+                "baseVersion": 4
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{theirs}");
+    b.tab("editor").await;
+    let mine = format!("{}\n# mine\n", b.editor_text().await.trim_end());
+    b.replace_editor_text(&mine).await;
+    b.click("[data-testid=save]").await;
+    b.wait_text("[data-testid=dialog]", "Someone saved a newer version")
+        .await;
+    b.shot("12-save-conflict").await;
+    b.click("[data-testid=dialog-confirm]").await;
+    b.wait_text("[data-testid=notice]", "as version 6").await;
+
+    // A text file given as a snapshot: refused, naming the file and what was expected.
+    let notes = std::env::temp_dir().join(format!("nodefit-notes-{}.txt", std::process::id()));
+    fs::write(&notes, "these are not node features\n").unwrap();
+    b.tab("snapshots").await;
+    b.find("[data-testid=upload-input]")
+        .await
+        .send_keys(notes.to_str().unwrap())
+        .await
+        .unwrap();
+    b.wait_text("[data-testid=notice]", "1 of 1 file(s) were not stored")
+        .await;
+    let refused = b
+        .wait_text(
+            "[data-testid=upload-outcomes]",
+            "is not a snapshot nodefit can read",
+        )
+        .await;
+    assert!(
+        refused.contains(notes.file_name().unwrap().to_str().unwrap())
+            && refused.contains("NodeFeatureList"),
+        "{refused}"
+    );
+    let _ = fs::remove_file(&notes);
 
     b.close().await;
     drop(server);

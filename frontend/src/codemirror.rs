@@ -7,6 +7,7 @@
 //! It knows nothing of the app's state: what a change or a completion means to the app comes in
 //! as callbacks, so the app's state can own the editor without the two depending on each other.
 
+use nodefit_core::spec::Spec;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -70,21 +71,21 @@ pub struct Editor {
 impl Editor {
     /// Creates the editor in `host`, holding `text`. After every change (and once at creation)
     /// the core lints the text; CodeMirror shows the problems, then `on_change` receives the
-    /// text and them. `complete(text, byte offset, explicit)` answers completion requests
+    /// text, them and the spec lint decoded (when NFD can read it). `complete(text, byte offset, explicit)` answers completion requests
     /// (`explicit`: asked for with Ctrl-Space). `on_tab_mode(indents)` hears when Ctrl-M
     /// switches what Tab does. The callbacks live as long as the page, as the editor does.
     pub fn mount(
         host: &web_sys::HtmlElement,
         text: &str,
         label: &str,
-        mut on_change: impl FnMut(String, Vec<Problem>) + 'static,
+        mut on_change: impl FnMut(String, Vec<Problem>, Option<Spec>) + 'static,
         complete: impl Fn(&str, usize, bool) -> Option<Completion> + 'static,
         on_tab_mode: impl Fn(bool) + 'static,
     ) -> Editor {
         let change = Closure::<dyn FnMut(String) -> String>::new(move |text: String| {
-            let found = problem::lint(&text);
+            let (found, spec) = problem::lint(&text);
             let json = serde_json::to_string(&found).unwrap_or_else(|_| "[]".into());
-            on_change(text, found);
+            on_change(text, found, spec);
             json
         });
         let complete = Closure::<dyn FnMut(String, u32, bool) -> String>::new(

@@ -42,12 +42,13 @@ fn short(s: &str) -> String {
     }
 }
 
-/// Lints `text` with the core and converts the diagnostics for the editor.
-pub fn lint(text: &str) -> Vec<Problem> {
-    let diagnostics = lint::lint(text, &[]);
+/// Lints `text` with the core and converts the diagnostics for the editor; with them, the spec
+/// lint decoded when NFD can read it, for the results to evaluate without decoding again.
+pub fn lint(text: &str) -> (Vec<Problem>, Option<nodefit_core::spec::Spec>) {
+    let (diagnostics, spec) = lint::lint_and_decode(text);
     let offsets = Offsets::new(text);
     let lines = LineIndex::new(text);
-    diagnostics
+    let problems = diagnostics
         .iter()
         .map(|d: &Diagnostic| {
             let (line, column) = lines.line_col(d.span.start);
@@ -78,7 +79,8 @@ pub fn lint(text: &str) -> Vec<Problem> {
                 }),
             }
         })
-        .collect()
+        .collect();
+    (problems, spec)
 }
 
 #[cfg(test)]

@@ -256,7 +256,8 @@ fn a_hung_registry_is_given_up_on() {
 }
 
 /// A registry that serves images but refuses to list tags (as some do for pull-only tokens):
-/// `discover` looks each `.sig` tag up instead, and still shows the signatures.
+/// `discover` looks each `.sig` tag up instead, and still shows classic signatures beside the
+/// bundles it finds among the referrers.
 #[test]
 fn signatures_are_found_without_the_tag_list() {
     let registry = Registry::distribution();
@@ -267,20 +268,23 @@ fn signatures_are_found_without_the_tag_list() {
         .arg(&key)
         .run()
         .assert_success();
-    let attach = |name: &str, sign: bool| {
+    let attach = |name: &str, format: Option<&str>| {
         let spec = write_spec(dir.path(), name, name);
         let mut command = nodefit(&["attach"])
             .args(&image_args(&registry, "demo/app:v1"))
             .arg(&spec);
-        if sign {
-            command = command.args(&["--sign", "--key"]).arg(&key);
+        if let Some(format) = format {
+            command = command
+                .args(&["--sign", "--format", format, "--key"])
+                .arg(&key);
         }
         let out = command.run();
         out.assert_success();
         printed_digest(&out)
     };
-    let signed = attach("signed.yaml", true);
-    let unsigned = attach("unsigned.yaml", false);
+    let signed = attach("signed.yaml", Some("classic"));
+    let bundled = attach("bundled.yaml", Some("bundle"));
+    let unsigned = attach("unsigned.yaml", None);
     let sig_tag = |digest: &str| format!("{}.sig", digest.replace(':', "-"));
 
     let proxy = Proxy::start(&registry.host(), |head, _| {
@@ -295,13 +299,26 @@ fn signatures_are_found_without_the_tag_list() {
         .run();
     out.assert_success();
     assert!(
-        out.stdout
-            .contains(&format!("└── {}  1 cosign signature", sig_tag(&signed))),
+        out.stdout.contains(&format!(
+            "└── classic {} layer 1: not verified",
+            sig_tag(&signed)
+        )),
+        "{out}"
+    );
+    let bundle_line = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.contains(&bundled))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        bundle_line.contains("bundle sha256:")
+            && bundle_line.contains(": not verified: no trusted key or certificate was given"),
         "{out}"
     );
     assert!(out.stdout.contains(&unsigned), "{out}");
     assert!(!out.stdout.contains(&sig_tag(&unsigned)), "{out}");
-    for digest in [&signed, &unsigned] {
+    for digest in [&signed, &bundled, &unsigned] {
         let path = format!("/v2/demo/app/manifests/{}", sig_tag(digest));
         assert!(
             request_lines(&out.stderr)
@@ -455,8 +472,9 @@ fn floods_of_referrers_are_bounded() {
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["referrers"].as_array().unwrap().len(), 3000);
     assert_eq!(json["signaturesLookedUp"], 50);
+    // Per artifact looked up: its classic `.sig` tag and its referrers (bundles, notation).
     let requests = flood.seen().len();
-    assert!(requests <= 60, "{requests} requests");
+    assert!(requests <= 2 * 50 + 10, "{requests} requests");
     // 8 requests in flight at most; the registry's side counts a connection until its thread
     // has closed it, which can lag the client's next request by a moment.
     assert!(flood.most_open() <= 10, "{} at once", flood.most_open());

@@ -228,7 +228,12 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
         assert_eq!(artifacts.len(), 1, "published once: {listed}");
         assert_eq!(artifacts[0]["digest"], artifact.as_str());
         assert_eq!(artifacts[0]["nfdChoice"], true);
-        assert_eq!(artifacts[0]["signature"]["count"], 1);
+        assert!(
+            !listed.to_string().contains(&registry.host()),
+            "hosts never reach clients, not even inside a signature: {listed}"
+        );
+        assert_eq!(listed["trust"], "the server's signing keys", "{listed}");
+        assert_eq!(artifacts[0]["trusted"], true, "{listed}");
         let signatures = artifacts[0]["signatures"].as_array().unwrap();
         assert_eq!(signatures.len(), 2, "{listed}");
         assert!(
@@ -1047,7 +1052,15 @@ fn a_retry_after_a_failed_signature_signs_the_artifact_already_attached() {
     let listed = referrers(&server, "lab");
     let artifacts = listed["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 1, "{listed}");
-    assert!(artifacts[0].get("signature").is_none(), "{listed}");
+    let classic = |artifact: &serde_json::Value| {
+        artifact["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["format"] == "classic")
+            .count()
+    };
+    assert_eq!(classic(&artifacts[0]), 0, "{listed}");
     let attached = artifacts[0]["digest"].clone();
 
     failing.store(false, Ordering::SeqCst);
@@ -1059,7 +1072,7 @@ fn a_retry_after_a_failed_signature_signs_the_artifact_already_attached() {
     let artifacts = listed["artifacts"].as_array().unwrap();
     assert_eq!(artifacts.len(), 1, "attached once: {listed}");
     assert_eq!(artifacts[0]["digest"], attached);
-    assert_eq!(artifacts[0]["signature"]["count"], 1, "{listed}");
+    assert_eq!(classic(&artifacts[0]), 1, "{listed}");
 }
 
 /// A registry that accepts connections and never answers (SIGSTOP): the publish stops talking
@@ -1215,4 +1228,221 @@ fn a_publish_whose_body_never_arrives_is_a_408_at_the_request_time() {
         "answered after {took:?}, the request time is {REQUEST_TIMEOUT} s"
     );
     server.request("GET", "/healthz", None, None).expect(200);
+}
+
+/// A notation test certificate made by the real notation (`cert generate-test`), trusted by a
+/// strict notation policy in `xdg/notation`: `(key, certificate)`.
+fn notation_identity(xdg: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let out = testbed::run(
+        testbed::notation_cmd()
+            .env("HOME", xdg)
+            .env("XDG_CONFIG_HOME", xdg)
+            .args(["cert", "generate-test", "--default", name]),
+    );
+    out.assert_success();
+    std::fs::write(
+        xdg.join("notation/trustpolicy.json"),
+        format!(
+            r#"{{"version": "1.0", "trustPolicies": [{{"name": "t", "registryScopes": ["*"],
+            "signatureVerification": {{"level": "strict"}}, "trustStores": ["ca:{name}"],
+            "trustedIdentities": ["*"]}}]}}"#
+        ),
+    )
+    .unwrap();
+    let keys = xdg.join("notation/localkeys");
+    (
+        keys.join(format!("{name}.key")),
+        keys.join(format!("{name}.crt")),
+    )
+}
+
+fn image_spec(server: &Server, image: &str) -> server_support::Response {
+    server.get(
+        &format!("/api/v1/images/spec?registry=lab&image={image}"),
+        ADMIN,
+    )
+}
+
+/// `[trust] policy_file`: the server signs in the formats its policy requires (a Notary Project
+/// signature from notation's own test certificate beside a bundle), refuses to publish what the
+/// policy would refuse, lists each artifact as trusted or not, serves only trusted specs for
+/// evaluation, and refuses repositories no scope covers. notation itself verifies the server's
+/// signature under its strict policy.
+#[test]
+fn the_trust_policy_decides_what_is_published_listed_and_served() {
+    let registry = Registry::distribution();
+    testbed::seed_image(&registry, "demo/app:v1");
+    testbed::seed_image(&registry, "other/app:v1");
+    let keys = keys();
+    let dir = keys.dir.path();
+    let xdg = dir.join("xdg");
+    std::fs::create_dir(&xdg).unwrap();
+    let (notation_key, notation_cert) = notation_identity(&xdg, "release");
+    std::fs::write(
+        dir.join("trust.json"),
+        format!(
+            r#"{{"version": "1", "policies": [
+              {{"name": "release", "scopes": ["{}/demo/*"], "require": "all-of",
+                "trust": [{{"cosignKey": "cosign.pub"}}, {{"notationConfig": "xdg/notation"}}]}}]}}"#,
+            registry.host()
+        ),
+    )
+    .unwrap();
+    let config = |name: &str, signing: &str| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "[trust]\npolicy_file = \"trust.json\"\n\n[signing]\n{signing}\n\n\
+                 [registries.lab]\nhost = {:?}\nplain_http = true\n",
+                registry.host()
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let (store, _data) = sqlite();
+
+    // Signing with the cosign key alone: the policy needs notation's signature too, so the
+    // publish is refused before anything is written.
+    let bundle_only = config(
+        "bundle-only.toml",
+        &format!("key_file = {:?}\nformats = [\"bundle\"]", keys.key),
+    );
+    let server = serve(&store, &bundle_only);
+    let spec = create_spec(&server, "x86", SPEC);
+    let refused = publish(&server, ADMIN, spec, "lab").expect_error(422, "untrusted_publish");
+    let message = refused["message"].as_str().unwrap_or_default().to_owned();
+    assert!(
+        message.contains("\"release\"") && message.contains("each") && message.contains("bundle"),
+        "{refused}"
+    );
+    assert!(!message.contains(&registry.host()), "no host: {refused}");
+    assert_eq!(
+        referrers(&server, "lab")["artifacts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0,
+        "nothing attached"
+    );
+    drop(server);
+
+    // Both: published, listed as trusted, served.
+    let both = config(
+        "both.toml",
+        &format!(
+            "key_file = {:?}\nnotation_key_file = {notation_key:?}\nnotation_cert_file = \
+             {notation_cert:?}\nformats = [\"bundle\", \"notation\"]",
+            keys.key
+        ),
+    );
+    let server = serve(&store, &both);
+    let published = publish(&server, ADMIN, spec, "lab");
+    published.expect(201);
+    let publication = published.json();
+    let formats: Vec<&str> = publication["signed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(formats, ["bundle", "notation"], "{publication}");
+    let artifact = publication["artifactDigest"].as_str().unwrap().to_owned();
+    let listed = referrers(&server, "lab");
+    assert_eq!(listed["trust"], "release", "{listed}");
+    let first = &listed["artifacts"][0];
+    assert_eq!(first["trusted"], true, "{listed}");
+    assert!(
+        first["signatures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["verified"] == true),
+        "{listed}"
+    );
+    let served = image_spec(&server, "demo/app:v1");
+    served.expect(200);
+    assert_eq!(served.json()["content"], SPEC);
+
+    // notation verifies the server's Notary Project signature under its strict policy.
+    let at = format!("{}/demo/app@{artifact}", registry.host());
+    let out = testbed::run(
+        testbed::notation_cmd()
+            .env("HOME", &xdg)
+            .env("XDG_CONFIG_HOME", &xdg)
+            .args(["verify", "--insecure-registry", &at]),
+    );
+    out.assert_success();
+
+    // An unsigned artifact attached on top is what NFD would now use: listed as not trusted,
+    // and not served for evaluation.
+    let unsigned = dir.join("unsigned.yaml");
+    std::fs::write(&unsigned, SPEC.replace("x86 nodes", "unsigned")).unwrap();
+    let image = format!("{}/demo/app:v1", registry.host());
+    let out = nodefit(
+        &[
+            "attach",
+            "--image",
+            &image,
+            "--plain-http",
+            unsigned.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = referrers(&server, "lab");
+    assert_eq!(listed["artifacts"][0]["trusted"], false, "{listed}");
+    assert_eq!(listed["artifacts"][1]["trusted"], true, "{listed}");
+    let refused = image_spec(&server, "demo/app:v1").expect_error(422, "untrusted");
+    assert_eq!(refused["details"]["refusal"], "no-signature", "{refused}");
+    assert!(!refused.to_string().contains(&registry.host()), "{refused}");
+    // The trusted one is still served when asked for by digest.
+    let by_digest = server.get(
+        &format!("/api/v1/images/spec?registry=lab&image=demo/app:v1&artifact={artifact}"),
+        ADMIN,
+    );
+    by_digest.expect(200);
+
+    // A repository outside every scope: nothing there is trusted or published.
+    let other = format!("{}/other/app:v1", registry.host());
+    let out = nodefit(
+        &[
+            "attach",
+            "--image",
+            &other,
+            "--plain-http",
+            unsigned.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    image_spec(&server, "other/app:v1").expect_error(422, "no_trust_policy");
+    let listed = server.get(
+        "/api/v1/images/referrers?registry=lab&image=other/app:v1",
+        ADMIN,
+    );
+    listed.expect(200);
+    assert_eq!(
+        listed.json()["artifacts"][0]["trusted"],
+        false,
+        "{}",
+        listed.text()
+    );
+    server
+        .json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &json!({"specId": spec, "registry": "lab", "image": "other/app:v1"}),
+        )
+        .expect_error(422, "no_trust_policy");
 }

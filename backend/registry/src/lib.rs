@@ -27,10 +27,13 @@ mod setting;
 mod transport;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use futures_util::future::{try_join, try_join3};
-use oci_client::manifest::{OciDescriptor, OciImageIndex, OciImageManifest};
+/// Descriptors are part of this crate's answers (listings, attached artifacts).
+pub use oci_client::manifest::OciDescriptor;
+use oci_client::manifest::{OciImageIndex, OciImageManifest};
 use reqwest::Method;
 use serde::Serialize;
 use tokio::time::Instant;
@@ -280,6 +283,11 @@ impl Change<'_> {
 pub struct Client {
     transport: Transport,
     image: ImageRef,
+    /// Whether the registry has the referrers API, learnt from the first answer to it and kept
+    /// for the client's life, as oras-go's `Repository` keeps it: a registry without the API
+    /// answers 404 to every subject, so asking again per signature lookup only doubles the
+    /// requests of `discover` and `verify`.
+    referrers_api: OnceLock<ReferrersSource>,
 }
 
 impl Client {
@@ -291,7 +299,11 @@ impl Client {
             access,
             settings,
         )?;
-        Ok(Self { transport, image })
+        Ok(Self {
+            transport,
+            image,
+            referrers_api: OnceLock::new(),
+        })
     }
 
     /// Calls the registry `label` in every message instead of by its host: the server names
@@ -447,6 +459,9 @@ impl Client {
     /// The compatibility artifacts referring to `subject`, from the referrers API when the
     /// registry has it, else from the fallback tag (as oras-go's `Referrers`, which NFD uses).
     pub async fn referrers(&self, subject: &OciDescriptor) -> Result<Listing, Error> {
+        if self.referrers_api.get() == Some(&ReferrersSource::TagSchema) {
+            return self.referrers_from_tag(subject).await;
+        }
         let mut url = self.transport.url(&format!("referrers/{}", subject.digest));
         url.query_pairs_mut()
             .append_pair("artifactType", ARTIFACT_TYPE);
@@ -461,9 +476,11 @@ impl Client {
                 )
                 .await?;
             if response.status == 404 && page == 1 {
+                let _ = self.referrers_api.set(ReferrersSource::TagSchema);
                 return self.referrers_from_tag(subject).await;
             }
             let response = self.transport.expect(response, &[200])?;
+            let _ = self.referrers_api.set(ReferrersSource::Api);
             bytes += response.body.len();
             if bytes > MAX_LISTING_BYTES {
                 return Err(self.transport.fail(
@@ -817,6 +834,9 @@ impl Client {
         &self,
         digest: &Digest,
     ) -> Result<(ReferrersSource, Vec<OciDescriptor>), Error> {
+        if self.referrers_api.get() == Some(&ReferrersSource::TagSchema) {
+            return self.referrers_of_from_tag(digest).await;
+        }
         let mut url = self.transport.url(&format!("referrers/{digest}"));
         let mut found = Vec::new();
         let mut bytes = 0;
@@ -829,15 +849,11 @@ impl Client {
                 )
                 .await?;
             if response.status == 404 && page == 1 {
-                let entries = self
-                    .read_fallback(&digest.tag())
-                    .await?
-                    .index
-                    .map(|i| i.entries())
-                    .unwrap_or_default();
-                return Ok((ReferrersSource::TagSchema, usable(entries)));
+                let _ = self.referrers_api.set(ReferrersSource::TagSchema);
+                return self.referrers_of_from_tag(digest).await;
             }
             let response = self.transport.expect(response, &[200])?;
+            let _ = self.referrers_api.set(ReferrersSource::Api);
             bytes += response.body.len();
             let index = FallbackIndex::parse(&response.body).map_err(|e| {
                 self.transport
@@ -868,6 +884,19 @@ impl Client {
             url = self.transport.registry_url(&response, "Link", &next)?;
         }
         Ok((ReferrersSource::Api, usable(found)))
+    }
+
+    async fn referrers_of_from_tag(
+        &self,
+        digest: &Digest,
+    ) -> Result<(ReferrersSource, Vec<OciDescriptor>), Error> {
+        let entries = self
+            .read_fallback(&digest.tag())
+            .await?
+            .index
+            .map(|i| i.entries())
+            .unwrap_or_default();
+        Ok((ReferrersSource::TagSchema, usable(entries)))
     }
 
     /// Pushes `manifest` (an OCI image manifest whose `subject` is `subject`) by digest after

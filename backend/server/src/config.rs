@@ -161,16 +161,42 @@ pub struct RegistryConfig {
     pub token_realm_hosts: Vec<String>,
 }
 
-/// The key publish signs with, read and decrypted at start.
+/// What publish signs with, read (and decrypted) at start: a cosign key for sigstore bundles and
+/// classic signatures, a key and certificate chain for Notary Project signatures, or both.
 #[derive(Clone, Debug)]
 pub struct SigningConfig {
+    pub cosign: Option<CosignSigner>,
+    pub notation: Option<std::sync::Arc<NotationSigner>>,
+    /// The formats a publish signs in, in order (`formats`; default: a sigstore bundle, or a
+    /// Notary Project signature when only notation's key is configured).
+    pub formats: Vec<nodefit_signing::remote::Format>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CosignSigner {
     pub key_file: PathBuf,
     /// p256's key prints no secret in `Debug` and zeroizes itself when dropped.
     pub key: p256::ecdsa::SigningKey,
     /// Its public half as PKIX PEM (`cosign.pub`), for `GET /api/v1/signing/public-key`.
     pub public_key_pem: String,
-    /// The formats a publish signs in, in order (`formats`; default: a sigstore bundle).
-    pub formats: Vec<nodefit_signing::remote::Format>,
+}
+
+/// notation's signing key (RSA or ECDSA, unencrypted PEM, as notation keeps it) and the
+/// certificate chain that goes into every envelope.
+pub struct NotationSigner {
+    pub key: nodefit_signing::notary::keys::SigningKey,
+    /// DER certificates, signing certificate first, ending with the root.
+    pub chain: Vec<Vec<u8>>,
+    pub envelope: nodefit_signing::notary::EnvelopeFormat,
+}
+
+impl std::fmt::Debug for NotationSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotationSigner")
+            .field("certificates", &self.chain.len())
+            .field("envelope", &self.envelope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Everything `nodefit serve` runs with.
@@ -192,6 +218,10 @@ pub struct Config {
     /// Sorted by name.
     pub registries: Vec<RegistryConfig>,
     pub signing: Option<SigningConfig>,
+    /// The trust policy (`[trust] policy_file`), read with everything it names at start: what
+    /// must verify before an attached spec is listed as trusted, served for evaluation, or
+    /// published over. Without one, the server trusts its own signing key only.
+    pub trust: Option<std::sync::Arc<nodefit_signing::trust_files::Policy>>,
 }
 
 impl Config {
@@ -229,16 +259,30 @@ struct FileConfig {
     feature_cache_mb: Option<usize>,
     log_format: Option<LogFormat>,
     signing: Option<FileSigning>,
+    trust: Option<FileTrust>,
     #[serde(default)]
     registries: BTreeMap<String, FileRegistry>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct FileTrust {
+    /// A nodefit trust policy (docs/signing.md).
+    policy_file: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct FileSigning {
-    key_file: PathBuf,
+    /// A cosign key: bundles and classic signatures.
+    key_file: Option<PathBuf>,
     password_file: Option<PathBuf>,
-    /// `bundle` (default), `classic`: the formats a publish signs in, in this order.
+    /// notation's key and its certificate chain (PEM, signing certificate first).
+    notation_key_file: Option<PathBuf>,
+    notation_cert_file: Option<PathBuf>,
+    /// `jws` (default, as notation) or `cose`.
+    notation_envelope: Option<String>,
+    /// `bundle`, `classic`, `notation`: the formats a publish signs in, in this order.
     formats: Option<Vec<String>>,
 }
 
@@ -360,6 +404,14 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
         .signing
         .map(|s| signing(s, &in_file, env))
         .transpose()?;
+    let trust = file_config
+        .trust
+        .map(|t| {
+            nodefit_signing::trust_files::Policy::load(&in_file(t.policy_file))
+                .map(std::sync::Arc::new)
+                .context("trust: policy_file")
+        })
+        .transpose()?;
 
     Ok(Config {
         listen,
@@ -385,6 +437,7 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
             .unwrap_or_default(),
         registries,
         signing,
+        trust,
     })
 }
 
@@ -561,11 +614,68 @@ fn signing(
     in_file: &dyn Fn(PathBuf) -> PathBuf,
     env: Env,
 ) -> Result<SigningConfig> {
+    use nodefit_signing::remote::Format;
+    let cosign = s
+        .key_file
+        .map(|key_file| cosign_signer(in_file(key_file), s.password_file, in_file, env))
+        .transpose()?;
+    let notation = match (s.notation_key_file, s.notation_cert_file) {
+        (Some(key), Some(cert)) => Some(std::sync::Arc::new(notation_signer(
+            &in_file(key),
+            &in_file(cert),
+            s.notation_envelope.as_deref(),
+        )?)),
+        (None, None) if s.notation_envelope.is_none() => None,
+        _ => bail!(
+            "signing: notation_key_file and notation_cert_file go together (notation_envelope \
+             with them)"
+        ),
+    };
+    let default = if cosign.is_some() {
+        "bundle"
+    } else {
+        "notation"
+    };
+    let mut formats = Vec::new();
+    for name in s.formats.unwrap_or_else(|| vec![default.into()]) {
+        match Format::parse(&name) {
+            Some(format) if formats.contains(&format) => {
+                bail!("signing: formats: {name:?} is listed twice")
+            }
+            Some(Format::Notation) if notation.is_none() => bail!(
+                "signing: formats: \"notation\" needs notation_key_file and notation_cert_file"
+            ),
+            Some(format @ (Format::Bundle | Format::Classic)) if cosign.is_none() => bail!(
+                "signing: formats: {:?} needs key_file, a cosign key",
+                format.name()
+            ),
+            Some(format) => formats.push(format),
+            None => bail!(
+                "signing: formats: {name:?} is not a format (\"bundle\", \"classic\", \
+                 \"notation\")"
+            ),
+        }
+    }
+    if formats.is_empty() {
+        bail!("signing: formats is empty; leave it out to sign in \"{default}\"");
+    }
+    Ok(SigningConfig {
+        cosign,
+        notation,
+        formats,
+    })
+}
+
+fn cosign_signer(
+    key_file: PathBuf,
+    password_file: Option<PathBuf>,
+    in_file: &dyn Fn(PathBuf) -> PathBuf,
+    env: Env,
+) -> Result<CosignSigner> {
     use nodefit_signing::{keys, read_private_key, MAX_KEY_BYTES, PASSWORD_ENV};
-    let key_file = in_file(s.key_file);
     let key_bytes =
         nodefit_files::read_secret(&key_file, MAX_KEY_BYTES).context("signing: key_file")?;
-    let password = match (env(PASSWORD_ENV), s.password_file) {
+    let password = match (env(PASSWORD_ENV), password_file) {
         (Some(p), _) => Some(Secret::new(p)),
         (None, Some(f)) => Some(read_secret_file(&in_file(f), "signing: password_file")?),
         (None, None) => None,
@@ -586,30 +696,33 @@ fn signing(
         anyhow::anyhow!("signing: key_file {}: {e}{hint}", key_file.display())
     })?;
     let public_key_pem = keys::public_pem(key.verifying_key())?;
-    use nodefit_signing::remote::Format;
-    let mut formats = Vec::new();
-    for name in s.formats.unwrap_or_else(|| vec!["bundle".into()]) {
-        match Format::parse(&name) {
-            Some(Format::Notation) => anyhow::bail!(
-                "signing: formats: the server signs with a cosign key, in \"bundle\" and \
-                 \"classic\"; Notary Project signatures need a certificate (nodefit sign \
-                 --format notation)"
-            ),
-            Some(format) if !formats.contains(&format) => formats.push(format),
-            Some(_) => anyhow::bail!("signing: formats: {name:?} is listed twice"),
-            None => anyhow::bail!(
-                "signing: formats: {name:?} is not a format (\"bundle\", \"classic\")"
-            ),
-        }
-    }
-    if formats.is_empty() {
-        anyhow::bail!("signing: formats is empty; leave it out to sign in \"bundle\"");
-    }
-    Ok(SigningConfig {
+    Ok(CosignSigner {
         key_file,
         key,
         public_key_pem,
-        formats,
+    })
+}
+
+fn notation_signer(key: &Path, cert: &Path, envelope: Option<&str>) -> Result<NotationSigner> {
+    use nodefit_signing::notary::{keys::SigningKey, trust_store, EnvelopeFormat};
+    use nodefit_signing::trust_files::MAX_CERT_FILE_BYTES;
+    let envelope = match envelope.unwrap_or("jws") {
+        "jws" => EnvelopeFormat::Jws,
+        "cose" => EnvelopeFormat::Cose,
+        other => bail!("signing: notation_envelope {other:?} is not \"jws\" or \"cose\""),
+    };
+    let bytes = nodefit_files::read_secret(key, nodefit_signing::MAX_KEY_BYTES)
+        .context("signing: notation_key_file")?;
+    let key = SigningKey::from_pem(bytes.as_bytes())
+        .map_err(|e| anyhow::anyhow!("signing: notation_key_file {}: {e}", key.display()))?;
+    let chain = nodefit_files::read_bytes(cert, MAX_CERT_FILE_BYTES)
+        .context("signing: notation_cert_file")?;
+    let chain = trust_store::certificates(&chain)
+        .map_err(|e| anyhow::anyhow!("signing: notation_cert_file {}: {e}", cert.display()))?;
+    Ok(NotationSigner {
+        key,
+        chain,
+        envelope,
     })
 }
 
@@ -793,11 +906,11 @@ plain_http = true
             &no_env,
         )
         .unwrap();
-        assert_eq!(c.signing.unwrap().public_key_pem, expected);
+        assert_eq!(c.signing.unwrap().cosign.unwrap().public_key_pem, expected);
         let env = |name: &str| (name == "NODEFIT_KEY_PASSWORD").then(|| "pw".to_owned());
         assert!(load_with("[signing]\nkey_file = \"cosign.key\"\n", &env).is_ok());
         let c = load_with("[signing]\nkey_file = \"plain.key\"\n", &no_env).unwrap();
-        assert_eq!(c.signing.unwrap().public_key_pem, expected);
+        assert_eq!(c.signing.unwrap().cosign.unwrap().public_key_pem, expected);
         let err = format!(
             "{:#}",
             load_with("[signing]\nkey_file = \"cosign.key\"\n", &no_env).unwrap_err()
@@ -811,6 +924,58 @@ plain_http = true
             load_with("[signing]\nkey_file = \"plain.key\"\n", &no_env).unwrap()
         );
         assert!(debug.contains("SigningKey { .. }"), "{debug}");
+    }
+
+    #[test]
+    fn signing_formats_need_their_keys_and_trust_its_policy() {
+        let dir = temp_dir("formats");
+        let key = nodefit_signing::keys::generate().unwrap();
+        write(
+            &dir,
+            "plain.key",
+            &nodefit_signing::keys::pkcs8_pem(&key).unwrap(),
+        );
+        let load_with = |text: &str| {
+            let file = write(&dir, "c.toml", text);
+            load(Some(&file), &Overrides::default(), &no_env).map_err(|e| format!("{e:#}"))
+        };
+        for (text, says) in [
+            (
+                "[signing]\nkey_file = \"plain.key\"\nformats = [\"notation\"]\n",
+                "needs notation_key_file and notation_cert_file",
+            ),
+            (
+                "[signing]\nnotation_key_file = \"n.key\"\n",
+                "notation_key_file and notation_cert_file go together",
+            ),
+            (
+                "[signing]\nkey_file = \"plain.key\"\nformats = [\"bundle\", \"bundle\"]\n",
+                "listed twice",
+            ),
+            (
+                "[signing]\nkey_file = \"plain.key\"\nformats = [\"x509\"]\n",
+                "is not a format",
+            ),
+            (
+                "[trust]\npolicy_file = \"missing.json\"\n",
+                "trust: policy_file",
+            ),
+        ] {
+            let error = load_with(text).unwrap_err();
+            assert!(error.contains(says), "{text}: {error}");
+        }
+        write(
+            &dir,
+            "trust.json",
+            r#"{"version": "1", "policies": [{"name": "p", "scopes": ["*"], "require": "any-of", "trust": [{"cosignKey": "nothing.pub"}]}]}"#,
+        );
+        let error = load_with("[trust]\npolicy_file = \"trust.json\"\n").unwrap_err();
+        assert!(error.contains("nothing.pub"), "read at start: {error}");
+        let c = load_with("[signing]\nkey_file = \"plain.key\"\n").unwrap();
+        assert_eq!(
+            c.signing.unwrap().formats,
+            [nodefit_signing::remote::Format::Bundle]
+        );
     }
 
     #[test]

@@ -1,15 +1,19 @@
-//! Signing compatibility artifacts and verifying them before they are trusted, as classic
-//! cosign key-pair signatures (`cosign sign --key` / `cosign verify --key`), so that the
-//! tools the ecosystem already runs accept what nodefit signs, and the reverse.
+//! Signing compatibility artifacts and verifying them before they are trusted, in the formats
+//! the ecosystem's tools write and read: sigstore bundles (cosign 3), Notary Project signatures
+//! (notation) and classic cosign `.sig` images, so that those tools accept what nodefit signs,
+//! and the reverse.
 //!
 //! - `keys`: P-256 key generation and the PEM formats (PKCS#8, SEC1, PKIX, cosign's encrypted).
 //! - `encrypted`: cosign's scrypt + NaCl secretbox envelope around a private key.
 //! - `simple_signing`: the payload, the `.sig` manifest and config, exact bytes; signing.
 //! - `verify`: checking a `.sig` manifest's layers against a trusted key, and the refusals.
 //! - `remote`: signing and verifying on a registry, through `registry::Client`.
+//! - `trust`: the trust policy (which keys and certificates, per repository, any-of or all-of).
+//! - `trust_files`: reading a trust policy and the keys, certificates and notation
+//!   configuration it names, once, through the bounded reader.
 //!
-//! All but `remote` do no I/O: bytes in, bytes or verdicts out (generating a key and
-//! encrypting one draw from the OS random number generator). Callers read key files (through
+//! All but `remote` and `trust_files` do no I/O: bytes in, bytes or verdicts out (generating a
+//! key and encrypting one draw from the OS random number generator). Callers read key files (through
 //! `nodefit_files::read_secret`, at most [`MAX_KEY_BYTES`]) and passwords. Private keys are
 //! p256's `SigningKey`, which zeroizes itself on drop; decrypted key bytes and passwords are
 //! held in `Zeroizing` buffers. Nothing here prints, chooses exit codes or logs secrets, and
@@ -22,6 +26,7 @@ pub mod notary;
 pub mod remote;
 pub mod simple_signing;
 pub mod trust;
+pub mod trust_files;
 pub mod verify;
 
 pub use keys::{read_private_key, read_public_key, PrivateKeyFormat};

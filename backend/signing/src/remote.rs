@@ -531,6 +531,60 @@ pub async fn verify(
     }))
 }
 
+/// The indexes of `requirement`'s trusted entries that signatures made with `signers` would
+/// verify under, found by signing a stand-in manifest in memory and verifying it with the same
+/// checks as [`verify`], at `now` (seconds since the Unix epoch). A server checks this before it
+/// publishes, so that it never attaches a spec its own trust policy would then refuse.
+pub fn would_verify(signers: &[SignWith], requirement: &Requirement, now: i64) -> Vec<usize> {
+    let stand_in = Digest::sha256_of(b"nodefit: would these signers verify?");
+    let wanted = notary::Target {
+        digest: stand_in.to_string(),
+        media_type: OCI_MANIFEST.into(),
+        size: 0,
+    };
+    let envelope = |key: &notary::keys::SigningKey, chain: &[Vec<u8>], format| {
+        let algorithm = key.public_key().algorithm().ok()?;
+        let payload = notary::payload(&stand_in, OCI_MANIFEST, 0);
+        notary::envelope::build(
+            format,
+            &notary::envelope::ToSign {
+                key,
+                algorithm,
+                chain,
+                payload: &payload,
+                signing_time: now,
+            },
+        )
+        .ok()
+    };
+    let envelopes: Vec<(Vec<u8>, EnvelopeFormat)> = signers
+        .iter()
+        .filter_map(|signer| match signer {
+            SignWith::Notation {
+                key,
+                chain,
+                envelope: format,
+            } => envelope(key, chain, *format).map(|e| (e, *format)),
+            _ => None,
+        })
+        .collect();
+    requirement
+        .trusted
+        .iter()
+        .enumerate()
+        .filter(|(_, trusted)| match trusted {
+            Trusted::Key { key, .. } => signers.iter().any(|signer| match signer {
+                SignWith::Bundle(own) | SignWith::Classic(own) => own.verifying_key() == key,
+                SignWith::Notation { .. } => false,
+            }),
+            Trusted::Notary(trust) => envelopes
+                .iter()
+                .any(|(bytes, format)| notary::verify(bytes, *format, trust, &wanted, now).is_ok()),
+        })
+        .map(|(index, _)| index)
+        .collect()
+}
+
 /// The signatures of each of the first [`MAX_SIGNATURE_LOOKUPS`] of `artifacts` (newest
 /// first), every format; checked under `requirement` when given, else only described. The
 /// answer is shorter than `artifacts` when there are more: the rest were not looked up.
@@ -729,7 +783,7 @@ fn describe(found: &Found) -> SignatureReport {
         signer: None,
         verified: false,
         verified_by: None,
-        reason: Some("not verified: no trusted key or certificate was given".into()),
+        reason: Some("no trusted key or certificate was given".into()),
         failure: None,
         unchecked: Vec::new(),
     };

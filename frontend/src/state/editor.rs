@@ -33,10 +33,18 @@ impl AppState {
 
     /// Called on every edit: the text and its problems, a new revision, the draft kept, the
     /// results brought up to date.
-    pub fn edited(&self, text: String, problems: Vec<Problem>) {
+    pub fn edited(
+        &self,
+        text: String,
+        problems: Vec<Problem>,
+        spec: Option<nodefit_core::spec::Spec>,
+    ) {
         self.text.set(text);
         self.problems.set(problems);
         self.revision.update(|r| *r += 1);
+        let revision = self.revision.get_untracked();
+        self.decoded
+            .set_value(spec.map(|spec| (revision, std::rc::Rc::new(spec))));
         // After CodeMirror has its diagnostics (this runs inside its change hook), and still
         // before the browser paints: lint is never waiting for the rest.
         let app = *self;

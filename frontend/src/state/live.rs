@@ -4,10 +4,12 @@
 //! after typing pauses, since it costs more. Each result carries the revision of the text it
 //! is of, so a page can mark results that no longer match the text.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use nodefit_core::spec::Spec;
 
 use super::{AppState, Live, Tab};
 use crate::pages::node_name;
@@ -54,7 +56,7 @@ impl AppState {
             return;
         }
         let text = self.text.get_untracked();
-        match results::decode(&text) {
+        match self.spec_of(revision, &text) {
             Err(problem) => self.live.update(|l| {
                 l.problem = Some(problem);
                 l.loading = 0;
@@ -91,6 +93,16 @@ impl AppState {
         set_timeout(move || app.run_fleet(revision), FLEET_PAUSE);
     }
 
+    /// The spec of `text` at `revision`: the one lint decoded when it is of this revision, else
+    /// decoded now (text put in before the editor existed; or NFD cannot read it, which says
+    /// why).
+    fn spec_of(&self, revision: u64, text: &str) -> Result<Rc<Spec>, String> {
+        match self.decoded.get_value() {
+            Some((of, spec)) if of == revision => Ok(spec),
+            _ => results::decode(text).map(Rc::new),
+        }
+    }
+
     /// The fleet summary of `revision`, if the text has not changed since and the fleet is
     /// small enough to evaluate here.
     fn run_fleet(&self, revision: u64) {
@@ -122,7 +134,7 @@ impl AppState {
             });
             return;
         }
-        let Ok(spec) = results::decode(&self.text.get_untracked()) else {
+        let Ok(spec) = self.spec_of(revision, &self.text.get_untracked()) else {
             return;
         };
         let tags = self.tag_list();

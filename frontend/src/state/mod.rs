@@ -8,6 +8,7 @@ mod editor;
 mod live;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use nodefit_api::auth::Me;
@@ -149,6 +150,9 @@ pub struct AppState {
     pub tab_indents: RwSignal<bool>,
     /// CodeMirror, once the Editor tab has mounted it.
     pub editor: StoredValue<Option<Editor>, LocalStorage>,
+    /// The spec lint decoded from the text, and the revision it is of: the results evaluate it
+    /// rather than decoding the same text again on every keystroke.
+    pub decoded: StoredValue<Option<(u64, Rc<nodefit_core::spec::Spec>)>, LocalStorage>,
 }
 
 impl AppState {
@@ -177,6 +181,7 @@ impl AppState {
             viewing: RwSignal::new(None),
             tab_indents: RwSignal::new(false),
             editor: StoredValue::new_local(None),
+            decoded: StoredValue::new_local(None),
         }
     }
 

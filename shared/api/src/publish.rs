@@ -70,9 +70,13 @@ pub struct Referrers {
     pub subject_digest: String,
     /// `referrers-api` or `tag-schema` (the `sha256-<hex>` fallback index).
     pub source: String,
-    /// How many artifacts, newest first, had their signature looked up (at most 50); the
-    /// others have no `signature` whether they are signed or not.
+    /// How many artifacts, newest first, had their signatures looked up (at most 50); the
+    /// others have no `signatures` and no `trusted` whether they are signed or not.
     pub signatures_looked_up: usize,
+    /// What signatures were checked against: the trust policy's name for this repository
+    /// (`[trust] policy_file`), or `the server's signing keys`; absent when nothing is trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust: Option<String>,
     pub artifacts: Vec<ReferrerArtifact>,
 }
 
@@ -88,18 +92,18 @@ pub struct ReferrerArtifact {
     pub annotations: BTreeMap<String, String>,
     /// The artifact NFD's validate-node would use.
     pub nfd_choice: bool,
-    /// Its classic cosign signature image, if any (kept for clients that read only this;
-    /// `signatures` lists every format).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<SignatureInfo>,
     /// The publication that attached it, when this server published it (which spec and
     /// version, who and when).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publication: Option<Publication>,
-    /// Every signature of the artifact, of every format, each checked against the server's
-    /// signing key (`verified`), with why not; empty when unsigned or not looked up.
+    /// Every signature of the artifact, of every format, each checked against what the
+    /// server trusts (`verified`), with why not; empty when unsigned or not looked up.
     #[serde(default)]
     pub signatures: Vec<ArtifactSignature>,
+    /// Whether its signatures satisfy `trust` (the trust policy's any-of or all-of); absent
+    /// when not looked up or nothing is trusted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trusted: Option<bool>,
 }
 
 /// One signature of an artifact.
@@ -119,7 +123,7 @@ pub struct ArtifactSignature {
     /// subject and issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
-    /// Verified with what the server trusts (its signing key).
+    /// Verified with what the server trusts (its trust policy, else its signing keys).
     pub verified: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_by: Option<String>,
@@ -143,15 +147,6 @@ pub struct PublishedSignature {
     pub digest: String,
     /// True when it was there already (nothing written).
     pub unchanged: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct SignatureInfo {
-    pub tag: String,
-    pub digest: String,
-    pub count: usize,
 }
 
 /// A spec attached to an image (`GET /images/spec`): by default the one NFD's validate-node

@@ -154,3 +154,38 @@ fn fixes_repair_what_they_claim_to() {
     );
     assert!(lint::lint(&fixed, &[]).is_empty());
 }
+
+/// The spec lint hands back (which the editor evaluates on every keystroke) is the one
+/// `parse_spec` decodes, and is there exactly when `parse_spec` can read the text: checked on
+/// every wrong and right example of the rule reference and the NFD examples, by the answer each
+/// gives on a sample node.
+#[test]
+fn the_spec_lint_decodes_is_the_one_parse_spec_reads() {
+    let sample = snapshot::parse(include_str!(
+        "data/samples/intel-spr-h100-cx6.features.json"
+    ))
+    .unwrap();
+    let node = &sample.nodes[0].features;
+    let mut texts: Vec<String> = cases()
+        .into_iter()
+        .flat_map(|c| [c.wrong.replace(['«', '»'], ""), c.right])
+        .collect();
+    texts.push(include_str!("data/examples/image-compatibility.yaml").into());
+    texts.push(include_str!("data/examples/preferred-fallback.yaml").into());
+    let mut decoded = 0;
+    for text in &texts {
+        let (_, from_lint) = lint::lint_and_decode(text);
+        let parsed = nodefit_core::parse_spec(text);
+        assert_eq!(from_lint.is_some(), parsed.is_ok(), "{text}");
+        if let (Some(a), Ok(b)) = (from_lint, parsed) {
+            decoded += 1;
+            let answer = |spec| {
+                nodefit_core::eval::evaluate(&spec, node, &Default::default())
+                    .map(|e| format!("{:?}", nodefit_core::verdict::judge(&spec, &e).compatible))
+                    .map_err(|e| e.message)
+            };
+            assert_eq!(answer(a), answer(b), "{text}");
+        }
+    }
+    assert!(decoded > 20, "{decoded} of {} decoded", texts.len());
+}

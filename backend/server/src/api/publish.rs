@@ -5,7 +5,7 @@
 
 use nodefit_api::publish::{
     ArtifactSignature, ImageSpec, Publication, PublishRequest, PublishedSignature,
-    ReferrerArtifact, Referrers, SignatureInfo,
+    ReferrerArtifact, Referrers,
 };
 use nodefit_api::{ErrorBody, Page};
 use std::collections::BTreeMap;
@@ -24,8 +24,10 @@ use crate::error::ApiError;
 use crate::publishing::{claim, client, registry_deadline, Claimed};
 use crate::state::AppState;
 use nodefit_publish::{self as pipeline, Annotations, Signer};
-use nodefit_registry::{Access, Digest, Platform, ReferrersSource, CREATED};
+use nodefit_registry::{Access, Client, Digest, Platform, ReferrersSource, CREATED};
 use nodefit_signing as signing;
+use signing::remote::Format;
+use signing::trust::{Requirement, Rule, Trusted};
 
 /// The annotation that ties an artifact to the spec version it holds: two versions with the
 /// same text are two artifacts, and a retry of one version (after a failed signature) is the
@@ -106,6 +108,8 @@ async fn publish(
     let checked = lint_gate(&state, &spec, &version).await?;
     let platform = platform(req.platform.as_deref())?;
     let (client, registry) = client(&state, &req.registry, &req.image, Access::Push)?;
+    let signers = signers(&state);
+    check_trust(&state, &client, &registry.name, &req.image, &signers)?;
     let subject = client.resolve(platform.as_ref()).await?;
     let key = PublicationKey {
         spec_id: spec.id,
@@ -119,19 +123,6 @@ async fn publish(
         }
         Claimed::Ours(claim) => claim,
     };
-
-    let signers: Vec<Signer> = state
-        .config
-        .signing
-        .iter()
-        .flat_map(|s| {
-            s.formats.iter().map(|format| match format {
-                signing::remote::Format::Classic => Signer::Classic(&s.key),
-                // The configuration admits only bundle and classic.
-                _ => Signer::Bundle(&s.key),
-            })
-        })
-        .collect();
     let published = pipeline::publish(
         &client,
         &checked,
@@ -180,6 +171,132 @@ async fn publish(
         })
         .collect();
     Ok((status, axum::Json(answer)).into_response())
+}
+
+/// One signer per format of `[signing] formats`, in its order.
+fn signers(state: &AppState) -> Vec<Signer<'_>> {
+    let Some(signing) = &state.config.signing else {
+        return Vec::new();
+    };
+    signing
+        .formats
+        .iter()
+        .filter_map(|format| match format {
+            Format::Bundle => signing.cosign.as_ref().map(|c| Signer::Bundle(&c.key)),
+            Format::Classic => signing.cosign.as_ref().map(|c| Signer::Classic(&c.key)),
+            Format::Notation => signing.notation.as_deref().map(|n| Signer::Notation {
+                key: &n.key,
+                chain: &n.chain,
+                envelope: n.envelope,
+            }),
+        })
+        .collect()
+}
+
+/// With a trust policy, refuses (before anything is written) a publish whose signatures the
+/// policy would not accept for the image's repository: NFD's newest artifact would then be one
+/// that `verify`, `validate-node --trust-policy` and this server refuse.
+fn check_trust(
+    state: &AppState,
+    client: &Client,
+    registry: &str,
+    image: &str,
+    signers: &[Signer],
+) -> Result<(), ApiError> {
+    let Some(requirement) = policy_requirement(state, client, registry, image)? else {
+        return Ok(());
+    };
+    let with: Vec<_> = signers.iter().map(Signer::with).collect();
+    let verifies =
+        signing::remote::would_verify(&with, &requirement, chrono::Utc::now().timestamp());
+    if requirement.satisfied(&verifies) {
+        return Ok(());
+    }
+    let needs: Vec<&str> = requirement.trusted.iter().map(Trusted::name).collect();
+    let signs: Vec<&str> = signers.iter().map(|s| s.with().format().name()).collect();
+    Err(ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "untrusted_publish",
+        format!(
+            "the trust policy {:?} for {} on registry `{registry}` requires a signature by {} \
+             of: {}; this server signs {}, which it would not accept, so nothing was published",
+            requirement.policy,
+            image.trim(),
+            match requirement.rule {
+                Rule::AllOf => "each",
+                _ => "one",
+            },
+            needs.join("; "),
+            if signs.is_empty() {
+                "nothing (no [signing] configured)".to_owned()
+            } else {
+                format!("in {}", signs.join(", "))
+            },
+        ),
+    ))
+}
+
+/// What the trust policy requires for the image's repository; `None` without a policy. A
+/// repository no scope covers is refused, as `verify --trust-policy` refuses it. Messages name
+/// the registry by its configured name, never its host.
+fn policy_requirement(
+    state: &AppState,
+    client: &Client,
+    registry: &str,
+    image: &str,
+) -> Result<Option<Requirement>, ApiError> {
+    let Some(policy) = &state.config.trust else {
+        return Ok(None);
+    };
+    let reference = client.image();
+    let repository = format!("{}/{}", reference.registry(), reference.repository());
+    policy.requirement(&repository).map(Some).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "no_trust_policy",
+            format!(
+                "the server's trust policy has no scope for {} on registry `{registry}`, so \
+                 nothing there is trusted",
+                image.trim()
+            ),
+        )
+    })
+}
+
+/// What signatures are checked against: the trust policy when there is one, else the server's
+/// own signing keys (its cosign key, its notation certificate chain).
+fn trust_requirement(
+    state: &AppState,
+    client: &Client,
+    registry: &str,
+    image: &str,
+) -> Result<Option<Requirement>, ApiError> {
+    if state.config.trust.is_some() {
+        return policy_requirement(state, client, registry, image);
+    }
+    let Some(signing) = &state.config.signing else {
+        return Ok(None);
+    };
+    let mut trusted = Vec::new();
+    if let Some(cosign) = &signing.cosign {
+        trusted.push(Trusted::Key {
+            name: "the server's signing key".into(),
+            key: *cosign.key.verifying_key(),
+        });
+    }
+    if let Some(notation) = &signing.notation {
+        trusted.push(Trusted::Notary(signing::notary::Trust {
+            name: "the server's notation certificate chain".into(),
+            certificates: notation.chain.clone(),
+            identities: Vec::new(),
+            level: signing::notary::trust_store::Level::Strict,
+        }));
+    }
+    Ok(Some(Requirement {
+        policy: "the server's signing keys".into(),
+        rule: Rule::AnyOf,
+        trusted,
+    }))
 }
 
 /// The publish pipeline's lint gate, on the blocking pool: any error-severity diagnostic
@@ -281,19 +398,16 @@ async fn referrers(
     let (client, config) = client(&state, &registry, &image, Access::Pull)?;
     let subject = client.resolve(platform.as_ref()).await?;
     let listing = client.referrers(&subject).await?;
-    // Signatures are checked against what the server trusts: its own signing key.
-    let requirement = state
-        .config
-        .signing
-        .as_ref()
-        .map(|s| signing::trust::Requirement {
-            policy: "the server's signing key".into(),
-            rule: signing::trust::Rule::AnyOf,
-            trusted: vec![signing::trust::Trusted::Key {
-                name: "the server's signing key".into(),
-                key: *s.key.verifying_key(),
-            }],
-        });
+    // A repository no scope covers is still listed (so that its artifacts can be seen and
+    // detached), with nothing trusted.
+    let requirement = match trust_requirement(&state, &client, &config.name, &image) {
+        Err(_) if state.config.trust.is_some() => Some(Requirement {
+            policy: "no scope of the trust policy (nothing is trusted here)".into(),
+            rule: Rule::AnyOf,
+            trusted: Vec::new(),
+        }),
+        other => other?,
+    };
     let signatures =
         signing::remote::signatures(&client, &listing.artifacts, requirement.as_ref()).await?;
     let signatures_looked_up = signatures.len();
@@ -328,20 +442,14 @@ async fn referrers(
                 created: annotations.get(CREATED).cloned(),
                 annotations,
                 nfd_choice: i == 0,
-                signature: classic_summary(&a.digest, sig.as_deref()),
+                trusted: requirement
+                    .as_ref()
+                    .zip(sig.as_deref())
+                    .map(|(r, reports)| satisfied(r, reports)),
                 signatures: sig
                     .unwrap_or_default()
                     .into_iter()
-                    .map(|s| ArtifactSignature {
-                        format: s.format.name().to_owned(),
-                        envelope: s.envelope.map(|e| e.name().to_owned()),
-                        reference: s.reference,
-                        signer: s.signer,
-                        verified: s.verified,
-                        verified_by: s.verified_by,
-                        reason: s.reason,
-                        unchecked: s.unchecked,
-                    })
+                    .map(|s| artifact_signature(s, &client, &config.name))
                     .collect(),
                 publication: published.remove(&a.digest),
             }
@@ -356,6 +464,7 @@ async fn referrers(
             ReferrersSource::TagSchema => "tag-schema".into(),
         },
         signatures_looked_up,
+        trust: requirement.map(|r| r.policy),
         artifacts,
     }))
 }
@@ -404,6 +513,122 @@ async fn image_spec(
         }));
     };
     let artifact = &listing.artifacts[position];
+    let trusted_spec = match policy_requirement(&state, &client, &config.name, &image)? {
+        Some(requirement) => Some(
+            trusted_spec(
+                &client,
+                &config.name,
+                platform.as_ref(),
+                &artifact.digest,
+                &requirement,
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    let content = match trusted_spec {
+        Some(bytes) => bytes,
+        None => untrusted_spec(&client, artifact, &config.name).await?,
+    };
+    let content = String::from_utf8(content).map_err(|_| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "registry_content",
+            format!(
+                "artifact {} on registry `{}`: its spec is not UTF-8 text",
+                artifact.digest, config.name
+            ),
+        )
+    })?;
+    let publication = state
+        .db
+        .publications_of_artifacts(&config.name, std::slice::from_ref(&artifact.digest))
+        .await?
+        .into_iter()
+        .next()
+        .map(Publication::from);
+    Ok(axum::Json(ImageSpec {
+        registry: config.name,
+        image: image.trim().to_owned(),
+        subject_digest: subject.digest,
+        artifact_digest: artifact.digest.clone(),
+        nfd_choice: position == 0,
+        content,
+        publication,
+    }))
+}
+
+/// The artifact's spec once its signatures satisfy `requirement` (verified as `nodefit verify`
+/// does, the spec read from what was verified); refused with every signature's reason.
+async fn trusted_spec(
+    client: &Client,
+    registry: &str,
+    platform: Option<&Platform>,
+    artifact: &str,
+    requirement: &Requirement,
+) -> Result<Vec<u8>, ApiError> {
+    let digest = Digest::parse(artifact).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    match signing::remote::verify(client, platform, Some(&digest), requirement).await? {
+        Ok(verified) => Ok(verified.spec),
+        Err(refused) => {
+            let signatures: Vec<ArtifactSignature> = refused
+                .signatures
+                .into_iter()
+                .map(|s| artifact_signature(s, client, registry))
+                .collect();
+            Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "untrusted",
+                named(
+                    format!(
+                        "artifact {artifact} does not satisfy the trust policy {:?}: {}",
+                        requirement.policy, refused.refusal
+                    ),
+                    client,
+                    registry,
+                ),
+            )
+            .with_details(serde_json::json!({
+                "refusal": refused.refusal.kind(),
+                "signatures": signatures,
+            })))
+        }
+    }
+}
+
+/// `text` with the registry's host (as the image names it, and the endpoint it is reached
+/// at) replaced by the registry's configured name: hosts never reach clients (docs/server.md),
+/// and a signature's texts can name one (a classic payload's identity, a refusal's reason).
+fn named(text: String, client: &Client, registry: &str) -> String {
+    let image = client.image();
+    text.replace(image.endpoint(), registry)
+        .replace(image.registry(), registry)
+}
+
+fn artifact_signature(
+    s: signing::remote::SignatureReport,
+    client: &Client,
+    registry: &str,
+) -> ArtifactSignature {
+    let named = |text: String| named(text, client, registry);
+    ArtifactSignature {
+        format: s.format.name().to_owned(),
+        envelope: s.envelope.map(|e| e.name().to_owned()),
+        reference: named(s.reference),
+        signer: s.signer.map(named),
+        verified: s.verified,
+        verified_by: s.verified_by,
+        reason: s.reason.map(named),
+        unchecked: s.unchecked.into_iter().map(named).collect(),
+    }
+}
+
+/// The artifact's first layer as NFD reads it, digest-checked, without looking at signatures.
+async fn untrusted_spec(
+    client: &Client,
+    artifact: &nodefit_registry::OciDescriptor,
+    registry: &str,
+) -> Result<Vec<u8>, ApiError> {
     let manifest: serde_json::Value =
         serde_json::from_slice(&client.listed_artifact(artifact).await?).unwrap_or_default();
     let unusable = |why: &str| {
@@ -411,8 +636,8 @@ async fn image_spec(
             StatusCode::UNPROCESSABLE_ENTITY,
             "registry_content",
             format!(
-                "artifact {} on registry `{}`: {why}",
-                artifact.digest, config.name
+                "artifact {} on registry `{registry}`: {why}",
+                artifact.digest
             ),
         )
     };
@@ -436,41 +661,24 @@ async fn image_spec(
     if Digest::sha256_of(&bytes) != digest {
         return Err(unusable("its spec does not match the layer's digest"));
     }
-    let content = String::from_utf8(bytes).map_err(|_| unusable("its spec is not UTF-8 text"))?;
-    let publication = state
-        .db
-        .publications_of_artifacts(&config.name, std::slice::from_ref(&artifact.digest))
-        .await?
-        .into_iter()
-        .next()
-        .map(Publication::from);
-    Ok(axum::Json(ImageSpec {
-        registry: config.name,
-        image: image.trim().to_owned(),
-        subject_digest: subject.digest,
-        artifact_digest: artifact.digest.clone(),
-        nfd_choice: position == 0,
-        content,
-        publication,
-    }))
+    Ok(bytes)
 }
 
-/// The `.sig` image's summary the `signature` field keeps giving: its tag and how many
-/// classic signatures it holds.
-fn classic_summary(
-    artifact: &str,
-    reports: Option<&[signing::remote::SignatureReport]>,
-) -> Option<SignatureInfo> {
-    let count = reports?
+/// Whether the verified signatures among `reports` satisfy the requirement's rule (each report
+/// names the trusted entry it verified with).
+fn satisfied(requirement: &Requirement, reports: &[signing::remote::SignatureReport]) -> bool {
+    let verified_by: Vec<usize> = requirement
+        .trusted
         .iter()
-        .filter(|r| r.format == signing::remote::Format::Classic)
-        .count();
-    let tag = Digest::parse(artifact).ok()?.signature_tag();
-    (count > 0).then(|| SignatureInfo {
-        digest: tag.clone(),
-        tag,
-        count,
-    })
+        .enumerate()
+        .filter(|(_, t)| {
+            reports
+                .iter()
+                .any(|r| r.verified && r.verified_by.as_deref() == Some(t.name()))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    requirement.satisfied(&verified_by)
 }
 
 /// Deletes a compatibility artifact (and its entry in the fallback index), and marks its
@@ -516,13 +724,19 @@ async fn detach(
 )]
 async fn public_key(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     caller.require(Role::Viewer)?;
-    let signing =
-        state.config.signing.as_ref().ok_or_else(|| {
-            ApiError::not_found("signing key (the server is not configured to sign)")
+    let cosign = state
+        .config
+        .signing
+        .as_ref()
+        .and_then(|s| s.cosign.as_ref())
+        .ok_or_else(|| {
+            ApiError::not_found(
+                "signing key (the server is not configured to sign with a cosign key)",
+            )
         })?;
     Ok((
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        signing.public_key_pem.clone(),
+        cosign.public_key_pem.clone(),
     )
         .into_response())
 }

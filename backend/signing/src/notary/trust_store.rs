@@ -172,6 +172,14 @@ impl PolicyFile {
         Ok(Self { policies })
     }
 
+    /// Every trust store a policy names, once each.
+    pub fn stores(&self) -> std::collections::BTreeSet<&str> {
+        self.policies
+            .iter()
+            .flat_map(|(_, policy)| policy.stores.iter().map(String::as_str))
+            .collect()
+    }
+
     /// The policy for `repository` (`registry/name`): the one that names it, else the global
     /// one. None means notation refuses the artifact.
     pub fn for_repository(&self, repository: &str) -> Option<&Policy> {

@@ -87,7 +87,7 @@ fn mount(host: &web_sys::HtmlElement, app: AppState) {
         host,
         &app.text.get_untracked(),
         "Spec YAML",
-        move |text, found| app.edited(text, found),
+        move |text, found, spec| app.edited(text, found, spec),
         move |text, at, explicit| {
             app.index
                 .with_untracked(|index| complete::complete(text, at, explicit, index))

@@ -62,6 +62,7 @@ pub fn Attachments(
                     found.source
                 );
                 let looked_up = found.signatures_looked_up;
+                let trust = found.trust.clone();
                 view! {
                     <p class="muted" data-testid="referrers-summary">{subject}</p>
                     {found.artifacts.is_empty().then(|| view! {
@@ -72,7 +73,7 @@ pub fn Attachments(
                             .artifacts
                             .into_iter()
                             .enumerate()
-                            .map(|(i, r)| view! { <ReferrerRow app r looked_up=i < looked_up registry image on_change=changed/> })
+                            .map(|(i, r)| view! { <ReferrerRow app r trust=trust.clone() looked_up=i < looked_up registry image on_change=changed/> })
                             .collect_view()}
                     </ul>
                 }
@@ -85,6 +86,8 @@ pub fn Attachments(
 fn ReferrerRow(
     app: AppState,
     r: ReferrerArtifact,
+    /// What the signatures were checked against (the trust policy's name).
+    trust: Option<String>,
     looked_up: bool,
     registry: RwSignal<String>,
     image: RwSignal<String>,
@@ -193,7 +196,7 @@ fn ReferrerRow(
                 "Artifact " <code>{r.digest.clone()}</code>
                 {format!(" · created {}", r.created.clone().unwrap_or_else(|| "(no creation time)".into()))}
             </div>
-            <Signatures signature=r.signature.clone() looked_up/>
+            <Signatures signatures=r.signatures.clone() trusted=r.trusted trust looked_up/>
             <button type="button" data-testid="open-artifact" on:click=open>"View spec"</button>
             " "
             <button type="button" class="danger" disabled=move || !app.may("publish") on:click=detach>

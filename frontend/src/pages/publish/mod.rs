@@ -192,8 +192,25 @@ fn PublishForm(
                 <dl class="digests">
                     <dt>"Image digest"</dt><dd><code>{p.image_digest.clone()}</code></dd>
                     <dt>"Artifact digest"</dt><dd><code data-testid="artifact-digest">{p.artifact_digest.clone()}</code></dd>
-                    <dt>"Signature digest"</dt>
-                    <dd><code data-testid="signature-digest">{p.signature_digest.clone().unwrap_or_else(|| "(not signed: the server has no signing key)".into())}</code></dd>
+                    <dt>"Signed"</dt>
+                    <dd data-testid="signed">
+                        {if p.signed.is_empty() {
+                            view! { <span>"not signed: the server has no signing key"</span> }.into_any()
+                        } else {
+                            p.signed.iter().map(|s| view! {
+                                <div data-testid="signed-format">
+                                    {format!("{} · ", match s.format.as_str() {
+                                        "bundle" => "sigstore bundle",
+                                        "notation" => "Notary Project",
+                                        "classic" => "classic cosign",
+                                        other => other,
+                                    })}
+                                    <code data-testid="signature-digest">{s.digest.clone()}</code>
+                                    {s.unchanged.then_some(" (was there already)")}
+                                </div>
+                            }).collect_view().into_any()
+                        }}
+                    </dd>
                 </dl>
                 <button type="button" data-testid="dismiss-result" on:click=move |_| result.set(None)>"Dismiss"</button>
             </section>

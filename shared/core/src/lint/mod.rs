@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::budget::Interrupt;
 use crate::features::Features;
 use crate::source::{LineIndex, Location, Span};
+use crate::spec::Spec;
 use crate::{decode, yaml};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -169,6 +170,21 @@ pub fn lint_interruptible(
     snapshots: &[LintSnapshot],
     interrupt: &Interrupt,
 ) -> Vec<Diagnostic> {
+    lint_checked(src, snapshots, interrupt).0
+}
+
+/// [`lint`] without snapshots that also hands back the spec it decoded, when NFD can read it
+/// (no decode error; the same value `parse_spec` gives): the editor evaluates that spec on
+/// every keystroke instead of decoding the text a second time.
+pub fn lint_and_decode(src: &str) -> (Vec<Diagnostic>, Option<Spec>) {
+    lint_checked(src, &[], &Interrupt::none())
+}
+
+fn lint_checked(
+    src: &str,
+    snapshots: &[LintSnapshot],
+    interrupt: &Interrupt,
+) -> (Vec<Diagnostic>, Option<Spec>) {
     let mut out = Diagnostics::default();
     hidden::check(src, &mut out);
     let doc = match yaml::parse_document(src) {
@@ -197,7 +213,7 @@ pub fn lint_interruptible(
                     None,
                 ),
             }
-            return out.finish();
+            return (out.finish(), None);
         }
     };
     let (spec, decode_errors) = decode::decode_spec(doc.root.as_ref());
@@ -227,7 +243,7 @@ pub fn lint_interruptible(
     if !snapshots.is_empty() && decode_errors.is_empty() {
         snapshots::check(&spec, snapshots, interrupt, &mut out);
     }
-    out.finish()
+    (out.finish(), decode_errors.is_empty().then_some(spec))
 }
 
 /// Lints a NodeFeatureRule file (one or many documents): the checks it shares with specs, and
