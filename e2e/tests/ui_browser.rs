@@ -360,6 +360,19 @@ async fn the_whole_journey_in_a_browser() {
     assert!(history.contains(&signature), "{history}");
     assert!(history.contains("demo/app:v1"), "{history}");
     b.shot("10-publish").await;
+    // The publication's NodeFeatureRule and pod affinity, to copy or download.
+    b.click("[data-testid=publications] [data-testid=show-schedule]")
+        .await;
+    let rule = b
+        .wait_text("[data-testid=schedule-rule]", "kind: NodeFeatureRule")
+        .await;
+    assert!(rule.contains(&artifact), "traced to the artifact: {rule}");
+    b.wait_text(
+        "[data-testid=schedule-affinity]",
+        "requiredDuringSchedulingIgnoredDuringExecution",
+    )
+    .await;
+    b.shot("10b-schedule").await;
 
     let discovered = testbed::oras(&[
         "discover",

@@ -14,6 +14,7 @@ pub mod components;
 pub mod drafts;
 pub mod examples;
 pub mod format;
+pub mod handoff;
 pub mod offsets;
 pub mod pages;
 pub mod problem;

@@ -12,6 +12,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::api;
 use crate::examples::EXAMPLES;
 use crate::format;
+use crate::handoff;
 use crate::route::{self, Open, Route};
 use crate::state::{AppState, Tab};
 
@@ -141,26 +142,11 @@ fn OpenFile(app: AppState) -> impl IntoView {
 
 /// Saves the editor's text as `<name>.yaml` through the browser's download.
 fn download(app: AppState) {
-    let text = app.editor_text();
     let name = format!("{}.yaml", app.spec_name.get_untracked().trim());
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/yaml");
-    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options) else {
-        return app.error("The browser could not prepare the download.");
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return app.error("The browser could not prepare the download.");
-    };
-    let a: web_sys::HtmlAnchorElement = document()
-        .create_element("a")
-        .expect("an anchor")
-        .unchecked_into();
-    a.set_href(&url);
-    a.set_download(&name);
-    a.click();
-    let _ = web_sys::Url::revoke_object_url(&url);
-    app.info(format!("Downloaded {name}."));
+    match handoff::download(&name, &app.editor_text(), "application/yaml") {
+        Ok(()) => app.info(format!("Downloaded {name}.")),
+        Err(e) => app.error(e),
+    }
 }
 
 /// The spec attached to an image of an allow-listed registry, into the editor.

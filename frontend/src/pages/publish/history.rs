@@ -26,7 +26,11 @@ pub fn load(app: AppState, history: RwSignal<Vec<Publication>>, spec_id: Option<
 }
 
 #[component]
-pub fn PublicationHistory(history: RwSignal<Vec<Publication>>) -> impl IntoView {
+pub fn PublicationHistory(
+    history: RwSignal<Vec<Publication>>,
+    /// Asks for the NodeFeatureRule and affinity of a publication.
+    on_schedule: impl Fn(i64) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     view! {
         <section aria-labelledby="history-heading">
             <h3 id="history-heading">"Publications of this spec"</h3>
@@ -49,6 +53,7 @@ pub fn PublicationHistory(history: RwSignal<Vec<Publication>>) -> impl IntoView 
                                 <th scope="col">"Artifact"</th>
                                 <th scope="col">"Signature"</th>
                                 <th scope="col">"Attached"</th>
+                                <th scope="col">"Scheduling"</th>
                             </tr>
                         </thead>
                         <tbody>
@@ -64,6 +69,11 @@ pub fn PublicationHistory(history: RwSignal<Vec<Publication>>) -> impl IntoView 
                                         (Some(at), by) => format!("detached {at} by {}", by.unwrap_or_default()),
                                         (None, _) => "attached".to_string(),
                                     }}</td>
+                                    <td>
+                                        <button type="button" data-testid="show-schedule" on:click=move |_| on_schedule(p.id)>
+                                            "NodeFeatureRule and affinity"
+                                        </button>
+                                    </td>
                                 </tr>
                             }).collect_view()}
                         </tbody>

@@ -4,6 +4,7 @@
 
 mod attached;
 mod history;
+mod schedule;
 
 use leptos::ev;
 use leptos::prelude::*;
@@ -17,12 +18,14 @@ use crate::state::{AppState, Dialog, Tab};
 
 use attached::Attachments;
 use history::PublicationHistory;
+use schedule::Scheduling;
 
 #[component]
 pub fn PublishPage(app: AppState) -> impl IntoView {
     let registry = RwSignal::new(String::new());
     let image = RwSignal::new(String::new());
     let history = RwSignal::new(Vec::<Publication>::new());
+    let schedule = RwSignal::new(None);
     let referrers = RwSignal::new(None::<Referrers>);
     let list_referrers = move || attached::list(app, registry, image, referrers);
     Effect::new(move |_| {
@@ -53,7 +56,8 @@ pub fn PublishPage(app: AppState) -> impl IntoView {
             </p>
         })}
         <PublishForm app registry image published/>
-        <PublicationHistory history/>
+        <PublicationHistory history on_schedule=move |id| schedule::load(app, id, schedule)/>
+        <Scheduling app shown=schedule/>
         <Attachments app registry image referrers list=list_referrers changed/>
     }
 }
