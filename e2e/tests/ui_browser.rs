@@ -364,7 +364,7 @@ async fn the_whole_journey_in_a_browser() {
     b.click("[data-testid=publications] [data-testid=show-schedule]")
         .await;
     let rule = b
-        .wait_text("[data-testid=schedule-rule]", "kind: NodeFeatureRule")
+        .wait_text("[data-testid=schedule-rule]", "kind: \"NodeFeatureRule\"")
         .await;
     assert!(rule.contains(&artifact), "traced to the artifact: {rule}");
     b.wait_text(
