@@ -27,7 +27,10 @@ use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use publications::{NewPublication, PublicationKey, PublicationRow};
-pub use snapshots::{EvalRow, NewSnapshot, SnapshotQuery, Stored};
+pub use snapshots::{
+    Backfill, FleetRow, NewSnapshot, NewValue, SnapshotQuery, Stored, StoredFeatures, Upload,
+    ValueRow,
+};
 pub use specs::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
 pub use tokens::TokenRow;
 
@@ -65,6 +68,12 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../../migrations/sqlite/0003_unique_token_names.sql"),
         include_str!("../../../../migrations/postgres/0003_unique_token_names.sql"),
     ),
+    (
+        4,
+        "interned_features",
+        include_str!("../../../../migrations/sqlite/0004_interned_features.sql"),
+        include_str!("../../../../migrations/postgres/0004_interned_features.sql"),
+    ),
 ];
 
 #[derive(Debug)]
@@ -97,6 +106,7 @@ impl MigrationSource<'static> for Embedded {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    dialect: Dialect,
 }
 
 /// `sqlite://` URL of a file path; `%`, `?` and `#` are escaped because sqlx decodes the path.
@@ -146,7 +156,7 @@ impl Db {
             .connect(&url)
             .await
             .with_context(|| format!("cannot open the database ({})", location.describe()))?;
-        let db = Db { pool };
+        let db = Db { pool, dialect };
         Migrator::new(Embedded(dialect))
             .await?
             .run(&db.pool)
@@ -217,6 +227,8 @@ pub fn is_unique_violation(e: &sqlx::Error) -> bool {
 pub enum Bind {
     Int(i64),
     Text(String),
+    Blob(Vec<u8>),
+    Null,
 }
 
 /// Runs a query built at run time with its values bound in order.
@@ -227,6 +239,8 @@ fn bind_all<'q>(
     binds.iter().fold(sqlx::query(sql), |q, b| match b {
         Bind::Int(i) => q.bind(*i),
         Bind::Text(t) => q.bind(t.as_str()),
+        Bind::Blob(b) => q.bind(b.as_slice()),
+        Bind::Null => q.bind(Option::<String>::None),
     })
 }
 
@@ -259,6 +273,26 @@ impl Db {
     }
 }
 
+/// `($1, $2), ($3, $4)`: placeholders for a multi-row `VALUES` of `rows` rows of `columns`
+/// values, numbered from `$first`.
+fn placeholders(first: usize, rows: usize, columns: usize) -> String {
+    let mut out = String::with_capacity(rows * columns * 6);
+    for row in 0..rows {
+        if row > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for column in 0..columns {
+            if column > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", first + row * columns + column));
+        }
+        out.push(')');
+    }
+    out
+}
+
 /// The labels column: a JSON object of strings (written only by this module).
 fn labels_from_row(
     row: &AnyRow,
@@ -287,6 +321,11 @@ mod tests {
             files.sort();
             assert_eq!(files, expected, "migrations/{dialect}");
         }
+    }
+
+    #[test]
+    fn placeholders_number_rows_in_order() {
+        assert_eq!(placeholders(3, 2, 2), "($3, $4), ($5, $6)");
     }
 
     #[test]
