@@ -25,7 +25,7 @@ use nodefit_api::fleet::{
 };
 use nodefit_core::eval::{self, Options};
 use nodefit_core::features::{Features, Hasher};
-use nodefit_core::fleet::{split, FeatureValue, Fleet, InsertError};
+use nodefit_core::fleet::{canonical_json, FeatureValue, Fleet, InsertError};
 use nodefit_core::source::LineIndex;
 use nodefit_core::spec::Spec;
 use nodefit_core::{report, verdict};
@@ -423,13 +423,13 @@ pub struct ValueSet {
 
 impl ValueSet {
     /// Splits a node's features into one value per feature name and adds those not seen yet;
-    /// the node's values as positions in `values`.
-    pub fn add(&mut self, features: Features) -> Vec<usize> {
-        split(features)
+    /// the node's canonical JSON and its values as positions in `values`.
+    pub fn add(&mut self, features: &Features) -> (String, Vec<usize>) {
+        let (node, values) = canonical_json(features);
+        let positions = values
             .into_iter()
-            .map(|(name, value)| {
-                let json = value.to_json();
-                let quick = self.hasher.hash_one((name.as_str(), json.as_str()));
+            .map(|(name, json)| {
+                let quick = self.hasher.hash_one((name, json.as_str()));
                 let bucket = self.index.entry(quick).or_default();
                 if let Some(&at) = bucket
                     .iter()
@@ -440,18 +440,19 @@ impl ValueSet {
                 let mut sha = Sha256::new();
                 // The name as a JSON string ends where its closing quote is, so name and value
                 // cannot run into each other.
-                sha.update(serde_json::to_string(name.as_str()).expect("strings serialize"));
+                sha.update(serde_json::to_string(name).expect("strings serialize"));
                 sha.update(&json);
                 let at = self.values.len();
                 self.values.push(NewValue {
                     hash: sha.finalize().into(),
-                    name: name.to_string(),
+                    name: name.to_owned(),
                     json,
                 });
                 bucket.push(at);
                 at
             })
-            .collect()
+            .collect();
+        (node, positions)
     }
 }
 
@@ -472,7 +473,7 @@ pub async fn convert_stored_snapshots(db: &Db) -> anyhow::Result<usize> {
                     let features: Features = serde_json::from_str(&json).map_err(|e| {
                         anyhow::anyhow!("the stored features of snapshot {id} do not parse: {e}")
                     })?;
-                    Ok((id, values.add(features)))
+                    Ok((id, values.add(&features).1))
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
             Ok::<_, anyhow::Error>((values.values, snapshots))

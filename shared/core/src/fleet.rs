@@ -126,6 +126,71 @@ pub fn split(features: Features) -> Vec<(Text, FeatureValue)> {
     by_name.into_iter().collect()
 }
 
+/// A node's canonical JSON (what `serde_json::to_string(features)` writes) and each feature
+/// name's value JSON ([`FeatureValue::to_json`]), sorted by name: both assembled from one
+/// serialization of each set, where writing them apart serializes (and sorts) everything twice.
+pub fn canonical_json(features: &Features) -> (String, Vec<(&str, String)>) {
+    const KINDS: [&str; 3] = ["attributes", "flags", "instances"];
+    fn json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).expect("feature sets serialize")
+    }
+    let mut by_name: BTreeMap<&str, [Option<String>; 3]> = BTreeMap::new();
+    for (name, set) in &features.attributes {
+        by_name.entry(name).or_default()[0] = Some(json(set));
+    }
+    for (name, set) in &features.flags {
+        by_name.entry(name).or_default()[1] = Some(json(set));
+    }
+    for (name, set) in &features.instances {
+        by_name.entry(name).or_default()[2] = Some(json(set));
+    }
+    let mut node = String::with_capacity(
+        by_name
+            .iter()
+            .flat_map(|(name, sets)| sets.iter().flatten().map(|s| s.len() + name.len() + 4))
+            .sum::<usize>()
+            + 48,
+    );
+    node.push('{');
+    for (kind, label) in KINDS.iter().enumerate() {
+        if kind > 0 {
+            node.push(',');
+        }
+        node.push_str(&format!("\"{label}\":{{"));
+        let mut first = true;
+        for (name, sets) in &by_name {
+            if let Some(set) = &sets[kind] {
+                if !first {
+                    node.push(',');
+                }
+                first = false;
+                node.push_str(&json(name));
+                node.push(':');
+                node.push_str(set);
+            }
+        }
+        node.push('}');
+    }
+    node.push('}');
+    let values = by_name
+        .into_iter()
+        .map(|(name, sets)| {
+            let mut value = String::from("{");
+            for (label, set) in KINDS.iter().zip(sets) {
+                if let Some(set) = set {
+                    if value.len() > 1 {
+                        value.push(',');
+                    }
+                    value.push_str(&format!("\"{label}\":{set}"));
+                }
+            }
+            value.push('}');
+            (name, value)
+        })
+        .collect();
+    (node, values)
+}
+
 /// The feature names a spec's evaluation reads (as it looks them up: lower-cased). A node's own
 /// `rule.matched` matters only where a term reads it, so it needs no special case.
 pub fn names_read(spec: &Spec) -> BTreeSet<&str> {
@@ -672,8 +737,11 @@ mod tests {
         let mut fleet = Fleet::default();
         put(&mut fleet, &mut HashMap::new(), 7, &f);
         assert_eq!(fleet.features(7), Some(f.clone()));
-        for (_, value) in split(f) {
-            assert_eq!(FeatureValue::from_json(&value.to_json()).unwrap(), value);
+        let (json, values) = canonical_json(&f);
+        assert_eq!(json, serde_json::to_string(&f).unwrap());
+        for ((name, value), (same, text)) in split(f.clone()).into_iter().zip(values) {
+            assert_eq!((name.as_str(), value.to_json()), (same, text.clone()));
+            assert_eq!(FeatureValue::from_json(&text).unwrap(), value);
         }
         assert!(
             FeatureValue::from_json(r#"{"flag": {}}"#).is_err(),

@@ -9,7 +9,7 @@ use nodefit_core::eval::{evaluate, Options};
 use nodefit_core::features::{AttributeSet, Features, FlagSet, Instance, InstanceSet};
 use std::collections::HashMap;
 
-use nodefit_core::fleet::{split, Fleet, ValueKey};
+use nodefit_core::fleet::{canonical_json, split, Fleet, ValueKey};
 use nodefit_core::{parse_spec, report, snapshot};
 use proptest::prelude::*;
 
@@ -138,6 +138,16 @@ proptest! {
                 apply(&mut features, c);
             }
             put(&mut fleet, &mut keys, id as i64, &features);
+            // The server stores what `canonical_json` assembles: it must be serde's text.
+            let (json, values) = canonical_json(&features);
+            prop_assert_eq!(json, serde_json::to_string(&features).unwrap());
+            let split: Vec<(String, String)> = split(features.clone())
+                .into_iter()
+                .map(|(name, value)| (name.to_string(), value.to_json()))
+                .collect();
+            let assembled: Vec<(String, String)> =
+                values.into_iter().map(|(n, v)| (n.to_owned(), v)).collect();
+            prop_assert_eq!(split, assembled);
             full.push(features);
         }
         // Churn: every third node leaves, every fifth is replaced by its neighbour's features,

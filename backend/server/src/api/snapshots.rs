@@ -276,16 +276,16 @@ fn prepare(
                 check_text(&at("the node name"), name, MAX_NAME_BYTES, false)?;
             }
             check_labels(&labels).map_err(|e| ApiError::bad_request(at(&e.message)))?;
-            let json = serde_json::to_string(&node.features).map_err(ApiError::internal)?;
             let f = &node.features;
             let feature_count = (f.flags.len() + f.attributes.len() + f.instances.len()) as i64;
+            let (json, positions) = values.add(f);
             Ok(NewSnapshot {
                 node_name,
                 format,
                 content_hash: format!("sha256:{}", hex::encode(Sha256::digest(json.as_bytes()))),
                 feature_count,
                 labels,
-                values: values.add(node.features),
+                values: positions,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

@@ -18,9 +18,7 @@ use sqlx::Row;
 
 use nodefit_api::snapshots::SnapshotSummary;
 
-use super::{
-    bind_all, format_time, labels_from_row, like_pattern, now_ms, placeholders, Bind, Db, Dialect,
-};
+use super::{bind_all, format_time, labels_from_row, like_pattern, now_ms, Bind, Db, Dialect};
 
 /// Held shared by writes that refer to feature values, exclusively while collecting them.
 const VALUES_LOCK: i64 = 0x6e6f_6465_6669_7401;
@@ -195,12 +193,6 @@ fn value_row(row: &AnyRow) -> Result<ValueRow, sqlx::Error> {
     })
 }
 
-/// `IN ($first, ...)` for `count` values.
-fn in_list(first: usize, count: usize) -> String {
-    let list: Vec<String> = (first..first + count).map(|i| format!("${i}")).collect();
-    format!("({})", list.join(", "))
-}
-
 impl SnapshotQuery {
     /// The WHERE clause (with a leading space, or empty) and its values.
     fn clause(&self) -> (String, Vec<Bind>) {
@@ -264,7 +256,7 @@ impl Db {
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO fleet_changes (snapshot_id) VALUES {}",
-                placeholders(1, chunk.len(), 1)
+                self.placeholders(1, chunk.len(), 1)
             );
             let binds: Vec<Bind> = chunk.iter().map(|&id| Bind::Int(id)).collect();
             bind_all(&sql, &binds).execute(&mut **tx).await?;
@@ -283,7 +275,7 @@ impl Db {
             let sql = format!(
                 "INSERT INTO feature_values (hash, name, value) VALUES {} \
                  ON CONFLICT (hash) DO NOTHING",
-                placeholders(1, chunk.len(), 3)
+                self.placeholders(1, chunk.len(), 3)
             );
             let binds: Vec<Bind> = chunk
                 .iter()
@@ -301,7 +293,7 @@ impl Db {
         for chunk in values.chunks(VALUES_PER_STATEMENT) {
             let sql = format!(
                 "SELECT id, hash FROM feature_values WHERE hash IN {}",
-                in_list(1, chunk.len())
+                self.placeholders(1, 1, chunk.len())
             );
             let binds: Vec<Bind> = chunk.iter().map(|v| Bind::Blob(v.hash.to_vec())).collect();
             for row in bind_all(&sql, &binds).fetch_all(&mut **tx).await? {
@@ -336,7 +328,7 @@ impl Db {
                 "INSERT INTO snapshots \
                  (node_name, format, content_hash, feature_count, labels, created_at, created_by, value_ids) \
                  VALUES {} ON CONFLICT (content_hash) DO NOTHING RETURNING id, content_hash",
-                placeholders(1, chunk.len(), 8)
+                self.placeholders(1, chunk.len(), 8)
             );
             let mut binds = Vec::with_capacity(chunk.len() * 8);
             for node in chunk {
@@ -398,7 +390,7 @@ impl Db {
         for chunk in missing.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT {SUMMARY_COLUMNS} FROM snapshots WHERE content_hash IN {}",
-                in_list(1, chunk.len())
+                self.placeholders(1, 1, chunk.len())
             );
             let binds: Vec<Bind> = chunk.iter().map(|h| Bind::Text(h.clone())).collect();
             for row in bind_all(&sql, &binds).fetch_all(&mut *tx).await? {
@@ -420,7 +412,7 @@ impl Db {
                     }),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        insert_labels(&mut tx, &labels).await?;
+        self.insert_labels(&mut tx, &labels).await?;
         let created: Vec<i64> = labels.iter().map(|(id, _)| *id).collect();
         self.record_changes(&mut tx, &created).await?;
         tx.commit().await?;
@@ -503,7 +495,7 @@ impl Db {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        insert_labels(&mut tx, &[(id, labels)]).await?;
+        self.insert_labels(&mut tx, &[(id, labels)]).await?;
         self.record_changes(&mut tx, &[id]).await?;
         let summary = summary(&row)?;
         tx.commit().await?;
@@ -564,7 +556,7 @@ impl Db {
             let sql = format!(
                 "SELECT id, node_name, labels, value_ids FROM snapshots \
                  WHERE value_ids IS NOT NULL AND id IN {}",
-                in_list(1, chunk.len())
+                self.placeholders(1, 1, chunk.len())
             );
             let binds: Vec<Bind> = chunk.iter().map(|&id| Bind::Int(id)).collect();
             for row in bind_all(&sql, &binds).fetch_all(&self.pool).await? {
@@ -615,7 +607,7 @@ impl Db {
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT id, name, value FROM feature_values WHERE id IN {}",
-                in_list(1, chunk.len())
+                self.placeholders(1, 1, chunk.len())
             );
             let binds: Vec<Bind> = chunk.iter().map(|&id| Bind::Int(id)).collect();
             for row in bind_all(&sql, &binds).fetch_all(&self.pool).await? {
@@ -667,13 +659,43 @@ impl Db {
         for chunk in unreferenced.chunks(IDS_PER_STATEMENT) {
             let sql = format!(
                 "DELETE FROM feature_values WHERE id IN {}",
-                in_list(1, chunk.len())
+                self.placeholders(1, 1, chunk.len())
             );
             let binds: Vec<Bind> = chunk.iter().map(|&id| Bind::Int(id)).collect();
             bind_all(&sql, &binds).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(unreferenced.len() as u64)
+    }
+
+    /// Stores snapshots' labels (their old ones already deleted, if they had any).
+    async fn insert_labels(
+        &self,
+        tx: &mut Tx,
+        labels: &[(i64, &BTreeMap<String, String>)],
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<(i64, &String, &String)> = labels
+            .iter()
+            .flat_map(|(id, labels)| labels.iter().map(move |(k, v)| (*id, k, v)))
+            .collect();
+        for chunk in rows.chunks(VALUES_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES {}",
+                self.placeholders(1, chunk.len(), 3)
+            );
+            let binds: Vec<Bind> = chunk
+                .iter()
+                .flat_map(|(id, k, v)| {
+                    [
+                        Bind::Int(*id),
+                        Bind::Text((*k).clone()),
+                        Bind::Text((*v).clone()),
+                    ]
+                })
+                .collect();
+            bind_all(&sql, &binds).execute(&mut **tx).await?;
+        }
+        Ok(())
     }
 
     /// Claims up to `limit` snapshots stored before migration 4, or `None` when none is left.
@@ -723,35 +745,6 @@ impl Backfill {
         db.record_changes(&mut self.tx, &converted).await?;
         self.tx.commit().await
     }
-}
-
-/// Stores snapshots' labels (their old ones already deleted, if they had any).
-async fn insert_labels(
-    tx: &mut Tx,
-    labels: &[(i64, &BTreeMap<String, String>)],
-) -> Result<(), sqlx::Error> {
-    let rows: Vec<(i64, &String, &String)> = labels
-        .iter()
-        .flat_map(|(id, labels)| labels.iter().map(move |(k, v)| (*id, k, v)))
-        .collect();
-    for chunk in rows.chunks(VALUES_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO snapshot_labels (snapshot_id, key, value) VALUES {}",
-            placeholders(1, chunk.len(), 3)
-        );
-        let binds: Vec<Bind> = chunk
-            .iter()
-            .flat_map(|(id, k, v)| {
-                [
-                    Bind::Int(*id),
-                    Bind::Text((*k).clone()),
-                    Bind::Text((*v).clone()),
-                ]
-            })
-            .collect();
-        bind_all(&sql, &binds).execute(&mut **tx).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
