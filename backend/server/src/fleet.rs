@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nodefit_api::fleet::{
     FleetFilter, FleetItem, FleetMatrix, GroupCount, LabelKey, Outcome, RuleCount, SetResult,
@@ -33,7 +33,7 @@ use prometheus::{IntCounter, IntGauge};
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use super::db::{Db, FleetRow, NewValue, ValueRow};
+use super::db::{decode_value_ids, Db, FleetRow, NewValue, ValueRow};
 use super::error::ApiError;
 use super::work::Work;
 
@@ -73,7 +73,7 @@ pub struct FleetState {
     /// By snapshot id.
     pub nodes: BTreeMap<i64, NodeMeta>,
     /// Label maps are shared between nodes that have the same ones.
-    label_sets: HashSet<Arc<Labels>>,
+    label_sets: HashSet<Arc<Labels>, Hasher>,
 }
 
 impl FleetState {
@@ -82,6 +82,35 @@ impl FleetState {
             let value = FeatureValue::from_json(&row.value)
                 .map_err(|e| format!("stored feature value {} does not parse: {e}", row.id))?;
             self.fleet.add_value(row.id, &row.name, &value);
+        }
+        Ok(())
+    }
+
+    /// Adds the values of a `Db::feature_values_chunk`.
+    fn add_value_chunk(&mut self, rows: &str) -> Result<(), String> {
+        let rows: Vec<(i64, String, FeatureValue)> = serde_json::from_str(rows)
+            .map_err(|e| format!("stored feature values do not parse: {e}"))?;
+        for (id, name, value) in rows {
+            self.fleet.add_value(id, &name, &value);
+        }
+        Ok(())
+    }
+
+    /// Adds or replaces the snapshots of a `Db::fleet_rows_chunk`.
+    fn put_chunk(&mut self, rows: &str) -> Result<(), String> {
+        let rows: Vec<(i64, Option<String>, Labels, String)> = serde_json::from_str(rows)
+            .map_err(|e| format!("stored snapshots do not parse: {e}"))?;
+        for (id, node_name, labels, value_ids) in rows {
+            let value_ids = hex::decode(&value_ids)
+                .ok()
+                .and_then(|bytes| decode_value_ids(&bytes))
+                .ok_or_else(|| format!("snapshot {id}: value_ids is not a list of ids"))?;
+            self.put(FleetRow {
+                id,
+                node_name,
+                labels,
+                value_ids,
+            });
         }
         Ok(())
     }
@@ -257,30 +286,43 @@ impl FleetIndex {
         syncing: tokio::sync::OwnedMutexGuard<()>,
     ) -> Result<(), ApiError> {
         let started = Instant::now();
+        let mut reading = Duration::ZERO;
         let mut state = FleetState::default();
-        let mut after = 0;
-        loop {
-            let rows = db.feature_values_after(after, LOAD_VALUES_CHUNK).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.id;
-            state = work
-                .run(move |_| state.add_values(rows).map(|()| state))
-                .await?
-                .map_err(ApiError::internal)?;
+        // Each chunk is read while the one before is built.
+        let timed = |read: Instant, chunk| (read.elapsed(), chunk);
+        let mut chunk = db.feature_values_chunk(0, LOAD_VALUES_CHUNK).await?;
+        while let Some(current) = chunk {
+            let read = Instant::now();
+            let (next, built) = tokio::join!(
+                async {
+                    timed(
+                        read,
+                        db.feature_values_chunk(current.last, LOAD_VALUES_CHUNK)
+                            .await,
+                    )
+                },
+                work.run(move |_| state.add_value_chunk(&current.rows).map(|()| state)),
+            );
+            reading += next.0;
+            state = built?.map_err(ApiError::internal)?;
+            chunk = next.1?;
         }
-        after = 0;
-        loop {
-            let rows = db.fleet_rows_after(after, LOAD_SNAPSHOTS_CHUNK).await?;
-            let Some(last) = rows.last() else { break };
-            after = last.id;
-            state = work
-                .run(move |_| {
-                    for row in rows {
-                        state.put(row);
-                    }
-                    state
-                })
-                .await?;
+        let mut chunk = db.fleet_rows_chunk(0, LOAD_SNAPSHOTS_CHUNK).await?;
+        while let Some(current) = chunk {
+            let read = Instant::now();
+            let (next, built) = tokio::join!(
+                async {
+                    timed(
+                        read,
+                        db.fleet_rows_chunk(current.last, LOAD_SNAPSHOTS_CHUNK)
+                            .await,
+                    )
+                },
+                work.run(move |_| state.put_chunk(&current.rows).map(|()| state)),
+            );
+            reading += next.0;
+            state = built?.map_err(ApiError::internal)?;
+            chunk = next.1?;
         }
         let index = self.clone();
         let dropped = work
@@ -295,6 +337,9 @@ impl FleetIndex {
                     values = state.fleet.distinct_values(),
                     strings = state.fleet.distinct_strings(),
                     ms = started.elapsed().as_millis() as u64,
+                    // Reading overlaps building: the load waited on the database for at most
+                    // this long.
+                    reading_ms = reading.as_millis() as u64,
                     "fleet loaded"
                 );
                 // The old copy is dropped here, on this blocking thread.
@@ -525,7 +570,8 @@ struct OutcomeEntry {
 struct MatrixNode {
     id: i64,
     name: Option<Arc<str>>,
-    labels: Arc<Labels>,
+    /// In the matrix's `label_sets`.
+    labels: u32,
     outcome: u32,
 }
 
@@ -538,6 +584,9 @@ pub struct Matrix {
     outcomes: Vec<OutcomeEntry>,
     /// In snapshot id order.
     nodes: Vec<MatrixNode>,
+    /// The nodes' distinct label maps (pools share theirs): filters and groups by label are
+    /// decided once per map, not per node.
+    label_sets: Vec<Arc<Labels>>,
     label_keys: Vec<LabelKey>,
 }
 
@@ -600,17 +649,23 @@ fn compute(
             })
         })
         .collect();
+    let mut label_sets: Vec<Arc<Labels>> = Vec::new();
+    let mut label_index: HashMap<*const Labels, u32, Hasher> = HashMap::default();
     let nodes: Vec<MatrixNode> = chosen
         .into_iter()
         .zip(&grouping.assignment)
         .map(|((id, meta), group)| MatrixNode {
             id,
             name: meta.name.clone(),
-            labels: meta.labels.clone(),
+            labels: *label_index
+                .entry(Arc::as_ptr(&meta.labels))
+                .or_insert_with(|| {
+                    label_sets.push(meta.labels.clone());
+                    (label_sets.len() - 1) as u32
+                }),
             outcome: group_outcome[group.expect("chosen nodes are in the fleet") as usize],
         })
         .collect();
-
     let mut per_outcome = vec![0usize; outcomes.len()];
     for node in &nodes {
         per_outcome[node.outcome as usize] += 1;
@@ -639,7 +694,7 @@ fn compute(
             }
         }
     }
-    let label_keys = label_keys(&nodes);
+    let label_keys = label_keys(&nodes, &label_sets);
     Ok(Matrix {
         seq: state.seq,
         sets,
@@ -647,22 +702,20 @@ fn compute(
         errors,
         outcomes,
         nodes,
+        label_sets,
         label_keys,
     })
 }
 
 /// The label keys of the nodes, most used first.
-fn label_keys(nodes: &[MatrixNode]) -> Vec<LabelKey> {
-    // Nodes share label maps: count each map once.
-    let mut maps: HashMap<*const Labels, (&Labels, usize)> = HashMap::new();
+fn label_keys(nodes: &[MatrixNode], label_sets: &[Arc<Labels>]) -> Vec<LabelKey> {
+    let mut per_set = vec![0usize; label_sets.len()];
     for node in nodes {
-        maps.entry(Arc::as_ptr(&node.labels))
-            .or_insert((&node.labels, 0))
-            .1 += 1;
+        per_set[node.labels as usize] += 1;
     }
     let mut keys: HashMap<&str, (usize, HashSet<&str>)> = HashMap::new();
-    for (labels, count) in maps.into_values() {
-        for (k, v) in labels {
+    for (labels, count) in label_sets.iter().zip(per_set) {
+        for (k, v) in labels.iter() {
             let entry = keys.entry(k).or_default();
             entry.0 += count;
             entry.1.insert(v);
@@ -835,29 +888,41 @@ impl View {
             })
             .collect();
         let text = f.text.as_deref().map(str::to_lowercase);
-        let mut labels_pass: HashMap<*const Labels, bool> = HashMap::new();
+        let text = text.as_deref();
+        // Per label map: whether it passes the label filter, and whether a `key=value` of it
+        // has the text.
+        let label_pass: Vec<bool> = matrix
+            .label_sets
+            .iter()
+            .map(|labels| {
+                f.labels
+                    .iter()
+                    .flatten()
+                    .all(|(k, v)| labels.get(k) == Some(v))
+            })
+            .collect();
+        let label_text: Vec<bool> = match text {
+            None => Vec::new(),
+            Some(t) => matrix
+                .label_sets
+                .iter()
+                .map(|labels| {
+                    labels
+                        .iter()
+                        .any(|(k, v)| format!("{k}={v}").to_lowercase().contains(t))
+                })
+                .collect(),
+        };
         let filtered: Vec<&MatrixNode> = matrix
             .nodes
             .iter()
-            .filter(|n| keep_outcome[n.outcome as usize])
+            .filter(|n| keep_outcome[n.outcome as usize] && label_pass[n.labels as usize])
             .filter(|n| {
-                *labels_pass
-                    .entry(Arc::as_ptr(&n.labels))
-                    .or_insert_with(|| {
-                        f.labels
-                            .iter()
-                            .flatten()
-                            .all(|(k, v)| n.labels.get(k) == Some(v))
-                    })
-            })
-            .filter(|n| {
-                text.as_deref().is_none_or(|t| {
-                    n.name
-                        .as_deref()
-                        .is_some_and(|name| name.to_lowercase().contains(t))
-                        || n.labels
-                            .iter()
-                            .any(|(k, v)| format!("{k}={v}").to_lowercase().contains(t))
+                text.is_none_or(|t| {
+                    label_text[n.labels as usize]
+                        || n.name
+                            .as_deref()
+                            .is_some_and(|name| name.to_lowercase().contains(t))
                 })
             })
             .collect();
@@ -911,23 +976,44 @@ impl View {
 
         let mut groups = Vec::new();
         if !self.group_by.is_empty() {
-            let mut counts: HashMap<(Vec<Option<&str>>, u32), usize> = HashMap::new();
+            // Each label map's values of the keys, as a combination's index.
+            let mut combinations: Vec<Vec<Option<&str>>> = Vec::new();
+            let mut combination_index: HashMap<Vec<Option<&str>>, u32, Hasher> = HashMap::default();
+            let of_set: Vec<u32> = matrix
+                .label_sets
+                .iter()
+                .map(|labels| {
+                    let values: Vec<Option<&str>> = self
+                        .group_by
+                        .iter()
+                        .map(|k| labels.get(k).map(String::as_str))
+                        .collect();
+                    *combination_index
+                        .entry(values)
+                        .or_insert_with_key(|values| {
+                            combinations.push(values.clone());
+                            (combinations.len() - 1) as u32
+                        })
+                })
+                .collect();
+            let mut counts: HashMap<(u32, u32), usize, Hasher> = HashMap::default();
             for node in &filtered {
-                let values = self
-                    .group_by
-                    .iter()
-                    .map(|k| node.labels.get(k).map(String::as_str))
-                    .collect();
-                *counts.entry((values, node.outcome)).or_default() += 1;
+                *counts
+                    .entry((of_set[node.labels as usize], node.outcome))
+                    .or_default() += 1;
             }
             groups = counts
                 .into_iter()
-                .map(|((values, outcome), nodes)| GroupCount {
+                .map(|((combination, outcome), nodes)| GroupCount {
                     labels: self
                         .group_by
                         .iter()
                         .cloned()
-                        .zip(values.into_iter().map(|v| v.map(str::to_owned)))
+                        .zip(
+                            combinations[combination as usize]
+                                .iter()
+                                .map(|v| v.map(str::to_owned)),
+                        )
                         .collect(),
                     outcome: matrix.outcomes[outcome as usize].id.clone(),
                     nodes,
@@ -952,7 +1038,7 @@ impl View {
                 FleetItem {
                     snapshot_id: node.id,
                     node_name: node.name.as_deref().map(str::to_owned),
-                    labels: (*node.labels).clone(),
+                    labels: (*matrix.label_sets[node.labels as usize]).clone(),
                     outcome: o.id.clone(),
                     compatible: o.compatible,
                     best_set: o.best_set,

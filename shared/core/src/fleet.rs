@@ -16,8 +16,9 @@
 //! spec would have read on each of its nodes. [`Fleet::group_by`] does the same for any set of
 //! feature names (rules other than a spec's, for instance).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -37,6 +38,11 @@ pub type ValueKey = i64;
 type NameId = u32;
 type Sym = u32;
 type ValueIdx = u32;
+/// No value: a column's entry for a node without the feature, or for a free slot.
+const NONE: ValueIdx = ValueIdx::MAX;
+/// Columns kept (the names grouped by most recently): a spec reads a handful of names, and a
+/// column costs four bytes per node.
+const COLUMNS_KEPT: usize = 64;
 
 /// One feature name's sets on a node, as evaluation sees them: a name may be a flag, an
 /// attribute and an instance feature at once.
@@ -80,6 +86,18 @@ struct StoredValue {
     instances: Option<InstanceSet>,
 }
 
+impl<'de> Deserialize<'de> for FeatureValue {
+    /// What `Serialize` wrote, read back strictly.
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = StoredValue::deserialize(d)?;
+        Ok(FeatureValue {
+            flags: v.flags,
+            attributes: v.attributes,
+            instances: v.instances,
+        })
+    }
+}
+
 impl FeatureValue {
     /// The value's canonical JSON (see `Serialize`).
     pub fn to_json(&self) -> String {
@@ -89,12 +107,7 @@ impl FeatureValue {
 
     /// Reads what [`Self::to_json`] wrote.
     pub fn from_json(text: &str) -> Result<FeatureValue, serde_json::Error> {
-        let v: StoredValue = serde_json::from_str(text)?;
-        Ok(FeatureValue {
-            flags: v.flags,
-            attributes: v.attributes,
-            instances: v.instances,
-        })
+        serde_json::from_str(text)
     }
 
     /// Puts the value's sets into `features` under `name`.
@@ -343,8 +356,22 @@ pub struct Fleet {
     keys: HashMap<ValueKey, ValueIdx, Hasher>,
     /// Values whose holders fell to zero (or that were added and never held).
     unheld: Vec<ValueIdx>,
-    /// Each node's (name, value) pairs, sorted by name id.
-    nodes: HashMap<NodeId, Box<[(NameId, ValueIdx)]>, Hasher>,
+    /// Each node's slot in `rows`.
+    index: HashMap<NodeId, u32, Hasher>,
+    /// By slot: a node's (name, value) pairs, sorted by name id; `None` for a free slot.
+    rows: Vec<Option<Box<[(NameId, ValueIdx)]>>>,
+    free_rows: Vec<u32>,
+    /// For the names grouped by lately, each slot's value of the name: grouping reads an
+    /// array per name where searching every node's pairs cost a cache miss or more per node.
+    /// Kept current by every insert and removal.
+    columns: Mutex<Columns>,
+}
+
+#[derive(Default)]
+struct Columns {
+    by_name: HashMap<NameId, Arc<Vec<ValueIdx>>, Hasher>,
+    /// Least recently used first.
+    order: VecDeque<NameId>,
 }
 
 /// Nodes grouped by the values of some feature names: nodes in a group agree on every one of
@@ -397,15 +424,15 @@ impl Grouping<'_> {
 
 impl Fleet {
     pub fn len(&self) -> usize {
-        self.nodes.len()
+        self.index.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
+        self.index.is_empty()
     }
 
     pub fn contains(&self, id: NodeId) -> bool {
-        self.nodes.contains_key(&id)
+        self.index.contains_key(&id)
     }
 
     /// Distinct feature values held (and not yet dropped), for the memory figures.
@@ -465,22 +492,90 @@ impl Fleet {
         for &(_, idx) in &pairs {
             self.slot_mut(idx).holders += 1;
         }
-        if let Some(old) = self.nodes.insert(id, pairs.into_boxed_slice()) {
-            self.release_all(&old);
-        }
+        let slot = match self.index.get(&id) {
+            Some(&slot) => {
+                let old = self.rows[slot as usize]
+                    .take()
+                    .expect("indexed slots hold a row");
+                self.release_all(&old);
+                slot
+            }
+            None => {
+                let slot = match self.free_rows.pop() {
+                    Some(slot) => slot,
+                    None => {
+                        self.rows.push(None);
+                        (self.rows.len() - 1) as u32
+                    }
+                };
+                self.index.insert(id, slot);
+                slot
+            }
+        };
+        self.set_columns(slot, &pairs);
+        self.rows[slot as usize] = Some(pairs.into_boxed_slice());
         Ok(())
     }
 
     /// Removes a node; whether it was there. Values it alone held stay until
     /// [`Self::drop_unheld`], so that a node removed and inserted again needs nothing re-added.
     pub fn remove(&mut self, id: NodeId) -> bool {
-        match self.nodes.remove(&id) {
-            Some(pairs) => {
-                self.release_all(&pairs);
-                true
-            }
-            None => false,
+        let Some(slot) = self.index.remove(&id) else {
+            return false;
+        };
+        let pairs = self.rows[slot as usize]
+            .take()
+            .expect("indexed slots hold a row");
+        self.release_all(&pairs);
+        self.set_columns(slot, &[]);
+        self.free_rows.push(slot);
+        true
+    }
+
+    /// Writes a slot's values into every kept column.
+    fn set_columns(&mut self, slot: u32, pairs: &[(NameId, ValueIdx)]) {
+        let slots = self.rows.len();
+        let columns = self.columns.get_mut().unwrap_or_else(|p| p.into_inner());
+        for (name, column) in columns.by_name.iter_mut() {
+            // No grouping holds a column while the fleet changes (groupings borrow the fleet),
+            // so this changes the column in place.
+            let column = Arc::make_mut(column);
+            column.resize(slots, NONE);
+            column[slot as usize] = pairs
+                .binary_search_by_key(name, |&(n, _)| n)
+                .map_or(NONE, |at| pairs[at].1);
         }
+    }
+
+    /// Each slot's value of `name`, from the kept columns or built and kept.
+    fn column(&self, name: NameId) -> Arc<Vec<ValueIdx>> {
+        // A panic while holding the lock leaves at worst a column missing.
+        let mut columns = self.columns.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(column) = columns.by_name.get(&name).cloned() {
+            columns.order.retain(|&n| n != name);
+            columns.order.push_back(name);
+            return column;
+        }
+        let column: Arc<Vec<ValueIdx>> = Arc::new(
+            self.rows
+                .iter()
+                .map(|row| {
+                    row.as_deref().map_or(NONE, |pairs| {
+                        pairs
+                            .binary_search_by_key(&name, |&(n, _)| n)
+                            .map_or(NONE, |at| pairs[at].1)
+                    })
+                })
+                .collect(),
+        );
+        columns.by_name.insert(name, column.clone());
+        columns.order.push_back(name);
+        while columns.order.len() > COLUMNS_KEPT {
+            if let Some(old) = columns.order.pop_front() {
+                columns.by_name.remove(&old);
+            }
+        }
+        column
     }
 
     /// Drops every value no node holds, with the strings only they held; how many.
@@ -505,7 +600,7 @@ impl Fleet {
 
     /// A node's features, rebuilt from the interned values.
     pub fn features(&self, id: NodeId) -> Option<Features> {
-        let pairs = self.nodes.get(&id)?;
+        let pairs = self.rows[*self.index.get(&id)? as usize].as_deref()?;
         let mut out = Features::default();
         for &(name, idx) in pairs.iter() {
             self.materialize(idx)
@@ -532,21 +627,24 @@ impl Fleet {
             .collect();
         names.sort_unstable();
         names.dedup();
+        let columns: Vec<Option<Arc<Vec<ValueIdx>>>> = names
+            .iter()
+            .map(|&(_, name)| name.map(|name| self.column(name)))
+            .collect();
         // Keys are hashed once per node: a fast hash, and no allocation but for a new group.
         let mut index: HashMap<Box<[Option<ValueIdx>]>, u32, Hasher> = HashMap::default();
         let mut keys: Vec<Box<[Option<ValueIdx>]>> = Vec::new();
         let mut assignment = Vec::with_capacity(ids.len());
         let mut key: Vec<Option<ValueIdx>> = Vec::with_capacity(names.len());
         for id in ids {
-            let Some(pairs) = self.nodes.get(id) else {
+            let Some(&slot) = self.index.get(id) else {
                 assignment.push(None);
                 continue;
             };
             key.clear();
-            key.extend(names.iter().map(|&(_, name)| {
-                let name = name?;
-                let at = pairs.binary_search_by_key(&name, |&(n, _)| n).ok()?;
-                Some(pairs[at].1)
+            key.extend(columns.iter().map(|column| {
+                let value = column.as_ref()?[slot as usize];
+                (value != NONE).then_some(value)
             }));
             let group = match index.get(key.as_slice()) {
                 Some(&g) => g,

@@ -150,6 +150,10 @@ proptest! {
             prop_assert_eq!(split, assembled);
             full.push(features);
         }
+        // Grouping before and after churn: columns built by the first are kept current by the
+        // changes in between.
+        let all: Vec<i64> = (0..full.len() as i64).collect();
+        check(&fleet, &spec, &options, &full, &all)?;
         // Churn: every third node leaves, every fifth is replaced by its neighbour's features,
         // and the values no node holds any more are dropped.
         let mut live = Vec::new();
@@ -165,22 +169,42 @@ proptest! {
             }
         }
         fleet.drop_unheld();
+        // A node added after the churn takes a freed slot.
+        if let Some(&first) = live.first() {
+            let id = full.len() as i64;
+            full.push(full[first as usize].clone());
+            put(&mut fleet, &mut keys, id, &full[id as usize]);
+            live.push(id);
+        }
         for &id in &live {
             prop_assert_eq!(fleet.features(id), Some(full[id as usize].clone()));
         }
-        let mut asked = live.clone();
-        asked.push(full.len() as i64);
-        let grouping = fleet.group(&spec, &asked);
-        prop_assert_eq!(grouping.assignment.last(), Some(&None));
-        let mut seen = 0;
-        for group in 0..grouping.len() {
-            let grouped = answer(&spec, &grouping.features(group), &options);
-            for at in grouping.members(group) {
-                seen += 1;
-                let id = asked[at] as usize;
-                prop_assert_eq!(&grouped, &answer(&spec, &full[id], &options), "node {}", id);
-            }
-        }
-        prop_assert_eq!(seen, live.len());
+        check(&fleet, &spec, &options, &full, &live)?;
     }
+}
+
+/// Groups `live` (and one id the fleet does not hold) and checks every node's answer against
+/// its own full features.
+fn check(
+    fleet: &Fleet,
+    spec: &nodefit_core::spec::Spec,
+    options: &Options,
+    full: &[Features],
+    live: &[i64],
+) -> Result<(), TestCaseError> {
+    let mut asked = live.to_vec();
+    asked.push(i64::MAX);
+    let grouping = fleet.group(spec, &asked);
+    prop_assert_eq!(grouping.assignment.last(), Some(&None));
+    let mut seen = 0;
+    for group in 0..grouping.len() {
+        let grouped = answer(spec, &grouping.features(group), options);
+        for at in grouping.members(group) {
+            seen += 1;
+            let id = asked[at] as usize;
+            prop_assert_eq!(&grouped, &answer(spec, &full[id], options), "node {}", id);
+        }
+    }
+    prop_assert_eq!(seen, live.len());
+    Ok(())
 }

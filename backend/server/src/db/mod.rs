@@ -28,8 +28,8 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use publications::{NewPublication, PublicationKey, PublicationRow};
 pub use snapshots::{
-    Backfill, FleetRow, NewSnapshot, NewValue, SnapshotQuery, Stored, StoredFeatures, Upload,
-    ValueRow,
+    decode_value_ids, Backfill, FleetRow, JsonChunk, NewSnapshot, NewValue, SnapshotQuery, Stored,
+    StoredFeatures, Upload, ValueRow,
 };
 pub use specs::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
 pub use tokens::TokenRow;

@@ -86,6 +86,13 @@ pub struct FleetRow {
     pub value_ids: Vec<i64>,
 }
 
+/// Rows as one JSON array, and the last row's id.
+#[derive(Clone, Debug)]
+pub struct JsonChunk {
+    pub last: i64,
+    pub rows: String,
+}
+
 /// A stored feature value.
 #[derive(Clone, Debug)]
 pub struct ValueRow {
@@ -566,39 +573,73 @@ impl Db {
         Ok(out)
     }
 
-    /// Up to `limit` snapshots (converted to values) with ids above `after`, in id order.
-    pub async fn fleet_rows_after(
+    /// Up to `limit` snapshots (converted to values) with ids above `after`, as one JSON
+    /// array of `[id, node_name, labels, value_ids in hex]`; `None` past the last.
+    ///
+    /// Loading the fleet reads every row of two tables: sqlx's SQLite driver hands each row
+    /// from its own thread to the caller, which cost more than all else in a load (a thread
+    /// wake-up per row), so the database aggregates a chunk into one row instead.
+    pub async fn fleet_rows_chunk(
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<FleetRow>, sqlx::Error> {
-        sqlx::query(
-            "SELECT id, node_name, labels, value_ids FROM snapshots \
-             WHERE value_ids IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(fleet_row)
-        .collect()
+    ) -> Result<Option<JsonChunk>, sqlx::Error> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT MAX(id) AS last, json_group_array(json_array(id, node_name, json(labels), \
+                 hex(value_ids))) AS rows FROM (SELECT id, node_name, labels, value_ids \
+                 FROM snapshots WHERE value_ids IS NOT NULL AND id > $1 ORDER BY id LIMIT $2)"
+            }
+            Dialect::Postgres => {
+                "SELECT MAX(id) AS last, json_agg(json_build_array(id, node_name, labels::json, \
+                 encode(value_ids, 'hex')))::text AS rows FROM (SELECT id, node_name, labels, \
+                 value_ids FROM snapshots WHERE value_ids IS NOT NULL AND id > $1 ORDER BY id \
+                 LIMIT $2) AS chunk"
+            }
+        };
+        self.json_chunk(sql, after, limit).await
     }
 
-    /// Up to `limit` feature values with ids above `after`, in id order.
-    pub async fn feature_values_after(
+    /// Up to `limit` feature values with ids above `after`, as one JSON array of `[id, name,
+    /// value]`; `None` past the last (see [`Self::fleet_rows_chunk`] for why one row).
+    pub async fn feature_values_chunk(
         &self,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<ValueRow>, sqlx::Error> {
-        sqlx::query("SELECT id, name, value FROM feature_values WHERE id > $1 ORDER BY id LIMIT $2")
+    ) -> Result<Option<JsonChunk>, sqlx::Error> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT MAX(id) AS last, json_group_array(json_array(id, name, json(value))) \
+                 AS rows FROM (SELECT id, name, value FROM feature_values WHERE id > $1 \
+                 ORDER BY id LIMIT $2)"
+            }
+            Dialect::Postgres => {
+                "SELECT MAX(id) AS last, json_agg(json_build_array(id, name, value::json))::text \
+                 AS rows FROM (SELECT id, name, value FROM feature_values WHERE id > $1 \
+                 ORDER BY id LIMIT $2) AS chunk"
+            }
+        };
+        self.json_chunk(sql, after, limit).await
+    }
+
+    async fn json_chunk(
+        &self,
+        sql: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Option<JsonChunk>, sqlx::Error> {
+        let row = sqlx::query(sql)
             .bind(after)
             .bind(limit)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(value_row)
-            .collect()
+            .fetch_one(&self.pool)
+            .await?;
+        let Some(last) = row.try_get::<Option<i64>, _>("last")? else {
+            return Ok(None);
+        };
+        Ok(Some(JsonChunk {
+            last,
+            rows: row.try_get("rows")?,
+        }))
     }
 
     /// The feature values among `ids` (ids not stored are left out).
