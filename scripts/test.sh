@@ -23,3 +23,5 @@ echo "== web UI (frontend/dist, for the server and the browser tests)"
 cargo xtask build-ui
 echo "== tests"
 cargo test -q --workspace
+echo "== fuzzing: regressions, corpus, then a bounded run of every target"
+bash shared/fuzz/run-ci.sh

@@ -1,10 +1,10 @@
 //! The test bed integration tests run against: real OCI registries on loopback, real images, and the
-//! reference CLIs (`oras`, `cosign`).
+//! reference CLIs (`oras`, `cosign` 2.5 and 3.x, `notation`).
 //!
 //! Everything here drives real programs that `e2e/testbed/setup.sh` installs: Debian's
 //! `docker-registry` (distribution 2.8, no referrers API), a patched go-containerregistry registry
 //! (`ggcr-registry`, with the referrers API), `skopeo` and `umoci` to build and push images offline,
-//! and trixie's `oras` and `cosign`. The module is std-only so that it costs nothing to build.
+//! and trixie's `oras` and `cosign`, sid's `cosign3` and `notation`. The module is std-only so that it costs nothing to build.
 //!
 //! Processes are killed when their owner is dropped. If a test panics, the registry's temporary
 //! directory (config, storage, log) is kept and its path printed, so the failure can be inspected.
@@ -226,6 +226,23 @@ pub fn cosign_cmd() -> Command {
 /// Runs the test bed's `cosign` with `args`.
 pub fn cosign<S: AsRef<OsStr>>(args: &[S]) -> Output {
     run(cosign_cmd().args(args))
+}
+
+/// A `Command` for the test bed's `cosign3` (sid's cosign 3.x, which signs into sigstore bundles
+/// attached as referrers). Offline signing needs a signing config without services
+/// (`cosign3 signing-config create --no-default-…`) and `--allow-insecure-registry`; offline
+/// verification `--insecure-ignore-tlog`. `HOME` should be a scratch directory: it caches TUF
+/// metadata there.
+pub fn cosign3_cmd() -> Command {
+    let mut cmd = Command::new(bin("cosign3"));
+    cmd.env("COSIGN_YES", "true");
+    cmd
+}
+
+/// A `Command` for the test bed's `notation` (sid's 1.x). Its configuration (keys, trust store,
+/// trust policy) lives under `$XDG_CONFIG_HOME/notation`: point that at a scratch directory.
+pub fn notation_cmd() -> Command {
+    Command::new(bin("notation"))
 }
 
 /// `sha256:<hex>` of `bytes`, computed by coreutils' `sha256sum` to keep this crate std-only.

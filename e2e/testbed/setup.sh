@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything nodefit's integration tests run against (see e2e/src/testbed.rs):
 #   - Debian bookworm packages: docker-registry (distribution 2.8), htpasswd, skopeo, umoci, Go, curl;
-#   - oras and cosign from Debian trixie, unpacked into $TESTBED_DIR/bin (bookworm has neither);
+#   - oras and cosign 2.5 from Debian trixie, unpacked into $TESTBED_DIR/bin (bookworm has neither);
+#   - cosign 3.x (as $TESTBED_DIR/bin/cosign3, beside trixie's cosign 2.5 for the classic `.sig`
+#     tests) and notation from Debian sid, unpacked the same way;
 #   - ggcr-registry: go-containerregistry's in-memory registry with the referrers API, built from
 #     trixie's Go source package plus ggcr-referrers.patch, into $TESTBED_DIR/bin;
 #   - nfd-decode: the differential tests' reference (e2e/differential/nfd-decode.go), built with
@@ -9,7 +11,9 @@
 #     are part of NFD's behaviour) against bookworm's packaged NFD dependencies.
 # Runs as root on a fresh Debian bookworm; safe to re-run, and a second run only checks stamps.
 # Nothing from outside Debian's archive is downloaded, and the system's apt sources are not touched:
-# trixie and trixie-backports are reached through a private source list under $TESTBED_DIR/apt.
+# trixie and trixie-backports are reached through a private source list under $TESTBED_DIR/apt,
+# sid through another under $TESTBED_DIR/apt-sid (one list for both would make sid's versions the
+# candidates for every package, cosign 3 instead of trixie's 2.5 among them).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -48,72 +52,93 @@ if ((${#missing[@]})); then
 	"${sudo_if_needed[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# --- 2. Packages from trixie through a private apt source list -------------------------------
-apt_dir=$TESTBED_DIR/apt
-apt_opts=(
-	-o "Dir::Etc::SourceList=$apt_dir/sources.list"
-	-o "Dir::Etc::SourceParts=/dev/null"
-	-o "Dir::Etc::Preferences=/dev/null"
-	-o "Dir::Etc::PreferencesParts=/dev/null"
-	-o "Dir::State::Lists=$apt_dir/lists"
-	-o "Dir::Cache=$apt_dir/cache"
-	# The system's appstream hook would fetch 5 MB of DEP-11 metadata we never read.
-	-o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
-	# apt-get download as root otherwise warns that _apt cannot write to the target directory.
-	-o "APT::Sandbox::User=root"
-)
-private_lists_ready=
+# --- 2. Packages from trixie and sid through private apt source lists ----------------------
+# $1 is the suite set: `trixie` (with trixie-backports) or `sid`.
+apt_opts() {
+	local dir=$TESTBED_DIR/apt
+	[[ $1 == trixie ]] || dir=$TESTBED_DIR/apt-$1
+	apt_dir=$dir
+	apt_opts=(
+		-o "Dir::Etc::SourceList=$dir/sources.list"
+		-o "Dir::Etc::SourceParts=/dev/null"
+		-o "Dir::Etc::Preferences=/dev/null"
+		-o "Dir::Etc::PreferencesParts=/dev/null"
+		-o "Dir::State::Lists=$dir/lists"
+		-o "Dir::Cache=$dir/cache"
+		# The system's appstream hook would fetch 5 MB of DEP-11 metadata we never read.
+		-o "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled=false"
+		# apt-get download as root otherwise warns that _apt cannot write to the target directory.
+		-o "APT::Sandbox::User=root"
+	)
+}
+declare -A lists_ready=()
 private_lists() {
-	[[ -z $private_lists_ready ]] || return 0
+	local suite=$1
+	[[ -z ${lists_ready[$suite]:-} ]] || return 0
+	apt_opts "$suite"
 	mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial"
-	# Backports are pinned below trixie by their Release file, so they only supply what trixie
-	# lacks (golang-1.25).
-	printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
-		"$DEBIAN_MIRROR" trixie "$DEBIAN_MIRROR" trixie-backports >"$apt_dir/sources.list"
-	log "updating the private trixie package lists"
+	if [[ $suite == trixie ]]; then
+		# Backports are pinned below trixie by their Release file, so they only supply what
+		# trixie lacks (golang-1.25).
+		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+			"$DEBIAN_MIRROR" trixie "$DEBIAN_MIRROR" trixie-backports >"$apt_dir/sources.list"
+	else
+		printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+			"$DEBIAN_MIRROR" "$suite" >"$apt_dir/sources.list"
+	fi
+	log "updating the private $suite package lists"
 	apt-get "${apt_opts[@]}" update -q >"$apt_dir/update.log" 2>&1 ||
-		{ cat "$apt_dir/update.log" >&2; die "apt-get update of the private source list failed"; }
-	private_lists_ready=1
+		{ cat "$apt_dir/update.log" >&2; die "apt-get update of the private $suite source list failed"; }
+	lists_ready[$suite]=1
 }
 
-# Sets $deb to package $1 from trixie, downloading it into $debs unless a copy is already there
-# (delete $debs to pick up a newer trixie version). $2 is an extended regex the version must
-# match: the tests rely on the behaviour of these versions.
+# Sets $deb to package $1 from suite $3 (default trixie), downloading it into $debs (sid's into
+# $debs/sid) unless a copy is already there (delete it to pick up a newer version). $2 is an
+# extended regex the version must match: the tests rely on the behaviour of these versions.
 fetch_deb() {
-	local pkg=$1 want=$2 version arch cached
-	cached=$(find "$debs" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n1)
+	local pkg=$1 want=$2 suite=${3:-trixie} dir=$debs version arch cached
+	[[ $suite == trixie ]] || dir=$debs/$suite
+	mkdir -p "$dir"
+	cached=$(find "$dir" -maxdepth 1 -name "${pkg}_*.deb" | sort | tail -n1)
 	if [[ -n $cached ]]; then
 		deb=$cached
 		version=$(basename "$deb" | sed -E 's/^[^_]+_([^_]+)_.*/\1/; s/%3a/:/')
 	else
-		private_lists
+		private_lists "$suite"
+		apt_opts "$suite"
 		version=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p')
 		arch=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Architecture: //p')
-		[[ -n $version ]] || die "$pkg not found in trixie"
+		[[ -n $version ]] || die "$pkg not found in $suite"
 		# apt-get download names files with the epoch's colon escaped.
-		deb=$debs/${pkg}_${version//:/%3a}_$arch.deb
-		(cd "$debs" && apt-get "${apt_opts[@]}" -q download "$pkg" >/dev/null)
+		deb=$dir/${pkg}_${version//:/%3a}_$arch.deb
+		(cd "$dir" && apt-get "${apt_opts[@]}" -q download "$pkg" >/dev/null)
 		[[ -f $deb ]] || die "apt-get download $pkg did not produce $deb"
 	fi
 	[[ $version =~ $want ]] ||
 		die "$pkg $version does not match $want: check the tests still hold, then update setup.sh"
 }
 
-# Installs usr/bin/$1 from trixie's package $1 into $bin unless the stamp says it is there.
+# Installs usr/bin/$1 from package $1 of suite $3 (default trixie) into $bin as $4 (default $1)
+# unless the stamp says it is there.
 install_cli() {
-	local pkg=$1 want=$2 stamp=$bin/.$1.deb tmp
-	[[ -x $bin/$pkg && -f $stamp ]] && return 0
-	fetch_deb "$pkg" "$want"
+	local pkg=$1 want=$2 suite=${3:-trixie} name=${4:-$1} stamp tmp
+	stamp=$bin/.$name.deb
+	[[ -x $bin/$name && -f $stamp ]] && return 0
+	fetch_deb "$pkg" "$want" "$suite"
 	tmp=$(mktemp -d "$TESTBED_DIR/.unpack.XXXXXX")
 	dpkg-deb -x "$deb" "$tmp"
-	install -m 0755 "$tmp/usr/bin/$pkg" "$bin/$pkg"
+	install -m 0755 "$tmp/usr/bin/$pkg" "$bin/$name"
 	rm -rf "$tmp"
 	basename "$deb" >"$stamp"
-	log "installed $(basename "$deb") -> $bin/$pkg"
+	log "installed $(basename "$deb") -> $bin/$name"
 }
 
 install_cli oras '^1\.[23]\.'
 install_cli cosign '^2\.5\.'
+# Sigstore bundles as referrers (cosign 3) and the Notary Project (notation 1.x): sid only. Newer
+# patch and minor versions are accepted; a new major version stops here to be checked first.
+install_cli cosign '^3\.' sid cosign3
+install_cli notation '^1\.' sid
 
 # --- 3. The referrers-capable registry --------------------------------------------------------
 ggcr_pkg=golang-github-google-go-containerregistry-dev
@@ -165,4 +190,6 @@ oras_v=$("$bin/oras" version | sed -n 's/^Version: *//p')
 # Debian builds cosign without version ldflags, so `cosign version` says "devel": show the package too.
 cosign_v=$("$bin/cosign" version 2>&1 | sed -n 's/^GitVersion: *//p')
 registry_v=$(docker-registry --version | awk '{print $3}')
-echo "testbed ready in $TESTBED_DIR: oras $oras_v, cosign $cosign_v (deb $(deb_version "$bin/.cosign.deb")), docker-registry $registry_v, ggcr-registry $bin/ggcr-registry (go-containerregistry $(deb_version "$ggcr_stamp"))"
+cosign3_v=$("$bin/cosign3" version 2>&1 | sed -n 's/^GitVersion: *//p')
+notation_v=$("$bin/notation" version 2>&1 | sed -n 's/^Version: *//p')
+echo "testbed ready in $TESTBED_DIR: oras $oras_v, cosign $cosign_v (deb $(deb_version "$bin/.cosign.deb")), cosign3 $cosign3_v (deb $(deb_version "$bin/.cosign3.deb")), notation $notation_v (deb $(deb_version "$bin/.notation.deb")), docker-registry $registry_v, ggcr-registry $bin/ggcr-registry (go-containerregistry $(deb_version "$ggcr_stamp"))"

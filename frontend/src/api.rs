@@ -1,11 +1,13 @@
-//! The server's HTTP API (docs/api.md), reached only through `/api/v1` on the page's own origin
-//! with `Authorization: Bearer`. No cookies: the token lives in sessionStorage.
+//! The HTTP client of the server's API (docs/api.md): `/api/v1` on the page's own origin with
+//! `Authorization: Bearer`, and failures said so that people know what to do. No cookies: the
+//! token lives in sessionStorage. What is sent and received are `nodefit_api`'s types, the ones
+//! the server serializes; nothing here describes a resource.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
+use nodefit_api::{ErrorBody, Page};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Request, RequestInit, Response};
@@ -18,52 +20,117 @@ const TOKEN_KEY: &str = "nodefit.token";
 pub struct ApiError {
     /// HTTP status, or 0 when the server could not be reached.
     pub status: u16,
+    /// The server's stable error code (docs/api.md), or `network` / `bad-response`.
     pub code: String,
     pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
+/// Every error code the server answers with (docs/api.md), each worded by
+/// [`ApiError::sentence`].
+pub const CODES: &[&str] = &[
+    "unauthorized",
+    "forbidden",
+    "not_found",
+    "method_not_allowed",
+    "bad_request",
+    "parse_error",
+    "invalid_spec",
+    "over_budget",
+    "lint_failed",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "registry_content",
+    "registry_unavailable",
+    "publish_in_progress",
+    "unavailable",
+    "request_timeout",
+    "shutting_down",
+    "internal",
+];
+
+/// `text` as the start of a sentence: capitalised, without a final full stop.
+fn clause(text: &str) -> String {
+    let text = text.trim().trim_end_matches('.');
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 impl ApiError {
-    fn network(e: JsValue) -> ApiError {
+    pub fn new(status: u16, code: &str, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: 0,
-            code: "network".into(),
-            message: e
-                .as_string()
-                .or_else(|| {
-                    e.dyn_ref::<js_sys::Error>()
-                        .map(|e| String::from(e.message()))
-                })
-                .unwrap_or_else(|| "the request did not complete".into()),
+            status,
+            code: code.into(),
+            message: message.into(),
+            details: None,
         }
     }
 
-    /// What to do next, by status.
-    pub fn advice(&self) -> &'static str {
-        if self.code == "publish_in_progress" {
-            return "The same publish is still running: wait a moment and publish again to see its result.";
-        }
-        match self.status {
-            0 => "Check that `nodefit serve` is running and reachable, then try again.",
-            400 | 422 => "Correct the input named above and try again.",
-            401 => "Log in again with a valid API token (`nodefit token create --role author` makes one).",
-            403 => "Your token's role does not allow this: ask an admin for a token with the needed role.",
-            404 => "It does not exist (any more): reload the page, and check that the server is as new as this UI.",
-            409 => "Someone changed it meanwhile: reload and try again.",
-            413 => "The file is larger than the server accepts: upload a smaller file or raise --max-upload-bytes.",
-            502..=504 => "The server could not reach a dependency (registry?): try again in a moment.",
-            _ => "Try again; if it keeps failing, the server log has the details.",
+    /// An answer that is not what the API says it sends.
+    pub fn unreadable(status: u16, why: impl fmt::Display) -> ApiError {
+        ApiError::new(status, "bad-response", why.to_string())
+    }
+
+    fn network(e: JsValue) -> ApiError {
+        let message = e
+            .as_string()
+            .or_else(|| {
+                e.dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+            })
+            .unwrap_or_else(|| "the request did not complete".into());
+        ApiError::new(0, "network", message)
+    }
+
+    /// The limit a 413 names, in bytes (`details.limitBytes`).
+    pub fn limit_bytes(&self) -> Option<u64> {
+        self.details.as_ref()?.get("limitBytes")?.as_u64()
+    }
+
+    /// What happened and what to do, in one or two sentences, for each code the server
+    /// answers with. The server's message says what happened where it is specific (it names
+    /// no host and quotes nothing a registry sent, docs/server.md); the rest is ours.
+    pub fn sentence(&self) -> String {
+        let what = clause(&self.message);
+        match self.code.as_str() {
+            // Said by this page, not the server: the message is the whole sentence.
+            "new-spec" => self.message.clone(),
+            "network" => "The server could not be reached. Check that `nodefit serve` is running and reachable, then try again.".into(),
+            "bad-response" => format!("The server's answer could not be read ({}). The server may be another version than this page: reload the page.", self.message.trim()),
+            "unauthorized" => "The server does not accept this API token (it may have been revoked). Log in again with a valid token; an admin makes one with `nodefit token create`.".into(),
+            "forbidden" => format!("{what}. Your token's role does not allow this: ask an admin for a token with the role it needs."),
+            "not_found" => format!("{what}: it may have been deleted meanwhile. Reload and try again."),
+            "method_not_allowed" => "The server does not offer this: it may be older than this page. Update the server.".into(),
+            "bad_request" => format!("The server refused the request: {}. Correct it and try again.", self.message.trim().trim_end_matches('.')),
+            "parse_error" => format!("{what}. Correct the file at that place and try again."),
+            "invalid_spec" => format!("{what}. Fix the errors the Editor's Problems list shows, then try again."),
+            "over_budget" => format!("{what}. The spec goes over one of nodefit's budgets (docs/server.md, Budgets): make the part named smaller."),
+            "lint_failed" => format!("{what}. Fix the errors in the Editor's Problems list, then try again."),
+            "conflict" => format!("{what}. Reload to see the current state, then try again."),
+            "payload_too_large" => match self.limit_bytes() {
+                Some(limit) => format!("Too large: the server takes at most {}. Make it smaller, or ask the operator to raise the limit.", crate::size_text(limit)),
+                None => format!("{what}. Make it smaller."),
+            },
+            "unsupported_media_type" => format!("{what}. Use a JSON or YAML file."),
+            "registry_content" => format!("{what}. Check the image reference (repository, tag or digest) and the platform."),
+            "registry_unavailable" => format!("{what}. Try again in a moment; if it keeps failing, the server's log has the details under this request."),
+            "publish_in_progress" => "The same publish is still running: wait a moment and publish again to see its result.".into(),
+            "unavailable" => "The server is not ready: its database did not answer. Try again in a moment.".into(),
+            "request_timeout" => format!("{what}."),
+            "shutting_down" => "The server is shutting down: try again once it is back.".into(),
+            "internal" => "Something went wrong inside the server. Try again; if it keeps failing, the server's log has the details.".into(),
+            _ => format!("{what} (HTTP {}). Try again; if it keeps failing, the server's log has the details.", self.status),
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.status == 0 {
-            write!(f, "The server could not be reached ({}). ", self.message)?;
-        } else {
-            write!(f, "{} (HTTP {}). ", self.message, self.status)?;
-        }
-        f.write_str(self.advice())
+        f.write_str(&self.sentence())
     }
 }
 
@@ -96,19 +163,6 @@ pub enum Body<'a> {
     None,
     Json(String),
     File(&'a web_sys::File, &'a str),
-}
-
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(Deserialize)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
 }
 
 /// Sends one request and returns the status and body text.
@@ -153,291 +207,98 @@ pub async fn send(method: &str, path: &str, body: Body<'_>) -> Result<(u16, Stri
     if (200..300).contains(&status) {
         return Ok((status, text));
     }
-    let (code, message) = match serde_json::from_str::<ErrorBody>(&text) {
-        Ok(b) => (b.error.code, b.error.message),
-        Err(_) => (
-            String::new(),
+    Err(match serde_json::from_str::<ErrorBody>(&text) {
+        Ok(b) => ApiError {
+            status,
+            code: b.error.code,
+            message: b.error.message,
+            details: b.error.details,
+        },
+        // Not the API's error shape (a proxy's page): said by status, never quoted.
+        Err(_) => ApiError::new(
+            status,
             match status {
-                401 => "The server does not accept this API token".to_string(),
+                401 => "unauthorized",
+                403 => "forbidden",
+                413 => "payload_too_large",
+                502..=504 => "registry_unavailable",
+                _ => "",
+            },
+            match status {
                 403 => "This token's role may not do that".to_string(),
-                404 => "Not found".to_string(),
-                _ if text.trim().is_empty() => format!("The server answered {status}"),
-                _ => text.trim().chars().take(300).collect(),
+                413 => "The request is larger than the server accepts".to_string(),
+                502..=504 => "The server or a proxy in front of it could not answer".to_string(),
+                _ => format!("The server answered {status}"),
             },
         ),
-    };
-    Err(ApiError {
-        status,
-        code,
-        message,
     })
 }
 
 pub async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Body<'_>) -> Result<T> {
     let (status, text) = send(method, path, body).await?;
-    serde_json::from_str(&text).map_err(|e| ApiError {
-        status,
-        code: "bad-response".into(),
-        message: format!("The server's answer could not be read: {e}"),
-    })
+    serde_json::from_str(&text).map_err(|e| ApiError::unreadable(status, e))
+}
+
+/// The largest page the server gives of a list.
+pub const MAX_PAGE: i64 = 500;
+
+/// Every item of a paged list (`path` without `limit` and `offset`), a page of [`MAX_PAGE`] at
+/// a time. An empty page ends it too, so a list that shrinks meanwhile cannot loop forever.
+pub async fn every<T: DeserializeOwned>(path: &str) -> Result<Vec<T>> {
+    let separator = if path.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    loop {
+        let offset = items.len();
+        let page: Page<T> = call(
+            "GET",
+            &format!("{path}{separator}limit={MAX_PAGE}&offset={offset}"),
+            Body::None,
+        )
+        .await?;
+        let last = page.items.is_empty() || (offset + page.items.len()) as i64 >= page.total;
+        items.extend(page.items);
+        if last {
+            return Ok(items);
+        }
+    }
 }
 
 pub fn json<T: Serialize>(value: &T) -> Body<'static> {
     Body::Json(serde_json::to_string(value).unwrap_or_default())
 }
 
-// ---- resources ----
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// Reads an id the server sends as a number or a string; the UI keeps ids as text.
-fn id_text<'de, D>(d: D) -> std::result::Result<String, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    Ok(match serde_json::Value::deserialize(d)? {
-        serde_json::Value::String(s) => s,
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
-
-/// An id as the server wants it back: a number when it is one.
-pub fn id_json(id: &str) -> serde_json::Value {
-    id.parse::<i64>()
-        .map(Into::into)
-        .unwrap_or_else(|_| id.into())
-}
-
-/// Reads `null` as the type's default: servers may send `null` for an absent text.
-fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-pub struct Me {
-    #[serde(default, deserialize_with = "null_default")]
-    pub name: String,
-    pub role: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub permissions: Vec<String>,
-}
-
-impl Me {
-    pub fn may(&self, permission: &str) -> bool {
-        self.permissions.iter().any(|p| p == permission)
-    }
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct SnapshotSummary {
-    #[serde(deserialize_with = "id_text")]
-    pub id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub node_name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub format: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub feature_count: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_at: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub total: usize,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Uploaded {
-    #[serde(default, deserialize_with = "null_default")]
-    pub snapshots: Vec<SnapshotSummary>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub duplicates: Vec<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct SnapshotDetail {
-    /// The `nfd export features` JSON.
-    pub features: serde_json::Value,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Spec {
-    #[serde(deserialize_with = "id_text")]
-    pub id: String,
-    pub name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub content: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub updated_at: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct VersionInfo {
-    pub version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub message: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_at: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_by: Option<String>,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct VersionContent {
-    pub content: String,
-}
-
-#[derive(Clone, Debug, Deserialize)]
-pub struct Diff {
-    #[serde(default, deserialize_with = "null_default")]
-    pub unified: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetSet {
-    pub index: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub tag: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub weight: i64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub description: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub matched: usize,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetCell {
-    pub index: usize,
-    pub is_match: bool,
-    #[serde(default, deserialize_with = "null_default")]
-    pub failing_rules: Vec<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct FleetItem {
-    #[serde(deserialize_with = "id_text")]
-    pub snapshot_id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub node_name: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub labels: BTreeMap<String, String>,
-    pub compatible: bool,
-    #[serde(default, deserialize_with = "null_default")]
-    pub best_set: Option<usize>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub sets: Vec<FleetCell>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub error: Option<serde_json::Value>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Fleet {
-    #[serde(default, deserialize_with = "null_default")]
-    pub spec_version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub sets: Vec<FleetSet>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub total: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub compatible: usize,
-    #[serde(default, deserialize_with = "null_default")]
-    pub items: Vec<FleetItem>,
-}
-
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-pub struct RegistryName {
-    pub name: String,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Publication {
-    #[serde(default, deserialize_with = "id_text")]
-    pub id: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub version: u64,
-    #[serde(default, deserialize_with = "null_default")]
-    pub registry: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub image: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub image_digest: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub artifact_digest: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub signature_digest: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_at: String,
-    #[serde(default, deserialize_with = "null_default")]
-    pub created_by: String,
-}
-
-/// One compatibility artifact attached to an image, as the server lists it.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct Referrer {
-    #[serde(default, deserialize_with = "null_default")]
-    pub digest: String,
-    #[serde(default, alias = "createdAt")]
-    pub created: Option<String>,
-    /// The artifact NFD's validate-node would use (the newest).
-    #[serde(default)]
-    pub nfd_choice: bool,
-    #[serde(default)]
-    pub signature: Option<SignatureInfo>,
-}
-
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-pub struct SignatureInfo {
-    #[serde(default, deserialize_with = "null_default")]
-    pub digest: String,
-    #[serde(default)]
-    pub count: usize,
-}
-
-/// What the server found attached to an image.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageReferrers {
-    #[serde(default, deserialize_with = "null_default")]
-    pub subject_digest: String,
-    /// `referrers-api`, or `tag-schema` for registries without the referrers API.
-    #[serde(default, deserialize_with = "null_default")]
-    pub source: String,
-    #[serde(default)]
-    pub artifacts: Vec<Referrer>,
-}
-
-/// A list that the server may send bare or paged.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-pub enum List<T> {
-    Bare(Vec<T>),
-    Paged { items: Vec<T> },
-}
-
-impl<T> List<T> {
-    pub fn into_vec(self) -> Vec<T> {
-        match self {
-            List::Bare(v) | List::Paged { items: v } => v,
+    #[test]
+    fn every_code_is_a_sentence_that_says_what_to_do() {
+        for code in CODES {
+            let e = ApiError::new(400, code, "spec 3 not found");
+            let sentence = e.sentence();
+            assert!(!sentence.contains("HTTP"), "{code}: {sentence}");
+            assert!(sentence.ends_with('.'), "{code}: {sentence}");
+            assert!(
+                sentence.starts_with(char::is_uppercase),
+                "{code}: {sentence}"
+            );
         }
+        let too_large = ApiError {
+            details: Some(serde_json::json!({"limitBytes": 5 * 1024 * 1024})),
+            ..ApiError::new(413, "payload_too_large", "the upload is larger than 5 MiB")
+        };
+        assert!(
+            too_large.sentence().contains("at most 5 MiB"),
+            "{too_large}"
+        );
+        let missing = ApiError::new(
+            422,
+            "registry_content",
+            "registry `lab` answered 404 for the tag `nope` in repository demo/app: it does not exist",
+        );
+        assert_eq!(
+            missing.to_string(),
+            "Registry `lab` answered 404 for the tag `nope` in repository demo/app: it does not exist. Check the image reference (repository, tag or digest) and the platform."
+        );
     }
 }

@@ -3,10 +3,12 @@
 use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
+use nodefit_api::auth::Me;
 
-use crate::api::{self, Me};
+use crate::api;
+use crate::components::{focus_id, DialogHost, ViewerHost};
 use crate::pages;
+use crate::route::{Open, Route};
 use crate::state::{AppState, Tab};
 
 /// What each permission lets the user do, for the header.
@@ -17,18 +19,13 @@ const PERMISSIONS: &[(&str, &str)] = &[
     ("admin", "manage tokens"),
 ];
 
-fn tab_from_hash() -> Option<Tab> {
-    let hash = web_sys::window()?.location().hash().ok()?;
-    Tab::from_slug(hash.trim_start_matches('#').trim_start_matches('/'))
-}
-
-fn focus_id(id: &str) {
-    if let Some(el) = document()
-        .get_element_by_id(id)
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-    {
-        let _ = el.focus();
-    }
+/// What the URL says now.
+fn current_route() -> Route {
+    Route::parse(
+        &web_sys::window()
+            .and_then(|w| w.location().hash().ok())
+            .unwrap_or_default(),
+    )
 }
 
 async fn log_in(app: AppState, token: String) -> Result<Me, api::ApiError> {
@@ -36,9 +33,13 @@ async fn log_in(app: AppState, token: String) -> Result<Me, api::ApiError> {
     match api::call::<Me>("GET", "/me", api::Body::None).await {
         Ok(me) => {
             app.me.set(Some(me.clone()));
+            app.restore().await;
             spawn_local(async move {
+                if let Err(e) = app.refresh_specs().await {
+                    app.error(format!("Loading the list of specs failed. {e}"));
+                }
                 if let Err(e) = app.refresh_snapshots().await {
-                    app.error(format!("Loading snapshots failed: {e}"));
+                    app.error(format!("Loading snapshots failed. {e}"));
                 }
             });
             Ok(me)
@@ -53,19 +54,37 @@ async fn log_in(app: AppState, token: String) -> Result<Me, api::ApiError> {
 #[component]
 pub fn App() -> impl IntoView {
     let app = AppState::new();
-    if let Some(tab) = tab_from_hash() {
-        app.tab.set(tab);
-    }
+    app.tab.set(current_route().tab);
+    // Back, Forward, or a link pasted into this tab.
     let _ = window_event_listener(ev::hashchange, move |_| {
-        if let Some(tab) = tab_from_hash() {
-            app.tab.set(tab);
+        let route = current_route();
+        app.tab.set(route.tab);
+        if app.me.with_untracked(Option::is_none) {
+            return;
+        }
+        let open_id = app.spec.with_untracked(|s| s.as_ref().map(|s| s.id));
+        match route.open {
+            Open::Spec { id, version } if Some(id) != open_id => spawn_local(async move {
+                if let Err(e) = app.open_spec(id, version).await {
+                    app.error(format!("The spec in the link could not be opened. {e}"));
+                }
+            }),
+            Open::Text(text) => app.open_text("shared-spec".into(), text, "The shared spec".into()),
+            _ => {}
+        }
+    });
+    // Unsaved changes are kept as drafts; only text the browser could not keep (over the
+    // draft budgets) would be lost by leaving.
+    let _ = window_event_listener(ev::beforeunload, move |ev| {
+        if app.me.with_untracked(Option::is_some) && app.unsaved_and_not_kept() {
+            ev.prevent_default();
         }
     });
     let checking = RwSignal::new(api::stored_token().is_some());
     if let Some(token) = api::stored_token() {
         spawn_local(async move {
             if let Err(e) = log_in(app, token).await {
-                app.error(format!("Your saved session could not be resumed: {e}"));
+                app.error(format!("Your session could not be resumed. {e}"));
             }
             checking.set(false);
         });
@@ -87,6 +106,8 @@ pub fn App() -> impl IntoView {
         >
             {move || app.notice.with(|n| n.text.clone())}
         </div>
+        <DialogHost app/>
+        <ViewerHost app/>
         {move || {
             if app.me.with(Option::is_some) {
                 view! { <Shell app/> }.into_any()
@@ -121,17 +142,10 @@ fn WhoAmI(app: AppState, me: Me) -> impl IntoView {
             <span>
                 <strong>{me.name.clone()}</strong>
                 " · role "
-                <strong data-testid="role">{me.role.clone()}</strong>
+                <strong data-testid="role">{me.role.as_str()}</strong>
             </span>
             <span class="may" title=title>"May " {may.join("; ")}</span>
-            <button
-                type="button"
-                on:click=move |_| {
-                    api::store_token(None);
-                    app.me.set(None);
-                    app.info("Logged out. The token was removed from this browser tab.");
-                }
-            >
+            <button type="button" on:click=move |_| app.log_out()>
                 "Log out"
             </button>
         </div>
@@ -158,11 +172,14 @@ fn Login(app: AppState) -> impl IntoView {
         spawn_local(async move {
             match log_in(app, value).await {
                 Ok(me) => {
-                    app.info(format!("Logged in as {} ({}).", me.name, me.role));
+                    // What opening the link said (a shared spec, unsaved changes back) matters more.
+                    if app.notice.with_untracked(|n| n.text.is_empty()) {
+                        app.info(format!("Logged in as {} ({}).", me.name, me.role.as_str()));
+                    }
                     focus_id(&format!("tab-{}", app.tab.get_untracked().slug()));
                 }
                 Err(e) => {
-                    error.set(Some(format!("Login failed: {e}")));
+                    error.set(Some(format!("Login failed. {e}")));
                     focus_id("token");
                 }
             }
@@ -197,28 +214,30 @@ fn Login(app: AppState) -> impl IntoView {
     }
 }
 
+/// The tabs this token may use: Tokens only for admins.
+fn tabs(app: AppState) -> Vec<Tab> {
+    Tab::ALL
+        .into_iter()
+        .filter(|t| *t != Tab::Tokens || app.may("admin"))
+        .collect()
+}
+
 #[component]
 fn Shell(app: AppState) -> impl IntoView {
     let select = move |tab: Tab, focus: bool| {
-        if app.tab.get_untracked() != tab {
-            // A message about the page being left would be read as about the new one.
-            app.info("");
-        }
-        app.tab.set(tab);
-        if let Some(w) = web_sys::window() {
-            let _ = w.location().set_hash(tab.slug());
-        }
+        app.go(tab);
         if focus {
             focus_id(&format!("tab-{}", tab.slug()));
         }
     };
     // Arrow keys move between tabs, as the WAI-ARIA tabs pattern says.
     let on_key = move |ev: ev::KeyboardEvent| {
-        let i = Tab::ALL
+        let shown = tabs(app);
+        let i = shown
             .iter()
             .position(|t| *t == app.tab.get_untracked())
             .unwrap_or(0);
-        let n = Tab::ALL.len();
+        let n = shown.len();
         let next = match ev.key().as_str() {
             "ArrowRight" => (i + 1) % n,
             "ArrowLeft" => (i + n - 1) % n,
@@ -227,9 +246,9 @@ fn Shell(app: AppState) -> impl IntoView {
             _ => return,
         };
         ev.prevent_default();
-        select(Tab::ALL[next], true);
+        select(shown[next], true);
     };
-    let tabs = Tab::ALL
+    let buttons = tabs(app)
         .into_iter()
         .map(|tab| {
             view! {
@@ -261,7 +280,7 @@ fn Shell(app: AppState) -> impl IntoView {
     };
     view! {
         <nav class="tabs" role="tablist" aria-label="Pages" on:keydown=on_key>
-            {tabs}
+            {buttons}
         </nav>
         <main>
             {panel(Tab::Editor, view! { <pages::editor::EditorPage app/> }.into_any())}
@@ -270,6 +289,7 @@ fn Shell(app: AppState) -> impl IntoView {
             {panel(Tab::Fleet, view! { <pages::fleet::FleetPage app/> }.into_any())}
             {panel(Tab::Publish, view! { <pages::publish::PublishPage app/> }.into_any())}
             {panel(Tab::Versions, view! { <pages::versions::VersionsPage app/> }.into_any())}
+            {app.may("admin").then(|| panel(Tab::Tokens, view! { <pages::tokens::TokensPage app/> }.into_any()))}
         </main>
     }
 }

@@ -1,20 +1,19 @@
-//! `nodefit attach`: publish a spec as a compatibility artifact of an image.
+//! `nodefit attach`: publish a spec as a compatibility artifact of an image, through the
+//! publish pipeline the server runs too (`nodefit-publish`).
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 
-use std::io::IsTerminal;
-
-use nodefit_core::lint::{self, Severity};
-
-use super::registry_opts::{block_on, platform, Output, RegistryOpts};
+use super::registry_opts::{platform, Output, RegistryOpts};
 use super::render;
-use super::sign::{load_private_key, print_signed, sign_attached};
+use super::sign::{print_signed, SignerArgs};
 use nodefit_files::read_text;
-use nodefit_registry::{self as registry, Access, Client, ImageRef, ReferrersSource, CREATED};
+use nodefit_publish::{self as publish, Annotations, Checked, Publication, Signer};
+use nodefit_registry::{Access, Client, ImageRef, ReferrersSource};
 
 #[derive(Args)]
 pub struct AttachArgs {
@@ -34,53 +33,55 @@ pub struct AttachArgs {
     /// Attach even if the spec has errors.
     #[arg(long)]
     force: bool,
-    /// Sign the artifact once attached: a classic cosign signature, as `nodefit sign`.
+    /// Sign the artifact once attached, as `nodefit sign` does (--format, --key, --cert,
+    /// --envelope).
     #[arg(long, requires = "key")]
     sign: bool,
-    /// The private key for --sign (PKCS#8 or SEC1 PEM, or cosign's encrypted format).
-    #[arg(long, value_name = "FILE", requires = "sign")]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    signer: SignerArgs,
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     output: Output,
     #[command(flatten)]
     registry: RegistryOpts,
 }
 
-pub fn run(args: AttachArgs) -> Result<u8> {
+pub async fn run(args: AttachArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let name = args.spec.display().to_string();
     if name == "-" && args.registry.reads_stdin() {
         bail!("the spec and the registry secret cannot both come from standard input");
     }
-    let spec = read_text(&args.spec)?;
-    preflight(&name, &spec, args.force)?;
+    let spec = preflight(&name, read_text(&args.spec)?, args.force)?;
     let annotations = annotations(&args.annotations)?;
     let title = match args.spec.file_name() {
         Some(file) if name != "-" => file.to_string_lossy().into_owned(),
         _ => "spec.yaml".to_owned(),
     };
     // Read before anything is published, so that a wrong password leaves no unsigned artifact.
-    let key = args
-        .key
-        .as_deref()
-        .filter(|_| args.sign)
-        .map(load_private_key)
-        .transpose()?;
+    let keys = args.sign.then(|| args.signer.load()).transpose()?;
+    let signers: Vec<Signer> = keys.iter().flat_map(|k| k.signers()).collect();
     let client = Client::new(image, Access::Push, args.registry.settings()?)?;
-    let attached =
-        block_on(client.attach(platform.as_ref(), spec.as_bytes(), &title, &annotations))??;
-    let signed = key
-        .map(|key| sign_attached(&client, platform.as_ref(), &attached.artifact.digest, &key))
-        .transpose()?;
+    let published = publish::publish(
+        &client,
+        &spec,
+        &Publication {
+            platform: platform.as_ref(),
+            title: &title,
+            annotations: &annotations,
+            signers: &signers,
+        },
+    )
+    .await?;
+    let attached = &published.attached;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }
     match args.output {
         Output::Json => {
-            let mut json = serde_json::to_value(&attached)?;
-            if let Some(signed) = &signed {
-                json["signature"] = serde_json::to_value(signed)?;
+            let mut json = serde_json::to_value(attached)?;
+            if !published.signatures.is_empty() {
+                json["signatures"] = serde_json::to_value(&published.signatures)?;
             }
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
@@ -103,7 +104,7 @@ pub fn run(args: AttachArgs) -> Result<u8> {
                 println!("Attached to {subject}, listed through {listed}");
             }
             println!("Digest: {}", attached.artifact.digest);
-            if let Some(signed) = &signed {
+            for signed in &published.signatures {
                 print_signed(&client, signed);
             }
         }
@@ -111,40 +112,39 @@ pub fn run(args: AttachArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// The check a spec passes before it is published: no lint error (`nodefit lint`'s rules:
-/// NFD refusing or aborting on it, keys NFD ignores, rules no node can satisfy...). `--force`
-/// publishes anyway, after showing them.
-fn preflight(name: &str, spec: &str, force: bool) -> Result<()> {
-    let errors: Vec<_> = lint::lint(spec, &[])
-        .into_iter()
-        .filter(|d| d.severity == Severity::Error)
-        .collect();
-    if errors.is_empty() {
-        return Ok(());
+/// The lint gate, with the diagnostics it found shown: a refusal names them and how to
+/// override it; `--force` publishes anyway after showing them.
+fn preflight(name: &str, spec: String, force: bool) -> Result<Checked> {
+    let shown = |spec: &str, errors| {
+        render::diagnostics(
+            name,
+            spec,
+            errors,
+            super::use_color(std::io::stderr().is_terminal()),
+        )
+    };
+    match publish::check(spec, force) {
+        Ok(checked) => {
+            if !checked.forced().is_empty() {
+                eprint!("{}", shown(checked.spec(), checked.forced()));
+                eprintln!(
+                    "warning: attaching anyway (--force) despite {} lint error(s)",
+                    checked.forced().len()
+                );
+            }
+            Ok(checked)
+        }
+        Err(refused) => bail!(
+            "{}refusing to attach {name}: {} lint error(s) (`nodefit lint {name}` shows every \
+             diagnostic; --force overrides)",
+            shown(&refused.spec, &refused.errors),
+            refused.errors.len()
+        ),
     }
-    let shown = render::diagnostics(
-        name,
-        spec,
-        &errors,
-        super::use_color(std::io::stderr().is_terminal()),
-    );
-    if force {
-        eprint!("{shown}");
-        eprintln!(
-            "warning: attaching anyway (--force) despite {} lint error(s)",
-            errors.len()
-        );
-        return Ok(());
-    }
-    bail!(
-        "{shown}refusing to attach {name}: {} lint error(s) (`nodefit lint {name}` shows every diagnostic; --force overrides)",
-        errors.len()
-    )
 }
 
-/// `key=value` pairs, plus `org.opencontainers.image.created` set to now (RFC 3339, UTC,
-/// nanoseconds, so that quick successive attaches still sort in order) unless given.
-fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
+/// `--annotation key=value` pairs, with the creation time the pipeline adds or checks.
+fn annotations(pairs: &[String]) -> Result<Annotations> {
     let mut annotations = BTreeMap::new();
     for pair in pairs {
         let Some((key, value)) = pair.split_once('=').filter(|(k, _)| !k.is_empty()) else {
@@ -152,54 +152,47 @@ fn annotations(pairs: &[String]) -> Result<BTreeMap<String, String>> {
         };
         annotations.insert(key.to_owned(), value.to_owned());
     }
-    match annotations.get(CREATED) {
-        Some(created) if registry::created_is_valid(created) => {}
-        Some(created) => bail!(
-            "--annotation {CREATED}={created:?} is not an RFC 3339 time NFD can read; NFD would \
-             treat the artifact as the oldest"
-        ),
-        None => {
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
-            annotations.insert(CREATED.to_owned(), now);
-        }
-    }
-    Ok(annotations)
+    publish::annotations(annotations).map_err(|e| anyhow!("--annotation {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nodefit_registry::CREATED;
 
     #[test]
-    fn annotations_get_a_creation_time_nfd_can_read() {
+    fn annotations_are_key_value_pairs() {
         let a = annotations(&["team=hpc".into(), "empty=".into(), "x=a=b".into()]).unwrap();
-        assert_eq!(a["team"], "hpc");
-        assert_eq!(a["empty"], "");
-        assert_eq!(a["x"], "a=b");
-        assert!(registry::created_is_valid(&a[CREATED]), "{}", a[CREATED]);
-
-        let given = format!("{CREATED}=2025-01-01T00:00:00Z");
-        assert_eq!(
-            annotations(&[given]).unwrap()[CREATED],
-            "2025-01-01T00:00:00Z"
-        );
-        assert!(annotations(&[format!("{CREATED}=yesterday")]).is_err());
+        assert_eq!(a.get("team"), Some("hpc"));
+        assert_eq!(a.get("empty"), Some(""));
+        assert_eq!(a.get("x"), Some("a=b"));
+        assert!(a.get(CREATED).is_some());
         assert!(annotations(&["novalue".into()]).is_err());
         assert!(annotations(&["=v".into()]).is_err());
+        let bad = annotations(&[format!("{CREATED}=yesterday")]).unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with(&format!("--annotation {CREATED}=\"yesterday\" is not")),
+            "{bad}"
+        );
     }
 
     #[test]
-    fn specs_with_lint_errors_are_refused_unless_forced() {
+    fn whatever_attach_reads_fetch_reads_back() {
+        assert_eq!(
+            nodefit_files::MAX_INPUT_BYTES,
+            nodefit_registry::MAX_BLOB_BYTES as u64
+        );
+    }
+
+    #[test]
+    fn refusals_name_the_file_and_the_override() {
         let undecodable = "compatibilities: [{rules: 5}]\n";
-        let unknown_op = "version: v1alpha1\ncompatibilities:\n- rules:\n  - name: r\n    matchFeatures:\n    - feature: kernel.loadedmodule\n      matchExpressions:\n        vfio_pci: {op: exists}\n";
-        for broken in [undecodable, unknown_op] {
-            let refused = preflight("s.yaml", broken, false).unwrap_err().to_string();
-            assert!(refused.contains("refusing to attach s.yaml"), "{refused}");
-            assert!(preflight("s.yaml", broken, true).is_ok());
-        }
-        let warnings_only = unknown_op
-            .replace("exists", "Exists")
-            .replace("vfio_pci", "vfio-pci");
-        assert!(preflight("s.yaml", &warnings_only, false).is_ok());
+        let refused = preflight("s.yaml", undecodable.to_owned(), false)
+            .unwrap_err()
+            .to_string();
+        assert!(refused.contains("refusing to attach s.yaml"), "{refused}");
+        assert!(refused.contains("--force overrides"), "{refused}");
+        assert!(preflight("s.yaml", undecodable.to_owned(), true).is_ok());
     }
 }

@@ -136,7 +136,7 @@ enum Format {
     Nodefeature,
 }
 
-pub fn run(args: CaptureArgs) -> Result<u8> {
+pub async fn run(args: CaptureArgs) -> Result<u8> {
     let roots = args.host.roots();
     let node_name = args.node_name.clone().unwrap_or_default();
     if args.format == Format::Nodefeature && node_name.is_empty() {
@@ -169,7 +169,7 @@ pub fn run(args: CaptureArgs) -> Result<u8> {
         }
     }
     if let (Some(server), Some(token)) = (&args.upload, &args.token) {
-        let summary = upload(server, token, &args.labels, text)?;
+        let summary = upload(server, token, &args.labels, text).await?;
         eprintln!("uploaded to {server}: {summary}");
     }
     Ok(code)
@@ -179,7 +179,7 @@ pub fn run(args: CaptureArgs) -> Result<u8> {
 const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Sends the snapshot to a nodefit server; returns what it stored, in words.
-fn upload(server: &str, token: &str, labels: &[String], body: String) -> Result<String> {
+async fn upload(server: &str, token: &str, labels: &[String], body: String) -> Result<String> {
     for label in labels {
         if label.split_once('=').is_none_or(|(k, _)| k.is_empty()) {
             return Err(anyhow!("--label {label:?}: expected KEY=VALUE"));
@@ -209,18 +209,16 @@ fn upload(server: &str, token: &str, labels: &[String], body: String) -> Result<
         "POST {}",
         url.as_str().split('?').next().unwrap_or_default()
     );
-    let (status, answer) = super::registry_opts::block_on(async {
-        let response = client
-            .post(url)
-            .bearer_auth(token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await?;
-        let status = response.status();
-        Ok::<_, reqwest::Error>((status, response.text().await.unwrap_or_default()))
-    })?
-    .map_err(|e| anyhow!("{where_to}: {e}"))?;
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| anyhow!("{where_to}: {e}"))?;
+    let status = response.status();
+    let answer = response.text().await.unwrap_or_default();
     let json: serde_json::Value = serde_json::from_str(&answer).unwrap_or_default();
     if !status.is_success() {
         let message = json

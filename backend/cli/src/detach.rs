@@ -4,8 +4,8 @@
 use anyhow::Result;
 use clap::Args;
 
-use super::registry_opts::{block_on, platform, RegistryOpts};
-use nodefit_registry::{Access, Client, ImageRef};
+use super::registry_opts::{platform, RegistryOpts};
+use nodefit_registry::{Access, Client, Digest, ImageRef};
 
 #[derive(Args)]
 pub struct DetachArgs {
@@ -13,8 +13,8 @@ pub struct DetachArgs {
     #[arg(long, value_name = "REF")]
     image: String,
     /// The artifact's manifest digest, as `nodefit discover` lists it.
-    #[arg(long, value_name = "DIGEST")]
-    artifact: String,
+    #[arg(long, value_name = "DIGEST", value_parser = Digest::parse)]
+    artifact: Digest,
     /// The platform the artifact was attached to, for multi-platform images.
     #[arg(long, value_name = "PLATFORM")]
     platform: Option<String>,
@@ -22,11 +22,11 @@ pub struct DetachArgs {
     registry: RegistryOpts,
 }
 
-pub fn run(args: DetachArgs) -> Result<u8> {
+pub async fn run(args: DetachArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     let client = Client::new(image, Access::Delete, args.registry.settings()?)?;
-    let detached = block_on(client.detach(platform.as_ref(), &args.artifact))??;
+    let detached = client.detach(platform.as_ref(), &args.artifact).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

@@ -5,9 +5,11 @@ use clap::{Args, ValueEnum};
 use oci_client::manifest::OciDescriptor;
 use serde::Serialize;
 
-use super::registry_opts::{block_on, platform, RegistryOpts};
+use super::registry_opts::{platform, RegistryOpts};
+use super::trust_opts::TrustOpts;
 use nodefit_registry::{Access, Client, ImageRef, ReferrersSource, ARTIFACT_TYPE, CREATED};
-use nodefit_signing::{self as signing, remote::SignatureSummary};
+use nodefit_signing::{self as signing, remote::SignatureReport};
+use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct DiscoverArgs {
@@ -19,6 +21,12 @@ pub struct DiscoverArgs {
     platform: Option<String>,
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Tree)]
     output: Output,
+    /// Verify each signature with this cosign public key (repeatable) and the trust flags;
+    /// without any, signatures are listed unverified.
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustOpts,
     #[command(flatten)]
     registry: RegistryOpts,
 }
@@ -42,6 +50,7 @@ struct Discovered {
     nfd_selected: Option<String>,
     /// How many referrers, newest first, had their signatures looked up (at most
     /// `MAX_SIGNATURE_LOOKUPS`); the others show `signatures: null` without having been looked up.
+    /// Every signature of every format is listed, verified when trust flags are given.
     #[serde(rename = "signaturesLookedUp")]
     signatures_looked_up: usize,
     referrers: Vec<Referrer>,
@@ -52,20 +61,21 @@ struct Referrer {
     reference: String,
     #[serde(flatten)]
     descriptor: OciDescriptor,
-    /// The artifact's `.sig` image (classic cosign signatures), unverified; null if unsigned.
-    signatures: Option<SignatureSummary>,
+    /// Every signature of the artifact (bundles, Notary Project, classic): format, signer,
+    /// verified or not and why; null when not looked up.
+    signatures: Option<Vec<SignatureReport>>,
 }
 
-pub fn run(args: DiscoverArgs) -> Result<u8> {
+pub async fn run(args: DiscoverArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
+    let repository = format!("{}/{}", image.registry(), image.repository());
+    let requirement = args.trust.requirement(&args.key, &repository)?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
-    let (subject, listing, signatures) = block_on(async {
-        let subject = client.resolve(platform.as_ref()).await?;
-        let listing = client.referrers(&subject).await?;
-        let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
-        Ok::<_, nodefit_registry::Error>((subject, listing, signatures))
-    })??;
+    let subject = client.resolve(platform.as_ref()).await?;
+    let listing = client.referrers(&subject).await?;
+    let signatures =
+        signing::remote::signatures(&client, &listing.artifacts, requirement.as_ref()).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }
@@ -84,6 +94,7 @@ pub fn run(args: DiscoverArgs) -> Result<u8> {
                     .zip(
                         signatures
                             .into_iter()
+                            .map(Some)
                             .chain(std::iter::repeat_with(|| None)),
                     )
                     .map(|(descriptor, signatures)| Referrer {
@@ -108,10 +119,8 @@ pub fn run(args: DiscoverArgs) -> Result<u8> {
                     label: artifact_label(artifact, i == 0),
                     children: signatures
                         .get(i)
-                        .and_then(Option::as_ref)
-                        .map(signature_node)
-                        .into_iter()
-                        .collect(),
+                        .map(|reports| reports.iter().map(signature_node).collect())
+                        .unwrap_or_default(),
                 })
                 .collect::<Vec<_>>();
             let group = if artifacts.is_empty() {
@@ -147,14 +156,9 @@ fn artifact_label(artifact: &OciDescriptor, newest: bool) -> String {
     format!("{}  {created}{selected}", artifact.digest)
 }
 
-/// `sha256-….sig  2 cosign signatures (unverified: nodefit verify checks them)`.
-fn signature_node(summary: &SignatureSummary) -> Node {
-    let what = match (&summary.problem, summary.count) {
-        (Some(problem), _) => format!("unreadable: {problem}"),
-        (None, 1) => "1 cosign signature (not verified here: nodefit verify --key)".to_owned(),
-        (None, n) => format!("{n} cosign signatures (not verified here: nodefit verify --key)"),
-    };
-    Node::leaf(format!("{}  {what}", summary.tag))
+/// `bundle sha256:…  verified with key k.pub, signer key …`.
+fn signature_node(report: &SignatureReport) -> Node {
+    Node::leaf(super::verify::describe(report))
 }
 
 /// A line of the tree and what hangs under it (signatures hang under artifacts).

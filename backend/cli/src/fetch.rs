@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use super::registry_opts::{platform, RegistryOpts};
-use super::verify::{fetch_spec, load_public_key};
+use super::trust_opts::TrustOpts;
+use super::verify::fetch_spec;
 use nodefit_registry::{Access, Client, ImageRef};
 
 #[derive(Args)]
@@ -21,25 +22,24 @@ pub struct FetchArgs {
     /// Write the spec to this file instead of standard output.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Verify the artifact's cosign signature with this public key first; refuse an unsigned,
-    /// tampered or wrongly signed spec (exit 4) without writing it.
+    /// Verify the artifact's signatures first with this cosign public key (bundles and classic
+    /// signatures; repeat for more); refuse an unsigned, tampered or wrongly signed spec (exit 4)
+    /// without writing it.
     #[arg(long, value_name = "FILE")]
-    verify_key: Option<PathBuf>,
+    verify_key: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustOpts,
     #[command(flatten)]
     registry: RegistryOpts,
 }
 
-pub fn run(args: FetchArgs) -> Result<u8> {
+pub async fn run(args: FetchArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
-    let key = args
-        .verify_key
-        .as_deref()
-        .map(load_public_key)
-        .transpose()?;
+    let repository = format!("{}/{}", image.registry(), image.repository());
+    let requirement = args.trust.requirement(&args.verify_key, &repository)?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
-    let key = key.as_ref().zip(args.verify_key.as_deref());
-    let fetched = fetch_spec(&client, platform.as_ref(), key)?;
+    let fetched = fetch_spec(&client, platform.as_ref(), requirement.as_ref()).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

@@ -1,18 +1,16 @@
 //! Flags every registry command shares (NFD's `validate-node` names where NFD has one), and
-//! the async runtime the commands run in.
+//! how the registry client's settings, errors and progress are worded on the command line.
 
-use std::future::Future;
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use nodefit_registry::{CredentialSource, Credentials, Platform, Settings};
-
-/// Largest secret read from standard input.
-const MAX_SECRET_BYTES: u64 = 64 * 1024;
+use nodefit_files::{SecretBytes, MAX_SECRET_BYTES};
+use nodefit_registry::{
+    CredentialSource, Credentials, Event, Origin, Outcome, Platform, Setting, Settings,
+};
 
 #[derive(Args)]
 pub struct RegistryOpts {
@@ -87,13 +85,22 @@ impl RegistryOpts {
         {
             bail!("--token-realm-host {bad:?}: give HOST or HOST:PORT, without a scheme or path");
         }
-        let (password, token) = match (self.registry_password_stdin, self.registry_token_stdin) {
-            (true, _) => (read_secret("--registry-password-stdin")?, String::new()),
-            (_, true) => (String::new(), read_secret("--registry-token-stdin")?),
-            _ => (String::new(), String::new()),
+        let flag = match (self.registry_password_stdin, self.registry_token_stdin) {
+            (true, _) => Some("--registry-password-stdin"),
+            (_, true) => Some("--registry-token-stdin"),
+            _ => None,
         };
-        let credentials = match Credentials::from_flags(&self.registry_username, &password, &token)
-        {
+        let stdin = flag.map(read_secret).transpose()?;
+        let given = match (&stdin, flag) {
+            (Some(secret), Some(flag)) => nfd_trimmed(secret.text().context(flag)?),
+            _ => "",
+        };
+        let (password, token) = if self.registry_password_stdin {
+            (given, "")
+        } else {
+            ("", given)
+        };
+        let credentials = match Credentials::from_flags(&self.registry_username, password, token) {
             Some(given) => CredentialSource::Given(given),
             None => CredentialSource::DockerConfig,
         };
@@ -104,25 +111,91 @@ impl RegistryOpts {
             request_timeout: self.request_timeout,
             connect_timeout: CONNECT_TIMEOUT.min(self.request_timeout),
             deadline: tokio::time::Instant::now() + self.timeout,
-            verbose: self.verbose,
+            observer: self
+                .verbose
+                .then(|| std::sync::Arc::new(print_event) as nodefit_registry::Observer),
             token_realm_hosts: self.token_realm_host.clone(),
         })
     }
 }
 
-/// Reads a secret from standard input and drops one trailing `\n`, then one `\r`, as NFD does.
-fn read_secret(flag: &str) -> Result<String> {
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .take(MAX_SECRET_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("{flag}: cannot read standard input"))?;
-    if bytes.len() as u64 > MAX_SECRET_BYTES {
-        bail!("{flag}: standard input is larger than {MAX_SECRET_BYTES} bytes");
+/// The flags that set `setting` (of any registry: the command line has one).
+pub fn flag(setting: Setting, _registry: &str) -> String {
+    match setting {
+        Setting::CaFile => "--ca-file",
+        Setting::Credentials => {
+            "`docker login`, or --registry-username with --registry-password-stdin, or \
+             --registry-token-stdin"
+        }
+        Setting::UsernamePassword => {
+            "`docker login`, or --registry-username with --registry-password-stdin"
+        }
+        Setting::TokenRealmHosts => "--token-realm-host",
+        Setting::Deadline => "--timeout",
+        Setting::RequestTimeout => "--request-timeout",
     }
-    let text = String::from_utf8(bytes).with_context(|| format!("{flag}: not UTF-8 text"))?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
-    Ok(text.strip_suffix('\r').unwrap_or(text).to_owned())
+    .to_owned()
+}
+
+/// `-v`: one line per event on standard error.
+fn print_event(event: &Event) {
+    let outcome = |outcome: &Outcome| match outcome {
+        Outcome::Status(status) => status.to_string(),
+        Outcome::Failed(why) => format!("failed: {}", why.render(&|s| flag(s, ""))),
+    };
+    match event {
+        Event::Exchange {
+            method,
+            url,
+            outcome: result,
+            took,
+        } => eprintln!(
+            "nodefit: {method} {url} -> {} ({:.1} ms)",
+            outcome(result),
+            took.as_secs_f64() * 1000.0
+        ),
+        Event::Token {
+            method,
+            url,
+            scope,
+            outcome: result,
+        } => eprintln!(
+            "nodefit: {method} {url} (token for {scope}) -> {}",
+            outcome(result)
+        ),
+        Event::Retry { method, url, wait } => {
+            eprintln!(
+                "nodefit: {method} {url}: retrying in {} ms",
+                wait.as_millis()
+            )
+        }
+        Event::Credentials {
+            registry,
+            kind,
+            origin,
+        } => {
+            let origin = match origin {
+                Origin::Given => "the command line",
+                Origin::DockerConfig(found) => found,
+            };
+            eprintln!("nodefit: credentials for {registry}: {kind} from {origin}");
+        }
+        Event::ManifestRetry { refusal } => eprintln!(
+            "nodefit: {}: checking blobs before pushing the manifest again",
+            refusal.message(&flag)
+        ),
+    }
+}
+
+/// Reads the secret `flag` asks for from standard input.
+fn read_secret(flag: &str) -> Result<SecretBytes> {
+    nodefit_files::read_secret_stdin(MAX_SECRET_BYTES).context(flag.to_owned())
+}
+
+/// A secret as NFD takes it from standard input: without one trailing `\n`, then one `\r`.
+fn nfd_trimmed(text: &str) -> &str {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    text.strip_suffix('\r').unwrap_or(text)
 }
 
 /// Parses an optional `--platform`.
@@ -130,19 +203,39 @@ pub fn platform(text: Option<&str>) -> Result<Option<Platform>> {
     Ok(text.map(Platform::parse).transpose()?)
 }
 
-/// Runs a command's async part on a single-threaded runtime: the work is a handful of
-/// requests, concurrency comes from joining futures, not from threads.
-pub fn block_on<F: Future>(future: F) -> Result<F::Output> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    Ok(runtime.block_on(future))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_are_named_by_the_flags_that_set_them() {
+        let settings = [
+            (Setting::CaFile, "--ca-file"),
+            (Setting::Credentials, "--registry-token-stdin"),
+            (Setting::UsernamePassword, "--registry-password-stdin"),
+            (Setting::TokenRealmHosts, "--token-realm-host"),
+            (Setting::Deadline, "--timeout"),
+            (Setting::RequestTimeout, "--request-timeout"),
+        ];
+        for (setting, expected) in settings {
+            assert!(flag(setting, "r.example").contains(expected), "{setting:?}");
+        }
+        let text = nodefit_registry::Text::from("the overall timeout (")
+            .setting(Setting::Deadline)
+            .words(") expired");
+        assert_eq!(
+            text.render(&|s| flag(s, "r.example")),
+            "the overall timeout (--timeout) expired"
+        );
+    }
+
+    #[test]
+    fn secrets_lose_one_newline_as_in_nfd() {
+        assert_eq!(nfd_trimmed("pw\r\n"), "pw");
+        assert_eq!(nfd_trimmed("pw\n\n"), "pw\n");
+        assert_eq!(nfd_trimmed("pw\r"), "pw");
+        assert_eq!(nfd_trimmed(" pw "), " pw ");
+    }
 
     #[test]
     fn seconds_accept_fractions_within_a_day() {

@@ -1,7 +1,7 @@
 //! `nodefit token`: API tokens for the server, managed directly in its database (also before
 //! the server first starts, and when every admin token is lost).
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
 
 use super::serve::DatabaseArgs;
@@ -47,86 +47,82 @@ enum TokenCommand {
     },
 }
 
-pub fn run(args: TokenArgs) -> Result<u8> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async {
-        match args.command {
-            TokenCommand::Create {
-                role,
-                name,
-                database,
-            } => {
-                let name = name.unwrap_or_else(|| role.as_str().to_owned());
-                if name.trim().is_empty() || name.trim() != name {
-                    bail!("--name must be non-empty text without leading or trailing spaces");
-                }
-                if let Some(c) = name
-                    .chars()
-                    .find(|c| c.is_control() || nodefit_core::text::is_hidden(*c))
-                {
-                    bail!(
-                        "--name must not contain control, invisible or text-reordering characters \
+pub async fn run(args: TokenArgs) -> Result<u8> {
+    match args.command {
+        TokenCommand::Create {
+            role,
+            name,
+            database,
+        } => {
+            let name = name.unwrap_or_else(|| role.as_str().to_owned());
+            if name.trim().is_empty() || name.trim() != name {
+                bail!("--name must be non-empty text without leading or trailing spaces");
+            }
+            if let Some(c) = name
+                .chars()
+                .find(|c| c.is_control() || nodefit_core::text::is_hidden(*c))
+            {
+                bail!(
+                    "--name must not contain control, invisible or text-reordering characters \
                          (it has U+{:04X})",
-                        c as u32
-                    );
-                }
-                let db = open(&database).await?;
-                let token = generate_token()?;
-                let row = db
-                    .create_token(&name, role, &hash_token(&token), "nodefit token create")
-                    .await?;
-                db.close().await;
-                let Some(row) = row else {
-                    bail!(
+                    c as u32
+                );
+            }
+            let db = open(&database).await?;
+            let token = generate_token()?;
+            let row = db
+                .create_token(&name, role, &hash_token(&token), "nodefit token create")
+                .await?;
+            db.close().await;
+            let Some(row) = row else {
+                bail!(
                         "a token named {name:?} exists; token names are unique, choose another with --name"
                     );
-                };
-                eprintln!(
-                    "created token {} ({:?}, {}); it is shown only this once:",
-                    row.id,
-                    row.name,
-                    role.as_str()
+            };
+            eprintln!(
+                "created token {} ({:?}, {}); it is shown only this once:",
+                row.id,
+                row.name,
+                role.as_str()
+            );
+            println!("{token}");
+        }
+        TokenCommand::List { database } => {
+            let db = open(&database).await?;
+            let mut tokens = Vec::new();
+            loop {
+                let (page, total) = db
+                    .list_tokens(TOKENS_PER_QUERY, tokens.len() as i64)
+                    .await?;
+                let last = page.is_empty() || tokens.len() + page.len() >= total as usize;
+                tokens.extend(page);
+                if last {
+                    break;
+                }
+            }
+            db.close().await;
+            println!("{:>5}  {:<10}  {:<24}  NAME", "ID", "ROLE", "CREATED");
+            for t in tokens {
+                println!(
+                    "{:>5}  {:<10}  {:<24}  {}",
+                    t.id,
+                    t.role.as_str(),
+                    format_time(t.created_at),
+                    t.name
                 );
-                println!("{token}");
-            }
-            TokenCommand::List { database } => {
-                let db = open(&database).await?;
-                let mut tokens = Vec::new();
-                loop {
-                    let (page, total) = db.list_tokens(TOKENS_PER_QUERY, tokens.len() as i64).await?;
-                    let last = page.is_empty() || tokens.len() + page.len() >= total as usize;
-                    tokens.extend(page);
-                    if last {
-                        break;
-                    }
-                }
-                db.close().await;
-                println!("{:>5}  {:<10}  {:<24}  NAME", "ID", "ROLE", "CREATED");
-                for t in tokens {
-                    println!(
-                        "{:>5}  {:<10}  {:<24}  {}",
-                        t.id,
-                        t.role.as_str(),
-                        format_time(t.created_at),
-                        t.name
-                    );
-                }
-            }
-            TokenCommand::Revoke { id, database } => {
-                let db = open(&database).await?;
-                let deleted = db.delete_token(id).await?;
-                db.close().await;
-                if !deleted {
-                    bail!("no token with id {id}");
-                }
-                eprintln!("revoked token {id}");
             }
         }
-        Ok(0)
-    })
+        TokenCommand::Revoke { id, database } => {
+            let db = open(&database).await?;
+            let deleted = db.delete_token(id).await?;
+            db.close().await;
+            if !deleted {
+                bail!("no token with id {id}");
+            }
+            eprintln!("revoked token {id}");
+        }
+    }
+    Ok(0)
 }
 
 async fn open(database: &DatabaseArgs) -> Result<Db> {

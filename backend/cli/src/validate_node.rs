@@ -13,7 +13,8 @@ use super::registry_opts::{platform, RegistryOpts};
 use super::test::{
     evaluate_nodes, exit_code, load_snapshot_file, load_spec, print_reports, LabelledNode,
 };
-use super::verify::{fetch_spec, load_public_key};
+use super::trust_opts::TrustOpts;
+use super::verify::fetch_spec;
 use nodefit_capture as capture;
 use nodefit_core::snapshot::NodeSnapshot;
 use nodefit_registry::{Access, Client, ImageRef};
@@ -42,15 +43,18 @@ pub struct ValidateNodeArgs {
     /// Print NFD's JSON report instead of tables.
     #[arg(long)]
     output_json: bool,
-    /// Verify the artifact's cosign signature with this public key before evaluating; refuse
-    /// an unsigned, tampered or wrongly signed spec (exit 4).
+    /// Verify the artifact's signatures with this cosign public key before evaluating (bundles
+    /// and classic signatures; repeat for more); refuse an unsigned, tampered or wrongly signed
+    /// spec (exit 4).
     #[arg(long, value_name = "FILE")]
-    verify_key: Option<PathBuf>,
+    verify_key: Vec<PathBuf>,
+    #[command(flatten)]
+    trust: TrustOpts,
     #[command(flatten)]
     registry: RegistryOpts,
 }
 
-pub fn run(args: ValidateNodeArgs) -> Result<u8> {
+pub async fn run(args: ValidateNodeArgs) -> Result<u8> {
     let image = ImageRef::parse(&args.image)?;
     let platform = platform(args.platform.as_deref())?;
     if args.registry.reads_stdin() && args.snapshot.iter().any(|p| p.as_os_str() == "-") {
@@ -66,14 +70,10 @@ pub fn run(args: ValidateNodeArgs) -> Result<u8> {
             args.node_name.as_deref().unwrap_or_default(),
         )?);
     }
-    let key = args
-        .verify_key
-        .as_deref()
-        .map(load_public_key)
-        .transpose()?;
+    let repository = format!("{}/{}", image.registry(), image.repository());
+    let requirement = args.trust.requirement(&args.verify_key, &repository)?;
     let client = Client::new(image, Access::Pull, args.registry.settings()?)?;
-    let key = key.as_ref().zip(args.verify_key.as_deref());
-    let fetched = fetch_spec(&client, platform.as_ref(), key)?;
+    let fetched = fetch_spec(&client, platform.as_ref(), requirement.as_ref()).await?;
     if args.registry.verbose {
         eprintln!("nodefit: {} HTTP requests", client.requests());
     }

@@ -32,9 +32,11 @@ on_both_databases!(
     snapshot_uploads_refuse_bad_input,
     specs_keep_versions_and_diff_them,
     lint_and_evaluation_answer_as_the_cli_does,
+    evaluation_of_unsaved_text_saves_nothing,
     json_endpoints_refuse_bad_input,
     names_refuse_hidden_characters_and_token_names_are_unique,
     duplicate_token_names_of_an_older_database_are_renamed_on_upgrade,
+    publications_of_an_older_database_keep_their_ids_and_are_attached,
 );
 
 fn spec_body(name: &str, file: &str) -> Value {
@@ -584,7 +586,16 @@ fn snapshot_uploads_refuse_bad_input(store: &Store) {
         "POST /api/v1/snapshots HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {ADMIN}\r\nContent-Type: application/json\r\nContent-Length: {huge}\r\n\r\n"
     )
     .unwrap();
-    read_response(&mut s).expect_error(413, "payload_too_large");
+    let error = read_response(&mut s).expect_error(413, "payload_too_large");
+    // The limit in the units people read, and in bytes for clients to work with.
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 1 MiB"),
+        "{error}"
+    );
+    assert_eq!(error["details"]["limitBytes"], 1024 * 1024);
     // ...and while reading when the length is not declared (chunked), 100 MB on the way.
     let mut s = TcpStream::connect(server.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
@@ -1149,6 +1160,75 @@ fn lint_and_evaluation_answer_as_the_cli_does(store: &Store) {
         .expect_error(404, "not_found");
 }
 
+/// `content` evaluates an editor's unsaved text as the spec it belongs to: the answer is that
+/// text's, pinned to no version, and no version is created.
+fn evaluation_of_unsaved_text_saves_nothing(store: &Store) {
+    let server = Server::start(store);
+    let viewer = server.token("viewer");
+    let spec = create_spec(&server, "fallback", "preferred-fallback.yaml");
+    let intel = server.upload(
+        "",
+        ADMIN,
+        "application/json",
+        read_data("samples/intel-spr-h100-cx6.features.json").as_bytes(),
+    );
+    intel.expect(201);
+    let path = format!("/api/v1/specs/{spec}/evaluate");
+    let saved = server.json("POST", &path, &viewer, &json!({})).json();
+    assert_eq!(saved["specVersion"], 1);
+    assert_eq!(saved["compatible"], 1);
+    // The same spec with a vendor no node has: nothing is compatible any more.
+    let edited =
+        read_data("examples/preferred-fallback.yaml").replace("\"Intel\", \"AMD\"", "\"Acme\"");
+    let r = server.json("POST", &path, &viewer, &json!({"content": edited}));
+    r.expect(200);
+    let m = r.json();
+    assert_eq!(
+        (m["specVersion"].as_i64(), m["compatible"].as_i64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(m["total"], 1);
+    // Nothing was saved.
+    let versions = server
+        .get(&format!("/api/v1/specs/{spec}/versions"), ADMIN)
+        .json();
+    assert_eq!(versions["total"], 1);
+    // Text NFD cannot decode is refused as a stored version would be; content and version
+    // together, and content larger than a spec may be, are refused.
+    server
+        .json(
+            "POST",
+            &path,
+            &viewer,
+            &json!({"content": "compatibilities: 3\n"}),
+        )
+        .expect_error(422, "invalid_spec");
+    server
+        .json(
+            "POST",
+            &path,
+            &viewer,
+            &json!({"content": edited, "version": 1}),
+        )
+        .expect_error(400, "bad_request");
+    server
+        .json(
+            "POST",
+            &path,
+            &viewer,
+            &json!({"content": "#".repeat(1024 * 1024 + 1)}),
+        )
+        .expect_error(413, "payload_too_large");
+    server
+        .json(
+            "POST",
+            "/api/v1/specs/999999/evaluate",
+            &viewer,
+            &json!({"content": edited}),
+        )
+        .expect_error(404, "not_found");
+}
+
 fn json_endpoints_refuse_bad_input(store: &Store) {
     let server = Server::start(store);
     let spec = create_spec(&server, "s", "preferred-fallback.yaml");
@@ -1187,9 +1267,13 @@ fn json_endpoints_refuse_bad_input(store: &Store) {
     )
     .expect_error(400, "bad_request");
     let big = json!({"name": "big", "content": "#".repeat(1024 * 1024 + 1)});
-    server
+    let error = server
         .json("POST", "/api/v1/specs", ADMIN, &big)
         .expect_error(413, "payload_too_large");
+    assert_eq!(
+        (error["message"].as_str(), &error["details"]["limitBytes"]),
+        (Some("the spec is larger than 1 MiB"), &json!(1024 * 1024))
+    );
     let huge = json!({"name": "huge", "content": "#".repeat(3 * 1024 * 1024)});
     server
         .json("POST", "/api/v1/specs", ADMIN, &huge)
@@ -1923,4 +2007,51 @@ fn duplicate_token_names_of_an_older_database_are_renamed_on_upgrade(store: &Sto
             &json!({"name": "ci", "role": "viewer"}),
         )
         .expect_error(409, "conflict");
+}
+
+/// A database from before detaches were recorded: its publications keep their ids and count as
+/// attached.
+fn publications_of_an_older_database_keep_their_ids_and_are_attached(store: &Store) {
+    let server = Server::start(store);
+    drop(server);
+    let old_schema = match store {
+        Store::Sqlite(_) => {
+            "DROP TABLE publications; CREATE TABLE publications (id INTEGER PRIMARY KEY \
+             AUTOINCREMENT, spec_id BIGINT NOT NULL, version BIGINT NOT NULL, registry TEXT NOT \
+             NULL, image TEXT NOT NULL, image_digest TEXT NOT NULL, artifact_digest TEXT NOT \
+             NULL, signature_digest TEXT, created_at BIGINT NOT NULL, created_by TEXT NOT NULL, \
+             UNIQUE (spec_id, version, registry, image_digest)); \
+             CREATE INDEX publications_spec ON publications (spec_id, created_at);"
+        }
+        Store::Postgres(_) => {
+            "DROP INDEX publications_attached; DROP INDEX publications_artifact; \
+             ALTER TABLE publications DROP COLUMN detached_at, DROP COLUMN detached_by, \
+             ADD CONSTRAINT publications_spec_id_version_registry_image_digest_key \
+             UNIQUE (spec_id, version, registry, image_digest);"
+        }
+    };
+    let mut statements = format!("{old_schema} DELETE FROM _sqlx_migrations WHERE version = 4;");
+    for id in [7, 9] {
+        statements.push_str(&format!(
+            " INSERT INTO publications (id, spec_id, version, registry, image, image_digest, \
+             artifact_digest, created_at, created_by) VALUES ({id}, 1, {id}, 'lab', 'demo/app:v1', \
+             'sha256:{id:064}', 'sha256:{:064}', {id}, 'old');",
+            id + 100
+        ));
+    }
+    if let Store::Sqlite(_) = store {
+        statements.push_str(" UPDATE sqlite_sequence SET seq = 9 WHERE name = 'publications';");
+    }
+    sql(store, &statements);
+
+    let server = Server::start(store);
+    let listed = server.get("/api/v1/publications", ADMIN).json();
+    let items = listed["items"].as_array().unwrap();
+    let ids: Vec<i64> = items.iter().map(|p| p["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [9, 7], "{listed}");
+    assert!(
+        items.iter().all(|p| p.get("detachedAt").is_none()),
+        "{listed}"
+    );
+    assert_eq!(items[0]["createdBy"], "old");
 }

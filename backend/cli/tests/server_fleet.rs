@@ -483,7 +483,7 @@ fn sql(store: &Store, statements: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-/// A database put back to the schema before migration 4, its snapshots' features as JSON in
+/// A database put back to the schema before migration 5, its snapshots' features as JSON in
 /// the `features` column: on the next start each is converted to values, its features JSON is
 /// the same text with the same content hash, the matrix is the same, and uploading the same
 /// node again finds it.
@@ -515,7 +515,7 @@ fn a_database_from_before_interned_storage_is_converted(store: &Store) {
     drop(server);
 
     let mut revert = String::from(
-        "DELETE FROM _sqlx_migrations WHERE version = 4; DROP TABLE snapshot_backfill; \
+        "DELETE FROM _sqlx_migrations WHERE version = 5; DROP TABLE snapshot_backfill; \
          DROP TABLE fleet_changes; DROP TABLE feature_values;",
     );
     revert.push_str(match store {

@@ -96,7 +96,12 @@ impl Keys {
         if let Some(secs) = request_timeout_secs {
             text.push_str(&format!("request_timeout_secs = {secs}\n"));
         }
-        text.push_str(&format!("[signing]\nkey_file = {:?}\n", self.key));
+        // Both formats: bundles (the default, cosign 3's) and the classic `.sig` image that
+        // cosign 2.5 checks below.
+        text.push_str(&format!(
+            "[signing]\nkey_file = {:?}\nformats = [\"bundle\", \"classic\"]\n",
+            self.key
+        ));
         for (name, table) in registries {
             text.push_str(&format!(
                 "\n[registries.{name}]\n{table}plain_http = true\n"
@@ -200,6 +205,13 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
             .starts_with("sha256:"));
         assert_eq!(publication["version"], 1);
         assert_eq!(publication["createdBy"], "publisher-user");
+        let formats: Vec<&str> = publication["signed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["format"].as_str().unwrap())
+            .collect();
+        assert_eq!(formats, ["bundle", "classic"], "{publication}");
 
         let again = s
             .server
@@ -217,6 +229,14 @@ fn publish_signs_attaches_records_and_is_idempotent_on_both_registries() {
         assert_eq!(artifacts[0]["digest"], artifact.as_str());
         assert_eq!(artifacts[0]["nfdChoice"], true);
         assert_eq!(artifacts[0]["signature"]["count"], 1);
+        let signatures = artifacts[0]["signatures"].as_array().unwrap();
+        assert_eq!(signatures.len(), 2, "{listed}");
+        assert!(
+            signatures
+                .iter()
+                .all(|s| s["verified"] == true && s["verifiedBy"] == "the server's signing key"),
+            "{listed}"
+        );
         assert_eq!(
             listed["source"],
             if name == "lab" {
@@ -497,6 +517,14 @@ fn detach_removes_the_artifact_and_its_signature_from_the_image() {
         let path = format!(
             "/api/v1/images/referrers?registry={registry}&image=demo/app:v1&artifact={artifact}"
         );
+        // The listing names the publication that attached it.
+        let listed = referrers(&s.server, registry);
+        let publication = &listed["artifacts"][0]["publication"];
+        assert_eq!(
+            (&publication["specId"], &publication["artifactDigest"]),
+            (&json!(spec), &json!(artifact)),
+            "{listed}"
+        );
         s.server
             .delete(&path, &viewer)
             .expect_error(403, "forbidden");
@@ -513,7 +541,115 @@ fn detach_removes_the_artifact_and_its_signature_from_the_image() {
             404,
             "{registry}: the signature tag is gone"
         );
+        // The history says it was detached, and by whom.
+        let history = s
+            .server
+            .get(&format!("/api/v1/publications?specId={spec}"), ADMIN)
+            .json();
+        let mine: Vec<&Value> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["registry"] == registry)
+            .collect();
+        assert_eq!(mine.len(), 1, "{history}");
+        assert!(mine[0]["detachedAt"].is_string(), "{history}");
+        assert_eq!(mine[0]["detachedBy"], "admin");
+        // Publishing the same version again attaches it again (it is no longer there), and
+        // the history keeps both.
+        let again = s.server.json(
+            "POST",
+            "/api/v1/publish",
+            ADMIN,
+            &json!({"specId": spec, "registry": registry, "image": "demo/app:v1"}),
+        );
+        again.expect(201);
+        assert!(again.json().get("detachedAt").is_none());
+        let listed = referrers(&s.server, registry);
+        assert_eq!(listed["artifacts"].as_array().unwrap().len(), 1, "{listed}");
+        let history = s
+            .server
+            .get(&format!("/api/v1/publications?specId={spec}"), ADMIN)
+            .json();
+        let attached: Vec<bool> = history["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["registry"] == registry)
+            .map(|p| p.get("detachedAt").is_none())
+            .collect();
+        assert_eq!(attached, [true, false], "newest first: {history}");
     }
+}
+
+/// The spec attached to an image reads back as NFD would use it (the newest), or any attached
+/// artifact by digest, with this server's publication of it; a viewer may read it, and an
+/// image with nothing attached is a 404 that names no host.
+#[test]
+fn the_spec_attached_to_an_image_reads_back() {
+    let s = setup();
+    let spec = create_spec(&s.server, "x86", SPEC);
+    let viewer = s.server.token("viewer");
+    let first = publish(&s.server, ADMIN, spec, "oci");
+    first.expect(201);
+    let first_artifact = first.json()["artifactDigest"].as_str().unwrap().to_owned();
+    let newer = SPEC.replace("x86 nodes", "x86 nodes, newer");
+    s.server
+        .json(
+            "PUT",
+            &format!("/api/v1/specs/{spec}"),
+            ADMIN,
+            &json!({"content": newer}),
+        )
+        .expect(200);
+    publish(&s.server, ADMIN, spec, "oci").expect(201);
+
+    let read = |query: &str| {
+        s.server.get(
+            &format!("/api/v1/images/spec?registry=oci&image=demo/app:v1{query}"),
+            &viewer,
+        )
+    };
+    let nfd = read("");
+    nfd.expect(200);
+    let nfd = nfd.json();
+    assert_eq!(nfd["content"], newer.as_str());
+    assert_eq!(nfd["nfdChoice"], true);
+    assert_eq!(nfd["publication"]["version"], 2);
+    let old = read(&format!("&artifact={first_artifact}"));
+    old.expect(200);
+    let old = old.json();
+    assert_eq!(old["content"], SPEC);
+    assert_eq!(
+        (&old["nfdChoice"], &old["publication"]["version"]),
+        (&json!(false), &json!(1))
+    );
+    read("&artifact=sha256:0000000000000000000000000000000000000000000000000000000000000000")
+        .expect_error(404, "not_found");
+
+    testbed::seed_image(&s.referrers, "demo/bare:v1");
+    let bare = s.server.get(
+        "/api/v1/images/spec?registry=oci&image=demo/bare:v1",
+        &viewer,
+    );
+    let error = bare.expect_error(404, "not_found");
+    let message = error["message"].as_str().unwrap();
+    assert!(message.contains("demo/bare:v1"), "{message}");
+    assert!(
+        !bare.text().contains(&s.referrers.host()),
+        "{}",
+        bare.text()
+    );
+    let missing = s.server.get(
+        "/api/v1/images/spec?registry=oci&image=demo/app:nope",
+        &viewer,
+    );
+    missing.expect_error(422, "registry_content");
+    assert!(
+        !missing.text().contains(&s.referrers.host()),
+        "{}",
+        missing.text()
+    );
 }
 
 /// A spec name is free text; the file name in the artifact (the layer title, which `oras pull`
@@ -879,6 +1015,51 @@ fn a_registry_down_or_answering_5xx_is_a_502_and_a_later_retry_publishes() {
         listed["artifacts"][0]["digest"],
         published.json()["artifactDigest"]
     );
+}
+
+/// A publish whose signature cannot be written (the registry refuses the `.sig` tag) is a 502
+/// with nothing recorded, and leaves its artifact attached but unsigned; publishing again
+/// attaches nothing new and signs that artifact.
+#[test]
+fn a_retry_after_a_failed_signature_signs_the_artifact_already_attached() {
+    let registry = Registry::distribution();
+    testbed::seed_image(&registry, "demo/app:v1");
+    let failing = Arc::new(AtomicBool::new(true));
+    let proxy = {
+        let failing = failing.clone();
+        Proxy::start(&registry.host(), move |head, _| {
+            let signature = head.method == "PUT" && head.path().ends_with(".sig");
+            if signature && failing.load(Ordering::SeqCst) {
+                Action::status(503)
+            } else {
+                Action::Forward
+            }
+        })
+    };
+    let keys = keys();
+    let config = keys.config("nodefit.toml", None, &[("lab", anonymous(&proxy.host()))]);
+    let (store, _data) = sqlite();
+    let server = serve(&store, &config);
+    let spec = create_spec(&server, "x86", SPEC);
+
+    publish(&server, ADMIN, spec, "lab").expect_error(502, "registry_unavailable");
+    assert!(publications(&server).is_empty(), "nothing recorded");
+    let listed = referrers(&server, "lab");
+    let artifacts = listed["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1, "{listed}");
+    assert!(artifacts[0].get("signature").is_none(), "{listed}");
+    let attached = artifacts[0]["digest"].clone();
+
+    failing.store(false, Ordering::SeqCst);
+    let published = publish(&server, ADMIN, spec, "lab");
+    published.expect(201);
+    assert_eq!(published.json()["artifactDigest"], attached);
+    assert!(published.json()["signatureDigest"].is_string());
+    let listed = referrers(&server, "lab");
+    let artifacts = listed["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1, "attached once: {listed}");
+    assert_eq!(artifacts[0]["digest"], attached);
+    assert_eq!(artifacts[0]["signature"]["count"], 1, "{listed}");
 }
 
 /// A registry that accepts connections and never answers (SIGSTOP): the publish stops talking

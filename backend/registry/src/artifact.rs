@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use oci_client::manifest::{OciDescriptor, OciImageManifest};
-use sha2::{Digest, Sha256};
+
+use crate::Digest;
 
 /// `artifactType` of NFD compatibility artifacts (NFD's `compatv1alpha1.ArtifactType`).
 pub const ARTIFACT_TYPE: &str = "application/vnd.nfd.image-compatibility.v1alpha1";
@@ -27,16 +28,11 @@ pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
 /// A descriptor of `bytes`.
 pub fn descriptor(media_type: &str, bytes: &[u8]) -> OciDescriptor {
     OciDescriptor {
         media_type: media_type.to_owned(),
-        digest: sha256_digest(bytes),
+        digest: Digest::sha256_of(bytes).into(),
         size: bytes.len() as i64,
         ..Default::default()
     }
@@ -273,7 +269,7 @@ mod tests {
         assert_eq!(json["layers"][0]["mediaType"], SPEC_MEDIA_TYPE);
         assert_eq!(
             json["layers"][0]["digest"],
-            sha256_digest(b"version: v1alpha1\n")
+            Digest::sha256_of(b"version: v1alpha1\n").as_str()
         );
         assert_eq!(json["layers"][0]["annotations"][TITLE], "spec.yaml");
         assert_eq!(json["subject"]["digest"], subject().digest);
@@ -283,7 +279,7 @@ mod tests {
 
         assert_eq!(
             artifact.descriptor.digest,
-            sha256_digest(&artifact.manifest)
+            Digest::sha256_of(&artifact.manifest)
         );
         assert_eq!(artifact.descriptor.size, artifact.manifest.len() as i64);
         assert_eq!(

@@ -14,22 +14,25 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use serde::Deserialize;
+use zeroize::Zeroizing;
 
-use super::Error;
+use super::{json_problem, Error};
 
 /// Longest a credential helper may take to answer.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Largest answer read from a credential helper.
-const MAX_HELPER_OUTPUT: u64 = 64 * 1024;
+const MAX_HELPER_OUTPUT: usize = 64 * 1024;
+/// Largest docker config file read: a few entries are a few hundred bytes.
+pub const MAX_DOCKER_CONFIG_BYTES: usize = 1024 * 1024;
 
 /// A password or token. Its `Debug` prints nothing, so it cannot reach an error message or a log
-/// line by accident; [`Secret::expose`] is the one way to read it.
+/// line by accident; [`Secret::expose`] is the one way to read it. Wiped when dropped.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(Zeroizing<String>);
 
 impl Secret {
     pub fn new(value: String) -> Self {
-        Self(value)
+        Self(Zeroizing::new(value))
     }
 
     pub fn expose(&self) -> &str {
@@ -90,42 +93,54 @@ impl Credentials {
 /// Where a command takes its credentials from.
 #[derive(Clone, Debug)]
 pub enum CredentialSource {
-    /// Given on the command line.
+    /// Given by the caller (the command line's flags, the server's configuration).
     Given(Credentials),
     /// docker's config file (`$DOCKER_CONFIG/config.json` or `~/.docker/config.json`): its
     /// credential helpers, else its `auths`; anonymous when it has nothing for the registry.
     DockerConfig,
 }
 
+/// Where credentials came from, for messages (never what they are).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// [`CredentialSource::Given`].
+    Given,
+    /// docker's configuration: which file and entry, or why there was none.
+    DockerConfig(String),
+}
+
 impl CredentialSource {
     /// The credentials for `registry` (as named in the image reference), and where they came from.
-    pub fn resolve(&self, registry: &str) -> Result<(Credentials, String), Error> {
+    pub fn resolve(&self, registry: &str) -> Result<(Credentials, Origin), Error> {
+        let found = |credentials, origin| Ok((credentials, Origin::DockerConfig(origin)));
         match self {
-            Self::Given(credentials) => Ok((credentials.clone(), "the command line".into())),
+            Self::Given(credentials) => Ok((credentials.clone(), Origin::Given)),
             Self::DockerConfig => {
                 let Some(path) = docker_config_path() else {
-                    return Ok((Credentials::Anonymous, "nowhere (no HOME)".into()));
+                    return found(Credentials::Anonymous, "nowhere (no HOME)".into());
                 };
-                let text = match std::fs::read_to_string(&path) {
-                    Ok(text) => text,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        return Ok((
+                // It holds credentials: read as a secret, and parsed from that buffer.
+                let bytes = match nodefit_files::read_secret(&path, MAX_DOCKER_CONFIG_BYTES) {
+                    Ok(bytes) => bytes,
+                    Err(e) if e.is_not_found() => {
+                        return found(
                             Credentials::Anonymous,
                             format!("nowhere ({} does not exist)", path.display()),
-                        ))
+                        )
                     }
-                    Err(e) => {
-                        return Err(Error::Usage(format!("cannot read {}: {e}", path.display())))
-                    }
+                    Err(e) => return Err(e.into()),
                 };
-                let config: DockerConfig = serde_json::from_str(&text).map_err(|e| {
-                    Error::Usage(format!(
-                        "{} is not a docker config file: {e}",
-                        path.display()
-                    ))
-                })?;
+                // The problem by kind and position only: serde's message can quote a value.
+                let config: DockerConfig =
+                    serde_json::from_slice(bytes.as_bytes()).map_err(|e| {
+                        Error::Usage(format!(
+                            "{} is not a docker config file: {}",
+                            path.display(),
+                            json_problem(&e)
+                        ))
+                    })?;
                 let (credentials, origin) = config.lookup(registry, &run_helper)?;
-                Ok((credentials, format!("{} ({origin})", path.display())))
+                found(credentials, format!("{} ({origin})", path.display()))
             }
         }
     }
@@ -286,20 +301,22 @@ fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, Error> {
             Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
         }
     };
-    let mut stdout = Vec::new();
-    if let Some(out) = child.stdout.take() {
-        out.take(MAX_HELPER_OUTPUT)
-            .read_to_end(&mut stdout)
-            .map_err(|e| fail(format!("cannot read its answer: {e}")))?;
-    }
+    // The answer holds the secret: read as one.
+    let stdout = child
+        .stdout
+        .take()
+        .map(|out| nodefit_files::read_secret_from(out, "its answer", MAX_HELPER_OUTPUT))
+        .transpose()
+        .map_err(|e| fail(e.to_string()))?;
+    let stdout = stdout.as_ref().map_or(&[][..], |out| out.as_bytes());
     if !status.success() {
         let mut stderr = Vec::new();
         if let Some(err) = child.stderr.take() {
-            let _ = err.take(MAX_HELPER_OUTPUT).read_to_end(&mut stderr);
+            let _ = err.take(MAX_HELPER_OUTPUT as u64).read_to_end(&mut stderr);
         }
         let said = format!(
             "{}{}",
-            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(stdout),
             String::from_utf8_lossy(&stderr)
         );
         if said.contains("credentials not found") {
@@ -308,7 +325,7 @@ fn run_helper(name: &str, server: &str) -> Result<Option<Credentials>, Error> {
         // Its output is not repeated: a broken helper might print what it holds.
         return Err(fail(format!("failed ({status})")));
     }
-    parse_helper_answer(&stdout).map_err(fail)
+    parse_helper_answer(stdout).map_err(fail)
 }
 
 /// Reads a helper's `{"ServerURL", "Username", "Secret"}`; the user `<token>` marks an identity

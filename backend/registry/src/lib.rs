@@ -4,19 +4,26 @@
 //! - `reference`: image references that name their registry, and NFD's `--platform`.
 //! - `artifact`: the artifact manifest NFD reads, and which artifact NFD picks (pure).
 //! - `referrers`: the distribution-spec 1.1 referrers tag schema (pure).
-//! - `auth`: credentials from flags, docker's config file and credential helpers.
+//! - `auth`: credentials given by the caller, from docker's config file and credential helpers.
 //! - `transport`: HTTP with authentication, retries, timeouts, limits and request counting.
 //! - `retry`: the retry policy (pure).
+//! - `digest`: the one type for content digests and the tags named after them.
+//! - `setting`, `event`: how errors point to settings and what the client reports as it works,
+//!   so that each caller words and shows them for its own users.
 //!
-//! [`Client`] strings these together into the operations the CLI offers. Every function that
-//! talks to a registry goes through one [`transport::Transport`], so every request is counted,
-//! bounded, retried and named in errors the same way.
+//! [`Client`] strings these together into the operations the command line and the server
+//! offer. Every function that talks to a registry goes through one [`transport::Transport`], so
+//! every request is counted, bounded, retried and named in errors the same way. Nothing here
+//! prints, chooses exit codes or names a caller's flags or configuration keys.
 
 mod artifact;
 mod auth;
+mod digest;
+mod event;
 mod reference;
 mod referrers;
 mod retry;
+mod setting;
 mod transport;
 
 use std::collections::{BTreeMap, HashSet};
@@ -29,13 +36,15 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 pub use artifact::{ARTIFACT_TYPE, CREATED, SPEC_MEDIA_TYPE};
-pub use auth::{CredentialSource, Credentials, Secret};
+pub use auth::{CredentialSource, Credentials, Origin, Secret, MAX_DOCKER_CONFIG_BYTES};
+pub use digest::{Digest, NotADigest};
+pub use event::{Event, Observer, Outcome};
 pub use reference::{ImageRef, Platform};
-pub use transport::{Access, Settings, MAX_CONCURRENT_REQUESTS, MAX_REQUESTS};
+pub use setting::{Setting, SettingNames, Text};
+pub use transport::{Access, Settings, MAX_CA_FILE_BYTES, MAX_CONCURRENT_REQUESTS, MAX_REQUESTS};
 
 use artifact::{
-    newest_first, sha256_digest, Artifact, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX,
-    OCI_MANIFEST,
+    newest_first, Artifact, DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST,
 };
 use referrers::FallbackIndex;
 use transport::{Request, Response, Transport};
@@ -44,8 +53,9 @@ use transport::{Request, Response, Transport};
 /// A manifest whose descriptor declares a size is read up to exactly that size.
 pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
 /// Largest spec layer or image config read; a blob is read up to exactly its declared size, and
-/// a declared size above this is refused before anything is read.
-pub const MAX_BLOB_BYTES: usize = nodefit_files::MAX_INPUT_BYTES as usize;
+/// a declared size above this is refused before anything is read. The size of the largest spec
+/// nodefit reads from a file, so that whatever can be attached can be fetched.
+pub const MAX_BLOB_BYTES: usize = 64 * 1024 * 1024;
 /// Most pages of a paginated referrers API answer followed.
 pub const MAX_REFERRERS_PAGES: usize = 20;
 /// Most bytes of one listing (referrers pages, or tag list pages) read in total.
@@ -75,15 +85,14 @@ const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
      application/vnd.docker.distribution.manifest.v2+json, \
      application/vnd.docker.distribution.manifest.list.v2+json";
 
-/// Exit code for registry failures (unreachable, refused, timed out, conflicting writers), so
-/// that scripts can tell "try again later" from "fix the input" (2).
-pub const EXIT_REGISTRY: u8 = 3;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The user's input cannot be used: reference, platform, annotation, file, credentials.
+    /// The user's input cannot be used: reference, platform, credentials.
     #[error("{0}")]
     Usage(String),
+    /// A file the settings name (CA certificates, docker's config) cannot be read.
+    #[error(transparent)]
+    File(#[from] nodefit_files::ReadError),
     /// The registry answered, but not with what NFD needs: no such image or artifact, no
     /// manifest for the platform, malformed content.
     #[error("{0}")]
@@ -97,21 +106,21 @@ pub enum Error {
 }
 
 impl Error {
-    /// 2 for input and content problems (like every other nodefit command), [`EXIT_REGISTRY`]
-    /// when the registry could not be used.
-    pub fn exit_code(&self) -> u8 {
+    /// The full story, for the command line and logs: URL, host and the registry's
+    /// explanation, with settings called what `names` calls them. `Display` names them
+    /// neutrally.
+    pub fn message(&self, names: SettingNames) -> String {
         match self {
-            Error::Usage(_) | Error::Content(_) => 2,
-            Error::Request(_) | Error::Conflict(_) => EXIT_REGISTRY,
+            Error::Request(e) => e.message(names),
+            other => other.to_string(),
         }
     }
 
     /// The error for someone who must not learn the registry's host or read what it sent (the
     /// server's clients): the registry by its label, what was asked and what the answer means.
-    /// `Display` is the full story, for the command line and logs.
-    pub fn public_message(&self) -> String {
+    pub fn public_message(&self, names: SettingNames) -> String {
         match self {
-            Error::Request(e) => e.summary(),
+            Error::Request(e) => e.summary(names),
             other => other.to_string(),
         }
     }
@@ -119,8 +128,7 @@ impl Error {
 
 /// A request that failed: which registry, repository and request, and how.
 #[derive(Debug, thiserror::Error)]
-#[error("{method} {target} (registry {registry}, repository {repository}): {outcome}{}",
-    if *attempts > 1 { format!(" [gave up after {attempts} attempts]") } else { String::new() })]
+#[error("{}", self.message(&|setting, _| setting.to_string()))]
 pub struct RequestError {
     /// The registry's label: the host the user wrote, or the server's name for it.
     pub registry: String,
@@ -133,25 +141,43 @@ pub struct RequestError {
     /// The registry's status, when it answered.
     pub status: Option<u16>,
     /// The status and the registry's explanation, or why no answer came.
-    pub outcome: String,
+    pub outcome: Text,
     /// Why it failed, in words that name no host and quote nothing the registry sent.
-    pub reason: String,
+    pub reason: Text,
     pub attempts: u32,
     /// Whether sending it again might work (no answer, or 429 and most 5xx).
     pub retryable: bool,
 }
 
 impl RequestError {
+    /// `GET https://… (registry …, repository …): HTTP 500 …: … [gave up after 4 attempts]`.
+    pub fn message(&self, names: SettingNames) -> String {
+        let attempts = if self.attempts > 1 {
+            format!(" [gave up after {} attempts]", self.attempts)
+        } else {
+            String::new()
+        };
+        format!(
+            "{} {} (registry {}, repository {}): {}{attempts}",
+            self.method,
+            self.target,
+            self.registry,
+            self.repository,
+            self.outcome.render(&|s| names(s, &self.registry))
+        )
+    }
+
     /// `registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist`.
-    pub fn summary(&self) -> String {
+    pub fn summary(&self, names: SettingNames) -> String {
+        let reason = self.reason.render(&|s| names(s, &self.registry));
         match self.status {
             Some(status) => format!(
-                "registry `{}` answered {status} for {} in repository {}: {}",
-                self.registry, self.what, self.repository, self.reason
+                "registry `{}` answered {status} for {} in repository {}: {reason}",
+                self.registry, self.what, self.repository
             ),
             None => format!(
-                "registry `{}` could not be used for {} in repository {}: {}",
-                self.registry, self.what, self.repository, self.reason
+                "registry `{}` could not be used for {} in repository {}: {reason}",
+                self.registry, self.what, self.repository
             ),
         }
     }
@@ -183,6 +209,9 @@ pub struct Attached {
     /// `registry/repository@digest` of the artifact.
     pub reference: String,
     pub artifact: OciDescriptor,
+    /// `artifact.digest`, checked.
+    #[serde(skip)]
+    pub digest: Digest,
     pub subject: OciDescriptor,
     /// True when the newest compatibility artifact already had this content: nothing was
     /// written, and `artifact` is that one.
@@ -205,7 +234,7 @@ pub struct FetchedSpec {
 /// What `detach` did.
 #[derive(Debug)]
 pub struct Detached {
-    pub artifact: String,
+    pub artifact: Digest,
     pub subject: OciDescriptor,
     /// Whether the artifact was listed in the fallback index and is not any more.
     pub removed_from_index: bool,
@@ -220,21 +249,21 @@ pub struct Detached {
 #[derive(Clone)]
 struct FallbackRead {
     index: Option<FallbackIndex>,
-    digest: Option<String>,
+    digest: Option<Digest>,
     at: Instant,
 }
 
 #[derive(Clone, Copy)]
 enum Change<'a> {
     Add(&'a OciDescriptor),
-    Remove(&'a str),
+    Remove(&'a Digest),
 }
 
 impl Change<'_> {
     fn apply(self, index: &FallbackIndex) -> Option<FallbackIndex> {
         match self {
             Change::Add(entry) => index.with_added(entry),
-            Change::Remove(digest) => index.with_removed(digest),
+            Change::Remove(digest) => index.with_removed(digest.as_str()),
         }
     }
 
@@ -242,7 +271,7 @@ impl Change<'_> {
         let listed = |digest| read.index.as_ref().is_some_and(|i| i.contains(digest));
         match self {
             Change::Add(entry) => listed(&entry.digest),
-            Change::Remove(digest) => !listed(digest),
+            Change::Remove(digest) => !listed(digest.as_str()),
         }
     }
 }
@@ -315,7 +344,7 @@ impl Client {
             // A digest that is not one is not used: the body's hash is, below.
             let digest = response
                 .header("docker-content-digest")
-                .filter(|d| is_digest(d));
+                .filter(|d| Digest::parse(d).is_ok());
             let media_type = response.header("content-type").map(media_type_of);
             let size = response
                 .header("content-length")
@@ -533,10 +562,11 @@ impl Client {
         if layer_exists {
             let listing = self.referrers(&subject).await?;
             if let Some(newest) = listing.artifacts.first() {
-                if self.has_content(newest, &artifact).await? {
+                if let Some(digest) = self.has_content(newest, &artifact).await? {
                     return Ok(Attached {
                         reference: self.image.at_digest(&newest.digest),
                         artifact: newest.clone(),
+                        digest,
                         subject,
                         unchanged: true,
                         referrers: listing.source,
@@ -574,6 +604,7 @@ impl Client {
         };
         Ok(Attached {
             reference: self.image.at_digest(&artifact.descriptor.digest),
+            digest: Digest::sha256_of(&artifact.manifest),
             artifact: artifact.descriptor,
             subject,
             unchanged: false,
@@ -632,15 +663,10 @@ impl Client {
     pub async fn detach(
         &self,
         platform: Option<&Platform>,
-        artifact_digest: &str,
+        artifact_digest: &Digest,
     ) -> Result<Detached, Error> {
-        if !is_digest(artifact_digest) {
-            return Err(Error::Usage(format!(
-                "{artifact_digest:?} is not a digest (sha256:<64 hex digits>)"
-            )));
-        }
         let subject = self.resolve(platform).await?;
-        let (bytes, _) = self.get_manifest(artifact_digest).await?;
+        let (bytes, _) = self.get_manifest(artifact_digest.as_str()).await?;
         let manifest: OciImageManifest = serde_json::from_slice(&bytes).map_err(|e| {
             self.content(format!(
                 "{artifact_digest} is not an image manifest: {}",
@@ -669,7 +695,7 @@ impl Client {
         let removed_from_index = read
             .index
             .as_ref()
-            .is_some_and(|i| i.contains(artifact_digest));
+            .is_some_and(|i| i.contains(artifact_digest.as_str()));
         if removed_from_index {
             self.update_fallback(&subject, Change::Remove(artifact_digest), Some(read))
                 .await?;
@@ -677,7 +703,7 @@ impl Client {
         let response = self
             .send(Request::new(
                 Method::DELETE,
-                self.manifest_url(artifact_digest),
+                self.manifest_url(artifact_digest.as_str()),
             ))
             .await?;
         // 404: gone already (an earlier attempt whose answer was lost, or another client).
@@ -704,7 +730,7 @@ impl Client {
                 error
             })?;
         Ok(Detached {
-            artifact: artifact_digest.to_owned(),
+            artifact: artifact_digest.clone(),
             subject,
             removed_from_index,
             signature_tag,
@@ -714,11 +740,8 @@ impl Client {
 
     /// Deletes what signs `artifact`: its classic cosign signature tag and the signatures that
     /// refer to it, so that the manifest, pushed again by anyone, is not signed any more.
-    async fn remove_signatures(&self, artifact: &str) -> Result<(Option<String>, usize), Error> {
-        let tag = format!(
-            "{}.sig",
-            referrers::fallback_tag(artifact).expect("a checked digest")
-        );
+    async fn remove_signatures(&self, artifact: &Digest) -> Result<(Option<String>, usize), Error> {
+        let tag = artifact.signature_tag();
         let head = self
             .send(Request::new(Method::HEAD, self.manifest_url(&tag)).accept(MANIFEST_ACCEPT))
             .await?;
@@ -733,7 +756,7 @@ impl Client {
                     .await?;
                 if !matches!(by_tag.status, 200 | 202 | 204 | 404) {
                     let digest = match head.header("docker-content-digest") {
-                        Some(d) if is_digest(d) => d.to_owned(),
+                        Some(d) if Digest::parse(d).is_ok() => d.to_owned(),
                         _ => self.get_manifest(&tag).await?.1.digest,
                     };
                     let by_digest = self
@@ -768,46 +791,123 @@ impl Client {
     }
 
     /// The digests of signatures that refer to `artifact` (sigstore bundles as cosign 3
-    /// attaches them, cosign and notation signatures), from the referrers API or the fallback
-    /// tag; one page of the list, as an artifact has few.
-    async fn signature_referrers(&self, artifact: &str) -> Result<Vec<String>, Error> {
+    /// attaches them, cosign and notation signatures).
+    async fn signature_referrers(&self, artifact: &Digest) -> Result<Vec<String>, Error> {
         let is_signature = |d: &OciDescriptor| {
             d.artifact_type.as_deref().is_some_and(|t| {
                 t.starts_with("application/vnd.dev.sigstore.bundle")
                     || t.starts_with("application/vnd.dev.cosign.")
                     || t == "application/vnd.cncf.notary.signature"
-            }) && is_digest(&d.digest)
+            })
         };
-        let url = self.transport.url(&format!("referrers/{artifact}"));
-        let response = self
-            .send(
-                Request::new(Method::GET, url)
-                    .accept(OCI_INDEX)
-                    .limit(MAX_MANIFEST_BYTES),
-            )
-            .await?;
-        let entries = if response.status == 404 {
-            let tag = referrers::fallback_tag(artifact).expect("a checked digest");
-            self.read_fallback(&tag)
-                .await?
-                .index
-                .map(|i| i.entries())
-                .unwrap_or_default()
-        } else {
-            let response = self.transport.expect(response, &[200])?;
-            FallbackIndex::parse(&response.body)
-                .map_err(|e| {
-                    self.transport
-                        .fail(&response, format!("the referrers list is malformed: {e}"))
-                })?
-                .entries()
-        };
-        Ok(entries
+        Ok(self
+            .referrers_of(artifact)
+            .await?
+            .1
             .into_iter()
             .filter(is_signature)
             .map(|d| d.digest)
-            .take(MAX_LISTED_REFERRERS)
             .collect())
+    }
+
+    /// Every referrer of the manifest `digest`, of any type, from the referrers API when the
+    /// registry has it, else from the fallback tag; entries whose digest is not a sha256 digest
+    /// are left out. Bounded as [`Client::referrers`] is.
+    pub async fn referrers_of(
+        &self,
+        digest: &Digest,
+    ) -> Result<(ReferrersSource, Vec<OciDescriptor>), Error> {
+        let mut url = self.transport.url(&format!("referrers/{digest}"));
+        let mut found = Vec::new();
+        let mut bytes = 0;
+        for page in 1.. {
+            let response = self
+                .send(
+                    Request::new(Method::GET, url.clone())
+                        .accept(OCI_INDEX)
+                        .limit(MAX_MANIFEST_BYTES),
+                )
+                .await?;
+            if response.status == 404 && page == 1 {
+                let entries = self
+                    .read_fallback(&digest.tag())
+                    .await?
+                    .index
+                    .map(|i| i.entries())
+                    .unwrap_or_default();
+                return Ok((ReferrersSource::TagSchema, usable(entries)));
+            }
+            let response = self.transport.expect(response, &[200])?;
+            bytes += response.body.len();
+            let index = FallbackIndex::parse(&response.body).map_err(|e| {
+                self.transport
+                    .fail(&response, format!("the referrers list is malformed: {e}"))
+            })?;
+            found.extend(index.entries());
+            if bytes > MAX_LISTING_BYTES || found.len() > MAX_LISTED_REFERRERS {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list is over {MAX_LISTING_BYTES} bytes or \
+                         {MAX_LISTED_REFERRERS} entries (MAX_LISTING_BYTES, MAX_LISTED_REFERRERS)"
+                    ),
+                ));
+            }
+            let Some(next) = next_page(&response) else {
+                break;
+            };
+            if page == MAX_REFERRERS_PAGES {
+                return Err(self.transport.fail(
+                    &response,
+                    format!(
+                        "the referrers list has more than {MAX_REFERRERS_PAGES} pages \
+                         (MAX_REFERRERS_PAGES)"
+                    ),
+                ));
+            }
+            url = self.transport.registry_url(&response, "Link", &next)?;
+        }
+        Ok((ReferrersSource::Api, usable(found)))
+    }
+
+    /// Pushes `manifest` (an OCI image manifest whose `subject` is `subject`) by digest after
+    /// the blobs it names, and lists it as a referrer of `subject`: by the registry itself when
+    /// it says so (`OCI-Subject`), else in the fallback index, as [`Client::attach`] does
+    /// (same concurrency protocol; other tools' entries kept). `listed` is its descriptor for
+    /// referrers lists (`artifactType`, annotations). Returns the manifest's digest, where it
+    /// is listed, and the rounds the fallback index took.
+    pub async fn push_referrer(
+        &self,
+        subject: &OciDescriptor,
+        manifest: Vec<u8>,
+        listed: OciDescriptor,
+        blobs: &[(OciDescriptor, &[u8])],
+    ) -> Result<(Digest, ReferrersSource, u32), Error> {
+        let digest = Digest::sha256_of(&manifest);
+        futures_util::future::try_join_all(
+            blobs
+                .iter()
+                .map(|(descriptor, bytes)| self.ensure_blob(descriptor, bytes)),
+        )
+        .await?;
+        let response = self
+            .send(
+                Request::new(Method::PUT, self.manifest_url(digest.as_str()))
+                    .body(OCI_MANIFEST, manifest),
+            )
+            .await?;
+        let response = self.transport.expect(response, &[200, 201])?;
+        if response.header("oci-subject").is_some() {
+            return Ok((digest, ReferrersSource::Api, 0));
+        }
+        let listed = OciDescriptor {
+            digest: digest.to_string(),
+            ..listed
+        };
+        let rounds = self
+            .update_fallback(subject, Change::Add(&listed), None)
+            .await?;
+        Ok((digest, ReferrersSource::TagSchema, rounds))
     }
 
     /// Adds or removes an entry of the fallback index, safe against concurrent writers as far
@@ -848,7 +948,7 @@ impl Client {
             let written = match change.apply(&current) {
                 Some(updated) => {
                     let bytes = updated.to_bytes();
-                    let digest = sha256_digest(&bytes);
+                    let digest = Digest::sha256_of(&bytes);
                     // Sent once: the same bytes sent again later would lay this read over
                     // whatever others wrote since. A failed write starts over from a new read
                     // (which also shows whether a write whose answer was lost went through).
@@ -916,8 +1016,9 @@ impl Client {
     }
 
     fn fallback_tag(&self, subject: &OciDescriptor) -> Result<String, Error> {
-        referrers::fallback_tag(&subject.digest)
-            .ok_or_else(|| self.content("the image's digest is not a digest".into()))
+        Digest::parse(&subject.digest)
+            .map(|digest| digest.tag())
+            .map_err(|_| self.content("the image's digest is not a digest".into()))
     }
 
     async fn read_fallback(&self, tag: &str) -> Result<FallbackRead, Error> {
@@ -948,16 +1049,22 @@ impl Client {
         })?;
         Ok(FallbackRead {
             index: Some(index),
-            digest: Some(sha256_digest(&response.body)),
+            digest: Some(Digest::sha256_of(&response.body)),
             at,
         })
     }
 
-    /// Whether `existing` (a referrer) carries the same content as `new`.
-    async fn has_content(&self, existing: &OciDescriptor, new: &Artifact) -> Result<bool, Error> {
+    /// The digest of `existing` (a referrer) if it carries the same content as `new`.
+    async fn has_content(
+        &self,
+        existing: &OciDescriptor,
+        new: &Artifact,
+    ) -> Result<Option<Digest>, Error> {
         let (bytes, _) = self.get_listed_manifest(existing).await?;
-        Ok(serde_json::from_slice::<OciImageManifest>(&bytes)
-            .is_ok_and(|manifest| artifact::same_content(&manifest, new)))
+        let same = serde_json::from_slice::<OciImageManifest>(&bytes)
+            .is_ok_and(|manifest| artifact::same_content(&manifest, new));
+        // The bytes hash to the listed digest: `get_listed_manifest` checked it.
+        Ok(same.then(|| Digest::sha256_of(&bytes)))
     }
 
     async fn blob_exists(&self, digest: &str) -> Result<bool, Error> {
@@ -1023,12 +1130,9 @@ impl Client {
             if !blob_trouble || round == MAX_MANIFEST_PUSHES {
                 break response;
             }
-            if self.transport.verbose() {
-                eprintln!(
-                    "nodefit: {}: checking blobs before pushing the manifest again",
-                    self.transport.unexpected(&response)
-                );
-            }
+            self.transport.report(&Event::ManifestRetry {
+                refusal: &self.transport.unexpected(&response),
+            });
             tokio::time::sleep(retry::backoff(round, None)).await;
             try_join(
                 self.ensure_blob(&artifact.config, artifact::EMPTY_BLOB),
@@ -1072,7 +1176,7 @@ impl Client {
         &self,
         descriptor: &OciDescriptor,
     ) -> Result<(Vec<u8>, OciDescriptor), Error> {
-        if !is_digest(&descriptor.digest) {
+        if Digest::parse(&descriptor.digest).is_err() {
             return Err(self.content(format!(
                 "{} is not a sha256 digest",
                 shown_digest(&descriptor.digest)
@@ -1104,7 +1208,7 @@ impl Client {
 
     async fn request_manifest(&self, reference: &str, limit: usize) -> Result<Response, Error> {
         // Digests also come from registry listings: never let one reshape the URL.
-        if reference.contains(':') && !is_digest(reference) {
+        if reference.contains(':') && Digest::parse(reference).is_err() {
             return Err(self.content(format!(
                 "{} is not a sha256 digest",
                 shown_digest(reference)
@@ -1144,15 +1248,15 @@ impl Client {
         response: Response,
     ) -> Result<(Vec<u8>, OciDescriptor), Error> {
         let response = self.transport.expect(response, &[200])?;
-        let digest = sha256_digest(&response.body);
-        let expected = if is_digest(reference) {
+        let digest = Digest::sha256_of(&response.body);
+        let expected = if Digest::parse(reference).is_ok() {
             Some(reference)
         } else {
             response
                 .header("docker-content-digest")
-                .filter(|d| is_digest(d))
+                .filter(|d| Digest::parse(d).is_ok())
         };
-        if let Some(expected) = expected.filter(|e| *e != digest) {
+        if let Some(expected) = expected.filter(|e| digest != **e) {
             return Err(self.transport.fail(
                 &response,
                 format!("the content's digest is {digest}, not {expected}"),
@@ -1170,7 +1274,7 @@ impl Client {
             .unwrap_or_else(|| OCI_MANIFEST.to_owned());
         let descriptor = OciDescriptor {
             media_type,
-            digest,
+            digest: digest.into(),
             size: response.body.len() as i64,
             ..Default::default()
         };
@@ -1179,7 +1283,7 @@ impl Client {
 
     /// A blob's bytes, checked against the descriptor's digest and size.
     async fn get_blob(&self, descriptor: &OciDescriptor) -> Result<Vec<u8>, Error> {
-        if !is_digest(&descriptor.digest) {
+        if Digest::parse(&descriptor.digest).is_err() {
             return Err(self.content(format!(
                 "{} is not a sha256 digest",
                 shown_digest(&descriptor.digest)
@@ -1199,7 +1303,7 @@ impl Client {
             return Err(self.not_found(&response, "no such blob"));
         }
         let response = self.transport.expect(response, &[200])?;
-        let digest = sha256_digest(&response.body);
+        let digest = Digest::sha256_of(&response.body);
         if digest != descriptor.digest || response.body.len() as i64 != descriptor.size {
             return Err(self.transport.fail(
                 &response,
@@ -1233,7 +1337,11 @@ impl Client {
 
     fn not_found(&self, response: &Response, what: &str) -> Error {
         match self.transport.unexpected(response) {
-            Error::Request(e) => Error::Content(format!("{what}: {}", e.summary())),
+            // What a 404 means names no setting: the neutral names are never used.
+            Error::Request(e) => Error::Content(format!(
+                "{what}: {}",
+                e.summary(&|setting, _| setting.to_string())
+            )),
             other => other,
         }
     }
@@ -1338,7 +1446,7 @@ impl Client {
         cap: usize,
         cap_name: &str,
     ) -> Result<Vec<u8>, Error> {
-        if !is_digest(digest) {
+        if Digest::parse(digest).is_err() {
             return Err(self.content(format!("{} is not a sha256 digest", shown_digest(digest))));
         }
         let declared = OciDescriptor {
@@ -1367,14 +1475,14 @@ impl Client {
     }
 
     /// Puts an OCI image manifest under `tag` and returns its digest, computed from `bytes`.
-    pub async fn push_tagged_manifest(&self, tag: &str, bytes: Vec<u8>) -> Result<String, Error> {
-        let digest = sha256_digest(&bytes);
+    pub async fn push_tagged_manifest(&self, tag: &str, bytes: Vec<u8>) -> Result<Digest, Error> {
+        let digest = Digest::sha256_of(&bytes);
         let response = self
             .send(Request::new(Method::PUT, self.manifest_url(tag)).body(OCI_MANIFEST, bytes))
             .await?;
         let response = self.transport.expect(response, &[200, 201])?;
         match response.header("docker-content-digest") {
-            Some(stored) if stored != digest => Err(self.transport.fail(
+            Some(stored) if digest != *stored => Err(self.transport.fail(
                 &response,
                 format!(
                     "the registry stored the manifest as {}, not as {digest}",
@@ -1384,6 +1492,15 @@ impl Client {
             _ => Ok(digest),
         }
     }
+}
+
+/// Referrers whose digest can be put in a URL.
+fn usable(entries: Vec<OciDescriptor>) -> Vec<OciDescriptor> {
+    entries
+        .into_iter()
+        .filter(|d| Digest::parse(&d.digest).is_ok())
+        .take(MAX_LISTED_REFERRERS)
+        .collect()
 }
 
 /// Whether NFD can read `text` as an `org.opencontainers.image.created` time.
@@ -1412,17 +1529,10 @@ fn is_manifest_type(media_type: &str) -> bool {
     )
 }
 
-/// `sha256:` and 64 lower-case hex digits: the only digests nodefit puts in URLs it builds.
-fn is_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
-
 /// A digest for a message: itself when it is one, else words, since a registry could put
 /// anything (a host, its own error text) where a digest belongs.
 fn shown_digest(text: &str) -> &str {
-    if is_digest(text) {
+    if Digest::parse(text).is_ok() {
         text
     } else {
         "a malformed digest"
@@ -1479,15 +1589,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn digests_are_checked_before_use_in_urls() {
-        assert!(is_digest(&format!("sha256:{}", "0".repeat(64))));
-        assert!(!is_digest(&format!("sha256:{}", "0".repeat(63))));
-        assert!(!is_digest(&format!("sha256:{}/../x", "0".repeat(60))));
-        assert!(!is_digest(&format!("sha256:{}", "A".repeat(64))));
-        assert!(!is_digest("v1"));
-    }
-
-    #[test]
     fn failures_are_summarised_by_label_without_host_or_registry_text() {
         let error = RequestError {
             registry: "lab".into(),
@@ -1502,7 +1603,7 @@ mod tests {
             retryable: false,
         };
         assert_eq!(
-            Error::Request(Box::new(error)).public_message(),
+            Error::Request(Box::new(error)).public_message(&|s, _| s.to_string()),
             "registry `lab` answered 404 for the tag `v1` in repository demo/app: it does not exist"
         );
     }

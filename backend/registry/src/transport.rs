@@ -20,7 +20,9 @@ use reqwest::{Method, Url};
 use tokio::time::Instant;
 
 use super::auth::{parse_challenges, Challenge, CredentialSource, Credentials};
+use super::event::{Event, Observer, Outcome};
 use super::retry;
+use super::setting::{Setting, Text};
 use super::{Error, RequestError};
 
 /// Largest error body read to explain a failure.
@@ -37,9 +39,11 @@ pub const MAX_CONCURRENT_REQUESTS: usize = 8;
 /// HTTP requests one operation may send, retries, redirects and token requests included: a
 /// registry that keeps handing out work (pages, artifacts, redirects) meets this limit.
 pub const MAX_REQUESTS: u64 = 1000;
+/// Largest CA certificate file read: the system's whole bundle is about 200 KiB.
+pub const MAX_CA_FILE_BYTES: u64 = 1024 * 1024;
 
 /// How to reach a registry; one per command.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     /// Plain HTTP to the registry; redirects to HTTPS are still followed, over verified TLS.
     pub plain_http: bool,
@@ -52,8 +56,8 @@ pub struct Settings {
     pub connect_timeout: Duration,
     /// When the whole command gives up.
     pub deadline: Instant,
-    /// Print one line per request to standard error.
-    pub verbose: bool,
+    /// Told about every request, retry and credential lookup, if given.
+    pub observer: Option<Observer>,
     /// Hosts (`host` or `host:port`, port 443 when left out) other than the registry's own
     /// that may serve its token realm, such as `auth.docker.io` for Docker Hub.
     pub token_realm_hosts: Vec<String>,
@@ -157,11 +161,11 @@ impl Response {
 }
 
 pub struct Transport {
-    /// For `http://` URLs, only with `--plain-http`; loads no CA roots.
+    /// For `http://` URLs, only when the settings ask for plain HTTP; loads no CA roots.
     plain: Option<reqwest::Client>,
     /// For `https://` URLs, built when the first one is dialled: loading the system's CA roots
     /// takes longer than a whole `discover` on a local registry.
-    tls: OnceLock<Result<reqwest::Client, String>>,
+    tls: OnceLock<Result<reqwest::Client, Text>>,
     extra_roots: Vec<reqwest::Certificate>,
     base: Url,
     registry: String,
@@ -190,34 +194,34 @@ struct AuthState {
 /// Why one attempt failed without a usable HTTP answer.
 struct Failure {
     /// For the command line and logs: may name hosts.
-    detail: String,
+    detail: Text,
     /// The same in words that name no host and quote nothing the registry sent.
-    public: String,
+    public: Text,
     /// Whether another attempt may succeed (a refused connection may; a certificate the
     /// system does not trust, or an oversized answer, will not).
     transient: bool,
 }
 
 impl Failure {
-    fn transient(detail: String, public: &str) -> Self {
+    fn transient(detail: impl Into<Text>, public: &str) -> Self {
         Self {
-            detail,
-            public: public.to_owned(),
+            detail: detail.into(),
+            public: public.into(),
             transient: true,
         }
     }
 
-    fn permanent(detail: String, public: &str) -> Self {
+    fn permanent(detail: impl Into<Text>, public: &str) -> Self {
         Self {
-            detail,
-            public: public.to_owned(),
+            detail: detail.into(),
+            public: public.into(),
             transient: false,
         }
     }
 
     fn from_reqwest(error: &reqwest::Error) -> Self {
-        let detail = describe_reqwest_error(error);
-        let transient = !detail.contains("certificate");
+        let (detail, untrusted) = describe_reqwest_error(error);
+        let transient = !untrusted;
         let public = if !transient {
             "its TLS certificate is not trusted"
         } else if error.is_timeout() {
@@ -231,7 +235,7 @@ impl Failure {
         };
         Self {
             detail,
-            public: public.to_owned(),
+            public: public.into(),
             transient,
         }
     }
@@ -275,7 +279,7 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 /// plain HTTP. A challenge naming anything else would make nodefit send the registry's
 /// credentials (or, anonymous, a request) wherever the challenge says. `Err` says why not,
 /// naming the realm (for the command line and logs).
-fn check_realm(realm: &Url, base: &Url, allowed_hosts: &[String]) -> Result<(), String> {
+fn check_realm(realm: &Url, base: &Url, allowed_hosts: &[String]) -> Result<(), Text> {
     let shown = display_url(realm);
     match realm.scheme() {
         "https" => {
@@ -285,21 +289,23 @@ fn check_realm(realm: &Url, base: &Url, allowed_hosts: &[String]) -> Result<(), 
             if base.host_str() == realm.host_str() || named {
                 Ok(())
             } else {
-                Err(format!(
+                Err(Text::from(format!(
                     "the token realm {shown} is on another host than the registry's, and not on \
-                     one named as a token realm host (--token-realm-host, or token_realm_hosts \
-                     in the server's configuration); nothing is sent there"
+                     one named as a token realm host ("
                 ))
+                .setting(Setting::TokenRealmHosts)
+                .words("); nothing is sent there"))
             }
         }
         "http" if base.scheme() == "http" && same_origin(realm, base) => Ok(()),
         "http" => Err(format!(
             "the token realm {shown} is plain HTTP and not the registry's own plain-HTTP \
              origin; nothing is sent there"
-        )),
-        _ => Err(format!(
-            "the token realm {shown} is not an HTTP(S) URL; nothing is sent there"
-        )),
+        )
+        .into()),
+        _ => Err(
+            format!("the token realm {shown} is not an HTTP(S) URL; nothing is sent there").into(),
+        ),
     }
 }
 
@@ -321,8 +327,7 @@ impl Transport {
             .map_err(|e| Error::Usage(format!("registry {registry:?} is not a valid host: {e}")))?;
         let mut extra_roots = Vec::new();
         if let Some(path) = &settings.ca_file {
-            let pem = std::fs::read(path)
-                .map_err(|e| Error::Usage(format!("cannot read {}: {e}", path.display())))?;
+            let pem = nodefit_files::read_bytes(path, MAX_CA_FILE_BYTES)?;
             extra_roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
                 Error::Usage(format!("{} holds no PEM certificates: {e}", path.display()))
             })?;
@@ -370,13 +375,12 @@ impl Transport {
         &self.label
     }
 
-    /// The client for `url`'s scheme. Plain HTTP only with `--plain-http`.
+    /// The client for `url`'s scheme. Plain HTTP only when the settings ask for it.
     fn client_for(&self, url: &Url) -> Result<&reqwest::Client, Failure> {
-        let permanent = |detail: String| Failure::permanent(detail, "HTTPS could not be set up");
         if url.scheme() == "http" {
             return self.plain.as_ref().ok_or_else(|| {
                 Failure::permanent(
-                    "refusing plain HTTP to a registry reached over HTTPS".into(),
+                    "refusing plain HTTP to a registry reached over HTTPS",
                     "it sent nodefit to plain HTTP, which is refused",
                 )
             });
@@ -388,24 +392,27 @@ impl Transport {
                     .tls_certs_merge(self.extra_roots.clone())
                     .build()
                     .map_err(|e| {
-                        format!(
+                        Text::from(
                             "cannot set up HTTPS (no system CA certificates? install \
-                             ca-certificates, or give --ca-file): {}",
-                            error_chain(&e)
+                             ca-certificates, or give ",
                         )
+                        .setting(Setting::CaFile)
+                        .words(&format!("): {}", error_chain(&e)))
                     })
             })
             .as_ref()
-            .map_err(|e| permanent(e.clone()))
+            .map_err(|e| Failure::permanent(e.clone(), "HTTPS could not be set up"))
     }
 
     pub fn repository(&self) -> &str {
         &self.repository
     }
 
-    /// Whether to log requests to standard error.
-    pub fn verbose(&self) -> bool {
-        self.settings.verbose
+    /// Tells the settings' observer, if any.
+    pub fn report(&self, event: &Event) {
+        if let Some(observer) = &self.settings.observer {
+            observer(event);
+        }
     }
 
     /// The quickest answered exchange so far (zero before the first).
@@ -479,8 +486,8 @@ impl Transport {
             &response.method,
             &response.url,
             Some(response.status),
-            outcome,
-            explain_status(response.status).to_owned(),
+            outcome.into(),
+            explain_status(response.status).into(),
             response.attempts,
         )
     }
@@ -497,6 +504,7 @@ impl Transport {
     /// An error about what `response` holds. `outcome` is nodefit's own finding and must name
     /// no host and quote no more of the answer than digests.
     pub fn fail(&self, response: &Response, outcome: String) -> Error {
+        let outcome = Text::from(outcome);
         self.error(
             &response.method,
             &response.url,
@@ -509,13 +517,18 @@ impl Transport {
 
     /// An error about `response` that nodefit refuses to act on: `detail` may name hosts,
     /// `public` may not.
-    fn refuse(&self, response: &Response, detail: String, public: String) -> Error {
+    fn refuse(
+        &self,
+        response: &Response,
+        detail: impl Into<Text>,
+        public: impl Into<Text>,
+    ) -> Error {
         self.error(
             &response.method,
             &response.url,
             Some(response.status),
-            detail,
-            public,
+            detail.into(),
+            public.into(),
             response.attempts,
         )
     }
@@ -525,8 +538,8 @@ impl Transport {
         method: &Method,
         url: &Url,
         status: Option<u16>,
-        outcome: String,
-        reason: String,
+        outcome: Text,
+        reason: Text,
         attempts: u32,
     ) -> Error {
         Error::Request(Box::new(RequestError {
@@ -625,14 +638,11 @@ impl Transport {
             let wait = retry::backoff(attempts, retry_after);
             let out_of_time = Instant::now() + wait >= self.settings.deadline;
             if transient && request.retry && attempts < retry::MAX_ATTEMPTS && !out_of_time {
-                if self.settings.verbose {
-                    eprintln!(
-                        "nodefit: {} {}: retrying in {} ms",
-                        request.method,
-                        display_url(&request.url),
-                        wait.as_millis()
-                    );
-                }
+                self.report(&Event::Retry {
+                    method: request.method.as_str(),
+                    url: &display_url(&request.url),
+                    wait,
+                });
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -644,9 +654,10 @@ impl Transport {
                 Err(failure) => {
                     let mut outcome = failure.detail;
                     if transient && out_of_time && attempts < retry::MAX_ATTEMPTS {
-                        outcome.push_str(
-                            "; no time left to retry before the overall timeout (--timeout)",
-                        );
+                        outcome = outcome
+                            .words("; no time left to retry before the overall timeout (")
+                            .setting(Setting::Deadline)
+                            .words(")");
                     }
                     let mut error = self.error(
                         &request.method,
@@ -689,7 +700,9 @@ impl Transport {
         let now = Instant::now();
         if now >= self.settings.deadline {
             return Err(Failure::transient(
-                "the overall timeout (--timeout) expired before it could be sent".into(),
+                Text::from("the overall timeout (")
+                    .setting(Setting::Deadline)
+                    .words(") expired before it could be sent"),
                 "time ran out before the request could be sent",
             ));
         }
@@ -793,15 +806,13 @@ impl Transport {
             Ok(outcome) => outcome,
             Err(_) => Err(Failure::transient(
                 if budget < self.settings.request_timeout {
-                    format!(
-                        "no answer before the overall timeout (--timeout) expired ({} ms left)",
-                        budget.as_millis()
-                    )
+                    Text::from("no answer before the overall timeout (")
+                        .setting(Setting::Deadline)
+                        .words(&format!(") expired ({} ms left)", budget.as_millis()))
                 } else {
-                    format!(
-                        "no answer within {} (--request-timeout)",
-                        human_duration(budget)
-                    )
+                    Text::from(format!("no answer within {} (", human_duration(budget)))
+                        .setting(Setting::RequestTimeout)
+                        .words(")")
                 },
                 "it did not answer in time",
             )),
@@ -810,18 +821,15 @@ impl Transport {
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
             self.fastest.fetch_min(micros, Ordering::Relaxed);
         }
-        if self.settings.verbose {
-            let result = match &outcome {
-                Ok(r) => r.status.to_string(),
-                Err(f) => format!("failed: {}", f.detail),
-            };
-            eprintln!(
-                "nodefit: {} {} -> {result} ({:.1} ms)",
-                request.method,
-                display_url(&request.url),
-                started.elapsed().as_secs_f64() * 1000.0
-            );
-        }
+        self.report(&Event::Exchange {
+            method: request.method.as_str(),
+            url: &display_url(&request.url),
+            outcome: match &outcome {
+                Ok(r) => Outcome::Status(r.status),
+                Err(f) => Outcome::Failed(&f.detail),
+            },
+            took: started.elapsed(),
+        });
         outcome
     }
 
@@ -837,13 +845,11 @@ impl Transport {
         }
         // Looked up only when a registry asks: anonymous registries never run a helper.
         let (credentials, origin) = self.settings.credentials.resolve(&self.registry)?;
-        if self.settings.verbose {
-            eprintln!(
-                "nodefit: credentials for {}: {} from {origin}",
-                self.registry,
-                credentials.kind()
-            );
-        }
+        self.report(&Event::Credentials {
+            registry: &self.registry,
+            kind: credentials.kind(),
+            origin: &origin,
+        });
         *cached = Some(credentials.clone());
         Ok(credentials)
     }
@@ -857,10 +863,10 @@ impl Transport {
             .map_or("no credentials", Credentials::kind);
         let mut error = self.unexpected(response);
         if let Error::Request(e) = &mut error {
-            e.outcome.push_str(&format!(
-                " (authentication with {kind} was refused; use `docker login`, or \
-                 --registry-username with --registry-password-stdin, or --registry-token-stdin)"
-            ));
+            e.outcome = std::mem::take(&mut e.outcome)
+                .words(&format!(" (authentication with {kind} was refused; use "))
+                .setting(Setting::Credentials)
+                .words(")");
         }
         error
     }
@@ -901,12 +907,12 @@ impl Transport {
                 other => {
                     return Err(self.refuse(
                         response,
-                        format!(
+                        Text::from(format!(
                             "HTTP 401 Unauthorized: the registry wants a username and password \
-                             (basic auth) and nodefit has {}; use `docker login`, or \
-                             --registry-username with --registry-password-stdin",
+                             (basic auth) and nodefit has {}; use ",
                             other.kind()
-                        ),
+                        ))
+                        .setting(Setting::UsernamePassword),
                         format!(
                             "it wants a username and password, and nodefit has {}",
                             other.kind()
@@ -942,8 +948,8 @@ impl Transport {
         challenged: &Response,
     ) -> Result<String, Error> {
         // The token server is not the registry: its failures are told as the token's.
-        let token_error = |url: &Url, outcome: String, reason: &str, attempts| {
-            let mut error = self.error(&Method::GET, url, None, outcome, reason.into(), attempts);
+        let token_error = |url: &Url, outcome: Text, reason: Text, attempts| {
+            let mut error = self.error(&Method::GET, url, None, outcome, reason, attempts);
             if let Error::Request(e) = &mut error {
                 e.what = "a token".into();
             }
@@ -956,18 +962,20 @@ impl Transport {
             .ok_or_else(|| {
                 self.refuse(
                     challenged,
-                    "the Bearer challenge has no usable realm URL".into(),
-                    "its authentication challenge names no usable token realm".into(),
+                    "the Bearer challenge has no usable realm URL",
+                    "its authentication challenge names no usable token realm",
                 )
             })?;
         check_realm(&realm, &self.base, &self.settings.token_realm_hosts).map_err(|why| {
             self.refuse(
                 challenged,
                 why,
-                "its token realm is neither on the registry's host nor on a token realm host \
-                 the configuration names (token_realm_hosts), or is plain HTTP; nothing was \
-                 sent there"
-                    .into(),
+                Text::from(
+                    "its token realm is neither on the registry's host nor on a token realm \
+                     host named in ",
+                )
+                .setting(Setting::TokenRealmHosts)
+                .words(", or is plain HTTP; nothing was sent there"),
             )
         })?;
         let mut params: Vec<(&str, &str)> = vec![("scope", &self.scope)];
@@ -998,8 +1006,7 @@ impl Transport {
             _ => None,
         };
         let mut attempts = 0;
-        let failed =
-            |f: Failure, attempts| token_error(&request.url, f.detail, &f.public, attempts);
+        let failed = |f: Failure, attempts| token_error(&request.url, f.detail, f.public, attempts);
         let response = loop {
             attempts += 1;
             // Token servers are not followed through redirects: the realm checked above is
@@ -1032,18 +1039,15 @@ impl Transport {
                 Ok::<_, Failure>((status, body))
             }
             .await;
-            if self.settings.verbose {
-                let status = match &sent {
-                    Ok((status, _)) => status.to_string(),
-                    Err(f) => format!("failed: {}", f.detail),
-                };
-                eprintln!(
-                    "nodefit: {} {} (token for {}) -> {status}",
-                    request.method,
-                    display_url(&request.url),
-                    self.scope
-                );
-            }
+            self.report(&Event::Token {
+                method: request.method.as_str(),
+                url: &display_url(&request.url),
+                scope: &self.scope,
+                outcome: match &sent {
+                    Ok((status, _)) => Outcome::Status(*status),
+                    Err(f) => Outcome::Failed(&f.detail),
+                },
+            });
             match sent {
                 Ok((status, body)) if !retry::retryable_status(status) => break (status, body),
                 Ok(answer) if attempts >= retry::MAX_ATTEMPTS => break answer,
@@ -1062,12 +1066,14 @@ impl Transport {
                     "token server answered HTTP {status} for scope {} with {}",
                     self.scope,
                     credentials.kind()
-                ),
-                &format!(
+                )
+                .into(),
+                format!(
                     "its token server refused a token for {} with {}",
                     self.scope,
                     credentials.kind()
-                ),
+                )
+                .into(),
                 attempts,
             ));
         }
@@ -1081,8 +1087,8 @@ impl Transport {
         let malformed = |what: &str| {
             token_error(
                 &request.url,
-                what.to_owned(),
-                "its token server's answer holds no usable token",
+                what.into(),
+                "its token server's answer holds no usable token".into(),
                 attempts,
             )
         };
@@ -1153,8 +1159,9 @@ fn display_url(url: &Url) -> String {
     shown.to_string()
 }
 
-/// A reqwest error as a cause, without its URL (which may carry a query) and with its sources.
-fn describe_reqwest_error(error: &reqwest::Error) -> String {
+/// A reqwest error as a cause, without its URL (which may carry a query) and with its sources;
+/// and whether it is about a certificate, which another attempt will not change.
+fn describe_reqwest_error(error: &reqwest::Error) -> (Text, bool) {
     let kind = if error.is_timeout() {
         "timed out"
     } else if error.is_connect() {
@@ -1167,15 +1174,22 @@ fn describe_reqwest_error(error: &reqwest::Error) -> String {
         "request failed"
     };
     let chain = error_chain(error);
-    let mut detail = if chain.is_empty() {
+    let detail = if chain.is_empty() {
         kind.to_owned()
     } else {
         format!("{kind}: {chain}")
     };
-    if detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate") {
-        detail.push_str(" (a private CA? give its certificate with --ca-file)");
+    let certificate = detail.contains("certificate");
+    let private_ca =
+        detail.contains("UnknownIssuer") || detail.contains("invalid peer certificate");
+    let mut text = Text::from(detail);
+    if private_ca {
+        text = text
+            .words(" (a private CA? give its certificate with ")
+            .setting(Setting::CaFile)
+            .words(")");
     }
-    detail
+    (text, certificate)
 }
 
 /// The sources of an error, joined, skipping reqwest's own URL-bearing top line.
@@ -1305,7 +1319,9 @@ mod tests {
         assert!(!ok("http://10.0.0.6:5000/token", &plain, &[]));
         assert!(!ok("http://auth.docker.io/token", &plain, &hub));
         assert!(!ok("ftp://registry.example.com/token", &tls, &[]));
-        let why = check_realm(&url("https://evil.example.com/t?secret=1"), &tls, &[]).unwrap_err();
+        let why = check_realm(&url("https://evil.example.com/t?secret=1"), &tls, &[])
+            .unwrap_err()
+            .to_string();
         assert!(
             why.contains("https://evil.example.com/t") && !why.contains("secret"),
             "{why}"

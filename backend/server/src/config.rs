@@ -14,7 +14,8 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
-use nodefit_registry::{Credentials, Secret};
+use nodefit_files::MAX_SECRET_BYTES;
+use nodefit_registry::{Credentials, Secret, MAX_CA_FILE_BYTES};
 
 /// Where the server listens unless told otherwise: loopback only, so that a first run exposes
 /// nothing.
@@ -31,8 +32,8 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 512;
 /// Time a client has to send a request head, which is also how long a kept-alive connection
 /// may stay idle (`header_timeout_secs`).
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(15);
-/// Largest configuration file or secret file read.
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// Largest configuration file read.
+const MAX_CONFIG_BYTES: usize = 1024 * 1024;
 /// The database file inside the data directory.
 pub const SQLITE_FILE: &str = "nodefit.db";
 
@@ -166,6 +167,8 @@ pub struct SigningConfig {
     pub key: p256::ecdsa::SigningKey,
     /// Its public half as PKIX PEM (`cosign.pub`), for `GET /api/v1/signing/public-key`.
     pub public_key_pem: String,
+    /// The formats a publish signs in, in order (`formats`; default: a sigstore bundle).
+    pub formats: Vec<nodefit_signing::remote::Format>,
 }
 
 /// Everything `nodefit serve` runs with.
@@ -236,6 +239,8 @@ struct FileConfig {
 struct FileSigning {
     key_file: PathBuf,
     password_file: Option<PathBuf>,
+    /// `bundle` (default), `classic`: the formats a publish signs in, in this order.
+    formats: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -267,8 +272,10 @@ pub fn process_env(name: &str) -> Option<String> {
 pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Config> {
     let file_config = match file {
         Some(path) => {
-            let text = read_limited(path)?;
-            toml::from_str::<FileConfig>(&text).map_err(|e| {
+            // Read as a secret: it may hold registry passwords and tokens.
+            let bytes = nodefit_files::read_secret(path, MAX_CONFIG_BYTES)?;
+            let text = bytes.text()?;
+            toml::from_str::<FileConfig>(text).map_err(|e| {
                 // The position and message only: toml's own text quotes the line, and that line
                 // may hold a password.
                 let at = e.span().map_or(String::new(), |span| {
@@ -387,25 +394,12 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
     })
 }
 
-fn read_limited(path: &Path) -> Result<String> {
-    use std::io::Read;
-    let file =
-        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_string(&mut text)
-        .with_context(|| format!("cannot read {} as UTF-8 text", path.display()))?;
-    if text.len() as u64 > MAX_CONFIG_BYTES {
-        bail!("{} is larger than {MAX_CONFIG_BYTES} bytes", path.display());
-    }
-    Ok(text)
-}
-
 /// A secret file's content without one trailing newline (what `echo secret > file` leaves).
 fn read_secret_file(path: &Path, what: &str) -> Result<Secret> {
-    let text =
-        read_limited(path).with_context(|| format!("{what}: cannot read the secret file"))?;
-    let text = text.strip_suffix('\n').unwrap_or(&text);
+    let context = || format!("{what}: cannot read the secret file");
+    let bytes = nodefit_files::read_secret(path, MAX_SECRET_BYTES).with_context(context)?;
+    let text = bytes.text().with_context(context)?;
+    let text = text.strip_suffix('\n').unwrap_or(text);
     let text = text.strip_suffix('\r').unwrap_or(text);
     if text.is_empty() {
         bail!("{what}: {} is empty", path.display());
@@ -512,8 +506,11 @@ fn registry(
     }
     let ca_file = r.ca_file.map(in_file);
     if let Some(ca) = &ca_file {
-        let text = read_limited(ca).with_context(|| format!("{what}: ca_file"))?;
-        if !text.contains("-----BEGIN CERTIFICATE-----") {
+        let pem = nodefit_files::read_bytes(ca, MAX_CA_FILE_BYTES)
+            .with_context(|| format!("{what}: ca_file"))?;
+        let has_certificate = std::str::from_utf8(&pem)
+            .is_ok_and(|text| text.contains("-----BEGIN CERTIFICATE-----"));
+        if !has_certificate {
             bail!("{what}: ca_file {} holds no PEM certificate", ca.display());
         }
     }
@@ -570,9 +567,10 @@ fn signing(
     in_file: &dyn Fn(PathBuf) -> PathBuf,
     env: Env,
 ) -> Result<SigningConfig> {
-    use nodefit_signing::{keys, read_private_key, PASSWORD_ENV};
+    use nodefit_signing::{keys, read_private_key, MAX_KEY_BYTES, PASSWORD_ENV};
     let key_file = in_file(s.key_file);
-    let text = zeroize::Zeroizing::new(read_limited(&key_file).context("signing: key_file")?);
+    let key_bytes =
+        nodefit_files::read_secret(&key_file, MAX_KEY_BYTES).context("signing: key_file")?;
     let password = match (env(PASSWORD_ENV), s.password_file) {
         (Some(p), _) => Some(Secret::new(p)),
         (None, Some(f)) => Some(read_secret_file(&in_file(f), "signing: password_file")?),
@@ -580,7 +578,7 @@ fn signing(
     };
     // Without a password an encrypted key is tried with the empty one, as cosign does with an
     // empty COSIGN_PASSWORD.
-    let (key, _) = read_private_key(text.as_bytes(), || {
+    let (key, _) = read_private_key(key_bytes.as_bytes(), || {
         Ok(zeroize::Zeroizing::new(
             password.as_ref().map_or("", Secret::expose).to_owned(),
         ))
@@ -594,10 +592,30 @@ fn signing(
         anyhow::anyhow!("signing: key_file {}: {e}{hint}", key_file.display())
     })?;
     let public_key_pem = keys::public_pem(key.verifying_key())?;
+    use nodefit_signing::remote::Format;
+    let mut formats = Vec::new();
+    for name in s.formats.unwrap_or_else(|| vec!["bundle".into()]) {
+        match Format::parse(&name) {
+            Some(Format::Notation) => anyhow::bail!(
+                "signing: formats: the server signs with a cosign key, in \"bundle\" and \
+                 \"classic\"; Notary Project signatures need a certificate (nodefit sign \
+                 --format notation)"
+            ),
+            Some(format) if !formats.contains(&format) => formats.push(format),
+            Some(_) => anyhow::bail!("signing: formats: {name:?} is listed twice"),
+            None => anyhow::bail!(
+                "signing: formats: {name:?} is not a format (\"bundle\", \"classic\")"
+            ),
+        }
+    }
+    if formats.is_empty() {
+        anyhow::bail!("signing: formats is empty; leave it out to sign in \"bundle\"");
+    }
     Ok(SigningConfig {
         key_file,
         key,
         public_key_pem,
+        formats,
     })
 }
 
@@ -741,6 +759,26 @@ plain_http = true
             );
             assert!(err.contains(expected), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn secret_files_are_read_within_their_budget() {
+        let dir = temp_dir("secret-budget");
+        write(&dir, "big", &"x".repeat(MAX_SECRET_BYTES + 1));
+        let file = write(
+            &dir,
+            "c.toml",
+            "[registries.p]\nhost = \"r\"\nusername = \"u\"\npassword_file = \"big\"\n",
+        );
+        let err = format!(
+            "{:#}",
+            load(Some(&file), &Overrides::default(), &no_env).unwrap_err()
+        );
+        assert!(
+            err.contains("password_file")
+                && err.contains(&format!("larger than {MAX_SECRET_BYTES} bytes")),
+            "{err}"
+        );
     }
 
     #[test]

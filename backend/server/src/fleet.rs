@@ -542,7 +542,10 @@ pub struct Selection {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MatrixKey {
     pub spec_id: i64,
+    /// 0 for unsaved text.
     pub spec_version: i64,
+    /// SHA-256 of unsaved text evaluated (`content`): drafts share version 0.
+    pub draft: Option<[u8; 32]>,
     pub tags: Vec<String>,
     pub selection: Selection,
     /// Attach NFD's report to each item (a single requested snapshot).

@@ -5,6 +5,8 @@
 //! - `auth`: tokens and roles; `error`: the API's error answers.
 //! - `api`: the `/api/v1` handlers, one module per resource; `fleet`: the fleet matrix on top of
 //!   the core's evaluation; `app`: routing, the UI, operational endpoints and middleware.
+//! - `publishing`: registry clients for the configured registries, how registry failures are
+//!   answered, and the claim protocol of publishes (the pipeline is `nodefit-publish`).
 //!
 //! Invariants: handlers are thin (the core decides matches and lint, `db` holds the SQL); no
 //! in-process state matters, so several processes on one PostgreSQL are one service; no URL
@@ -20,6 +22,7 @@ pub mod fleet;
 pub mod listen;
 pub mod metrics;
 pub mod openapi;
+pub mod publishing;
 pub mod state;
 pub mod work;
 

@@ -101,7 +101,8 @@ pub fn read_private_key(
         }
         ENCRYPTED_PKCS8_LABEL => Err(KeyError::Unsupported(
             "password-protected PKCS#8 keys (openssl's ENCRYPTED PRIVATE KEY) are not read; \
-             use cosign's format (`nodefit keygen --cosign-format`) or an unencrypted key"
+             use cosign's encrypted format (what `cosign generate-key-pair` writes, and \
+             `nodefit keygen` on request) or an unencrypted key"
                 .into(),
         )),
         PUBLIC_LABEL => Err(KeyError::Unsupported(

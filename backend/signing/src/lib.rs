@@ -6,32 +6,32 @@
 //! - `encrypted`: cosign's scrypt + NaCl secretbox envelope around a private key.
 //! - `simple_signing`: the payload, the `.sig` manifest and config, exact bytes; signing.
 //! - `verify`: checking a `.sig` manifest's layers against a trusted key, and the refusals.
-//! - `password`: the password of an encrypted key (environment or terminal).
 //! - `remote`: signing and verifying on a registry, through `registry::Client`.
 //!
-//! All but `password` and `remote` do no I/O: bytes in, bytes or verdicts out (generating a key
-//! and encrypting one draw from the OS random number generator). Private keys are p256's
-//! `SigningKey`, which zeroizes itself on drop; decrypted key bytes and passwords are
-//! held in `Zeroizing` buffers. Nothing here prints or logs secrets, and errors never quote
-//! them.
+//! All but `remote` do no I/O: bytes in, bytes or verdicts out (generating a key and
+//! encrypting one draw from the OS random number generator). Callers read key files (through
+//! `nodefit_files::read_secret`, at most [`MAX_KEY_BYTES`]) and passwords. Private keys are
+//! p256's `SigningKey`, which zeroizes itself on drop; decrypted key bytes and passwords are
+//! held in `Zeroizing` buffers. Nothing here prints, chooses exit codes or logs secrets, and
+//! errors never quote them.
 
+pub mod bundle;
 pub mod encrypted;
 pub mod keys;
-
-/// The environment variable a key's password is taken from, by the CLI and the server (set but
-/// empty means an empty password, as `COSIGN_PASSWORD` does for cosign).
-pub const PASSWORD_ENV: &str = "NODEFIT_KEY_PASSWORD";
+pub mod notary;
 pub mod remote;
 pub mod simple_signing;
+pub mod trust;
 pub mod verify;
 
 pub use keys::{read_private_key, read_public_key, PrivateKeyFormat};
 pub use verify::Refusal;
 
-/// Exit code when a signature check refuses an artifact (unsigned, wrong key, tampered), so
-/// that scripts can tell "do not trust this" from "not compatible" (1), "unusable input" (2)
-/// and "registry unreachable" (3).
-pub const EXIT_REFUSED: u8 = 4;
+/// The environment variable a key's password is taken from, by the CLI and the server (set but
+/// empty means an empty password, as `COSIGN_PASSWORD` does for cosign).
+pub const PASSWORD_ENV: &str = "NODEFIT_KEY_PASSWORD";
+/// Largest key file read: keys are a few hundred bytes.
+pub const MAX_KEY_BYTES: usize = 64 * 1024;
 
 /// A key that cannot be generated, read or written.
 #[derive(Debug, thiserror::Error)]

@@ -14,7 +14,8 @@ use base64::Engine;
 use p256::ecdsa::signature::Signer;
 use p256::ecdsa::{Signature, SigningKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
+use nodefit_registry::Digest;
 
 /// Media type of a signature layer, whose blob is the payload.
 pub const SIMPLE_SIGNING_MEDIA_TYPE: &str = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -26,23 +27,6 @@ pub const CONFIG_MEDIA_TYPE: &str = "application/vnd.oci.image.config.v1+json";
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 /// Go's zero `time.Time`, which cosign leaves in the config.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
-
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// Whether `text` is `sha256:` and 64 lower-case hex digits.
-pub fn is_sha256_digest(text: &str) -> bool {
-    text.strip_prefix("sha256:").is_some_and(|hex| {
-        hex.len() == 64 && hex.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
-    })
-}
-
-/// The tag of the signatures of the manifest `digest`: `sha256-<hex>.sig`.
-pub fn signature_tag(digest: &str) -> Option<String> {
-    is_sha256_digest(digest).then(|| format!("sha256-{}.sig", &digest["sha256:".len()..]))
-}
 
 /// The `docker-reference` cosign writes for a repository: go-containerregistry's name for it,
 /// which spells Docker Hub `index.docker.io`.
@@ -85,14 +69,14 @@ pub struct Image {
 }
 
 /// The payload that signs the manifest `digest` of `docker_reference`'s repository.
-pub fn payload(docker_reference: &str, digest: &str) -> Vec<u8> {
+pub fn payload(docker_reference: &str, digest: &Digest) -> Vec<u8> {
     let payload = Payload {
         critical: Critical {
             identity: Identity {
                 docker_reference: docker_reference.to_owned(),
             },
             image: Image {
-                docker_manifest_digest: digest.to_owned(),
+                docker_manifest_digest: digest.to_string(),
             },
             kind: SIGNATURE_TYPE.to_owned(),
         },
@@ -128,7 +112,7 @@ impl Descriptor {
         Self {
             media_type: media_type.to_owned(),
             size: bytes.len() as i64,
-            digest: sha256_digest(bytes),
+            digest: Digest::sha256_of(bytes).into(),
             annotations: BTreeMap::new(),
             other: serde_json::Map::new(),
         }
@@ -232,7 +216,10 @@ mod tests {
     use super::*;
     use p256::ecdsa::signature::Verifier;
 
-    const DIGEST: &str = "sha256:2c1bc4207317e8495198a953d86e35744d97f4ac29672f227ac3b591f70d7fe4";
+    fn digest() -> Digest {
+        Digest::parse("sha256:2c1bc4207317e8495198a953d86e35744d97f4ac29672f227ac3b591f70d7fe4")
+            .unwrap()
+    }
     /// What cosign 2.5.0 pushed for `cosign sign --key` of 127.0.0.1:5917/demo/app@DIGEST: the
     /// payload, the config and the manifest, byte for byte.
     const COSIGN_PAYLOAD: &str = r#"{"critical":{"identity":{"docker-reference":"127.0.0.1:5917/demo/app"},"image":{"docker-manifest-digest":"sha256:2c1bc4207317e8495198a953d86e35744d97f4ac29672f227ac3b591f70d7fe4"},"type":"cosign container image signature"},"optional":null}"#;
@@ -245,7 +232,7 @@ mod tests {
 
     #[test]
     fn payload_config_and_manifest_are_cosigns_bytes() {
-        let payload = payload("127.0.0.1:5917/demo/app", DIGEST);
+        let payload = payload("127.0.0.1:5917/demo/app", &digest());
         assert_eq!(String::from_utf8_lossy(&payload), COSIGN_PAYLOAD);
         let layer = signature_layer(&payload, COSIGN_SIGNATURE);
         let (manifest, config) = signature_image(vec![layer.clone()], BTreeMap::new());
@@ -287,7 +274,7 @@ mod tests {
     #[test]
     fn signatures_verify_over_the_exact_payload_and_are_deterministic() {
         let key = super::super::keys::generate().unwrap();
-        let payload = payload("r.example/app", DIGEST);
+        let payload = payload("r.example/app", &digest());
         let signature = sign(&key, &payload);
         assert_eq!(signature, sign(&key, &payload));
         let der = BASE64.decode(&signature).unwrap();
@@ -296,17 +283,6 @@ mod tests {
         let mut changed = payload.clone();
         changed[10] ^= 1;
         assert!(key.verifying_key().verify(&changed, &signature).is_err());
-    }
-
-    #[test]
-    fn signature_tags_need_a_sha256_digest() {
-        assert_eq!(
-            signature_tag(DIGEST).unwrap(),
-            "sha256-2c1bc4207317e8495198a953d86e35744d97f4ac29672f227ac3b591f70d7fe4.sig"
-        );
-        assert_eq!(signature_tag("sha256:abc"), None);
-        assert_eq!(signature_tag(&DIGEST.replace('c', "C")), None);
-        assert_eq!(signature_tag("sha512:00"), None);
     }
 
     #[test]

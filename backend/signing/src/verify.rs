@@ -17,7 +17,8 @@ use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use serde::Serialize;
 
-use super::simple_signing::{sha256_digest, Descriptor, Payload, SIGNATURE_TYPE};
+use super::simple_signing::{Descriptor, Payload, SIGNATURE_TYPE};
+use nodefit_registry::Digest;
 
 /// Why nodefit refuses to trust an artifact. Each has its own message prefix and
 /// [`Refusal::kind`], so that people and scripts can tell them apart.
@@ -35,6 +36,12 @@ pub enum Refusal {
     BlobDigestMismatch(String),
     #[error("malformed signature: {0}")]
     Malformed(String),
+    #[error("certificate not trusted: {0}")]
+    UntrustedCertificate(String),
+    #[error("certificate expired: {0}")]
+    ExpiredCertificate(String),
+    #[error("no trust policy applies: {0}")]
+    NoPolicy(String),
 }
 
 impl Refusal {
@@ -47,6 +54,9 @@ impl Refusal {
             Refusal::SubjectMismatch(_) => "subject-mismatch",
             Refusal::BlobDigestMismatch(_) => "blob-digest-mismatch",
             Refusal::Malformed(_) => "malformed",
+            Refusal::UntrustedCertificate(_) => "untrusted-certificate",
+            Refusal::ExpiredCertificate(_) => "expired-certificate",
+            Refusal::NoPolicy(_) => "no-policy",
         }
     }
 }
@@ -84,10 +94,10 @@ pub fn verify_layer(
     layer: &Descriptor,
     blob: &[u8],
     key: &VerifyingKey,
-    artifact_digest: &str,
+    artifact_digest: &Digest,
 ) -> Result<Claim, LayerFailure> {
     let name = layer.digest.clone();
-    let actual = sha256_digest(blob);
+    let actual = Digest::sha256_of(blob);
     if actual != layer.digest || blob.len() as i64 != layer.size {
         return Err(LayerFailure::Blob {
             layer: name,
@@ -129,7 +139,7 @@ pub fn verify_layer(
         });
     }
     let signed = payload.critical.image.docker_manifest_digest;
-    if signed != artifact_digest {
+    if *artifact_digest != signed {
         return Err(LayerFailure::OtherManifest {
             layer: name,
             signed,
@@ -142,53 +152,6 @@ pub fn verify_layer(
     })
 }
 
-/// The refusal for an artifact none of whose `layers` signatures verified, from each layer's
-/// failure. A layer signed by the key for another manifest says most (the artifact was changed
-/// after signing), then payload bytes that are not what was signed, then payloads that are not
-/// image signatures; signatures by other keys say least.
-pub fn refuse(artifact: &str, tag: &str, failures: &[LayerFailure]) -> Refusal {
-    if let Some(signed) = failures.iter().find_map(|f| match f {
-        LayerFailure::OtherManifest { signed, .. } => Some(signed),
-        _ => None,
-    }) {
-        return Refusal::Tampered(format!(
-            "{tag} holds a valid signature by this key for manifest {signed}, but the artifact \
-             fetched is {artifact}: the artifact was changed after it was signed"
-        ));
-    }
-    if let Some((layer, detail)) = failures.iter().find_map(|f| match f {
-        LayerFailure::Blob { layer, detail } => Some((layer, detail)),
-        _ => None,
-    }) {
-        return Refusal::BlobDigestMismatch(format!("signature layer {layer} of {tag}: {detail}"));
-    }
-    if let Some((layer, detail)) = failures.iter().find_map(|f| match f {
-        LayerFailure::Payload { layer, detail } => Some((layer, detail)),
-        _ => None,
-    }) {
-        return Refusal::Malformed(format!("signature layer {layer} of {tag}: {detail}"));
-    }
-    if failures
-        .iter()
-        .any(|f| matches!(f, LayerFailure::Signature { .. }))
-    {
-        let count = failures.len();
-        return Refusal::WrongKey(format!(
-            "{tag} (for artifact {artifact}) holds {count} signature{}, none made with this \
-             key over its payload: signed with another key, or the payload was changed",
-            if count == 1 { "" } else { "s" }
-        ));
-    }
-    match failures.first() {
-        Some(LayerFailure::Unreadable { layer, detail }) => {
-            Refusal::Malformed(format!("signature layer {layer} of {tag}: {detail}"))
-        }
-        _ => Refusal::NoSignature(format!(
-            "{tag} exists but holds no signature layers, so artifact {artifact} is unsigned"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::keys::generate;
@@ -198,9 +161,13 @@ mod tests {
     const ARTIFACT: &str =
         "sha256:2c1bc4207317e8495198a953d86e35744d97f4ac29672f227ac3b591f70d7fe4";
     const OTHER: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
-    const TAG: &str = "sha256-2c1b….sig";
+
+    fn artifact() -> Digest {
+        Digest::parse(ARTIFACT).unwrap()
+    }
 
     fn signed(key: &p256::ecdsa::SigningKey, digest: &str) -> (Descriptor, Vec<u8>) {
+        let digest = &Digest::parse(digest).unwrap();
         let payload = payload("127.0.0.1:5000/demo/app", digest);
         (signature_layer(&payload, &sign(key, &payload)), payload)
     }
@@ -209,7 +176,7 @@ mod tests {
     fn a_signature_by_the_trusted_key_for_the_artifact_verifies() {
         let key = generate().unwrap();
         let (layer, blob) = signed(&key, ARTIFACT);
-        let claim = verify_layer(&layer, &blob, key.verifying_key(), ARTIFACT).unwrap();
+        let claim = verify_layer(&layer, &blob, key.verifying_key(), &artifact()).unwrap();
         assert_eq!(claim.manifest_digest, ARTIFACT);
         assert_eq!(claim.docker_reference, "127.0.0.1:5000/demo/app");
         assert_eq!(claim.layer, layer.digest);
@@ -224,9 +191,9 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
 -----END PUBLIC KEY-----
 ";
         let key = super::super::keys::read_public_key(public.as_bytes()).unwrap();
-        let blob = payload("127.0.0.1:5917/demo/app", ARTIFACT);
+        let blob = payload("127.0.0.1:5917/demo/app", &artifact());
         let layer = signature_layer(&blob, "MEUCIB/xhhpcSlSCtTgwhnQT4h32L97/tYOx2ZZXZjietP8uAiEAqfdzNTkrt9PZpaMO3who2G5ux0jHUE9KM9Fije8hoSQ=");
-        verify_layer(&layer, &blob, &key, ARTIFACT).unwrap();
+        verify_layer(&layer, &blob, &key, &artifact()).unwrap();
     }
 
     #[test]
@@ -236,16 +203,11 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
         let trusted = key.verifying_key();
 
         let (layer, blob) = signed(&other_key, ARTIFACT);
-        let wrong_key = verify_layer(&layer, &blob, trusted, ARTIFACT).unwrap_err();
+        let wrong_key = verify_layer(&layer, &blob, trusted, &artifact()).unwrap_err();
         assert!(matches!(wrong_key, LayerFailure::Signature { .. }));
-        let refusal = refuse(ARTIFACT, TAG, std::slice::from_ref(&wrong_key));
-        assert_eq!(refusal.kind(), "wrong-key", "{refusal}");
-        assert!(refusal
-            .to_string()
-            .contains("holds 1 signature, none made with this key"));
 
         let (layer, blob) = signed(&key, OTHER);
-        let tampered = verify_layer(&layer, &blob, trusted, ARTIFACT).unwrap_err();
+        let tampered = verify_layer(&layer, &blob, trusted, &artifact()).unwrap_err();
         assert_eq!(
             tampered,
             LayerFailure::OtherManifest {
@@ -253,31 +215,22 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
                 signed: OTHER.into()
             }
         );
-        let refusal = refuse(ARTIFACT, TAG, &[wrong_key.clone(), tampered]);
-        assert_eq!(refusal.kind(), "tampered", "{refusal}");
-        assert!(refusal.to_string().contains(OTHER));
 
         let (layer, mut blob) = signed(&key, ARTIFACT);
         blob.push(b' ');
-        let changed = verify_layer(&layer, &blob, trusted, ARTIFACT).unwrap_err();
+        let changed = verify_layer(&layer, &blob, trusted, &artifact()).unwrap_err();
         assert!(matches!(changed, LayerFailure::Blob { .. }));
-        let refusal = refuse(ARTIFACT, TAG, &[wrong_key.clone(), changed]);
-        assert_eq!(refusal.kind(), "blob-digest-mismatch", "{refusal}");
 
         let mut layer = signed(&key, ARTIFACT).0;
         layer.annotations.clear();
-        let unsigned = verify_layer(&layer, &signed(&key, ARTIFACT).1, trusted, ARTIFACT);
-        let refusal = refuse(ARTIFACT, TAG, &[unsigned.unwrap_err()]);
-        assert_eq!(refusal.kind(), "malformed", "{refusal}");
-
-        let refusal = refuse(ARTIFACT, TAG, &[]);
-        assert_eq!(refusal.kind(), "no-signature", "{refusal}");
+        let unsigned = verify_layer(&layer, &signed(&key, ARTIFACT).1, trusted, &artifact());
+        assert!(matches!(unsigned, Err(LayerFailure::Unreadable { .. })));
     }
 
     #[test]
     fn payloads_signed_by_the_key_must_be_image_signatures() {
         let key = generate().unwrap();
-        let blob = payload("r/app", ARTIFACT);
+        let blob = payload("r/app", &artifact());
         let text = String::from_utf8(blob).unwrap();
         for bad in [
             text.replace(SIGNATURE_TYPE, "cosign attestation"),
@@ -286,7 +239,7 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
         ] {
             let layer = signature_layer(bad.as_bytes(), &sign(&key, bad.as_bytes()));
             let failure =
-                verify_layer(&layer, bad.as_bytes(), key.verifying_key(), ARTIFACT).unwrap_err();
+                verify_layer(&layer, bad.as_bytes(), key.verifying_key(), &artifact()).unwrap_err();
             assert!(
                 matches!(failure, LayerFailure::Payload { .. }),
                 "{bad}: {failure:?}"
@@ -303,7 +256,8 @@ lhnKw2RQYibMmzy/UvvTBBt3Hdf5nrHaB3DJH8mrBdcWnfpjx7MhEvVMWQ==
                 super::super::simple_signing::SIGNATURE_ANNOTATION.into(),
                 garbage.into(),
             );
-            let failure = verify_layer(&layer, &blob, key.verifying_key(), ARTIFACT).unwrap_err();
+            let failure =
+                verify_layer(&layer, &blob, key.verifying_key(), &artifact()).unwrap_err();
             assert!(
                 matches!(failure, LayerFailure::Unreadable { .. }),
                 "{garbage}"

@@ -349,6 +349,91 @@ impl Browser {
     }
 }
 
+/// A Chrome DevTools Protocol command, sent through chromedriver's `goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({"cmd": self.cmd, "params": self.params}).to_string()),
+        )
+    }
+}
+
+impl Browser {
+    /// Makes the page see `prefers-color-scheme: dark` (or light), as a system setting would.
+    pub async fn color_scheme(&self, scheme: &str) {
+        self.client
+            .issue_cmd(Cdp {
+                cmd: "Emulation.setEmulatedMedia",
+                params: json!({"features": [{"name": "prefers-color-scheme", "value": scheme}]}),
+            })
+            .await
+            .expect("emulate the colour scheme");
+    }
+
+    /// axe-core's serious and critical violations on the page as it is (axe-core from the
+    /// editor's npm packages; injected through WebDriver, which the page's CSP does not
+    /// govern). Each is `id: help (targets)`.
+    pub async fn axe(&self) -> Vec<String> {
+        let source = fs::read_to_string(
+            workspace_root().join("frontend/editor/node_modules/axe-core/axe.min.js"),
+        )
+        .expect("axe-core is installed with the editor's packages (npm ci in frontend/editor)");
+        let found = self
+            .client
+            .execute_async(
+                &format!(
+                    "{source}\nconst done = arguments[arguments.length - 1];
+                     axe.run(document, {{resultTypes: ['violations']}}).then(r => done(r.violations
+                       .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                       .map(v => v.id + ': ' + v.help + ' (' + v.nodes.map(n => n.target.join(' ')).join(', ') + ')')),
+                       e => done(['axe failed: ' + e]));"
+                ),
+                vec![],
+            )
+            .await
+            .expect("run axe-core");
+        serde_json::from_value(found).unwrap()
+    }
+
+    /// Calls the API from the page, with the admin token: `[status, body]`.
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let answer = self
+            .client
+            .execute_async(
+                "const [method, path, body, token] = arguments;
+                 const done = arguments[arguments.length - 1];
+                 const headers = {'Authorization': 'Bearer ' + token};
+                 if (body !== null) headers['Content-Type'] = 'application/json';
+                 fetch('/api/v1' + path, {method, headers, body: body === null ? undefined : JSON.stringify(body)})
+                   .then(async r => done([r.status, await r.text()]), e => done([0, String(e)]));",
+                vec![json!(method), json!(path), body.unwrap_or(Value::Null), json!(ADMIN_TOKEN)],
+            )
+            .await
+            .expect("call the API from the page");
+        let status = answer[0].as_u64().unwrap() as u16;
+        let text = answer[1].as_str().unwrap_or_default();
+        (status, serde_json::from_str(text).unwrap_or(Value::Null))
+    }
+}
+
 impl Drop for Browser {
     fn drop(&mut self) {
         let _ = self.driver.kill();

@@ -1,5 +1,5 @@
-// CodeMirror 6 for nodefit's web UI. The Rust app (frontend/src/editor.rs) calls this small API
-// through `globalThis.nodefitEditor`; everything that knows about specs (lint, completions)
+// CodeMirror 6 for nodefit's web UI. The Rust app (frontend/src/codemirror.rs) calls this small
+// API through `globalThis.nodefitEditor`; everything that knows about specs (lint, completions)
 // stays in Rust, so this file only adapts CodeMirror.
 //
 // Positions crossing this boundary are UTF-16 offsets, CodeMirror's unit; the Rust side converts
@@ -21,13 +21,38 @@ import { autocompletion, completionKeymap, closeBrackets, closeBracketsKeymap } 
 import { setDiagnostics, lintGutter, lintKeymap } from "@codemirror/lint";
 import {
   syntaxHighlighting,
-  defaultHighlightStyle,
+  HighlightStyle,
   indentOnInput,
   bracketMatching,
   foldGutter,
   foldKeymap,
 } from "@codemirror/language";
 import { yaml } from "@codemirror/lang-yaml";
+import { tags } from "@lezer/highlight";
+
+// Colours come from the page's CSS variables, so the editor follows the light or dark theme
+// (prefers-color-scheme) with the rest of the page, and both keep WCAG AA contrast.
+const highlight = HighlightStyle.define([
+  { tag: [tags.propertyName, tags.definition(tags.propertyName)], color: "var(--syn-key)" },
+  { tag: [tags.string, tags.special(tags.string)], color: "var(--syn-string)" },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: "var(--syn-atom)" },
+  { tag: [tags.comment, tags.lineComment], color: "var(--syn-comment)", fontStyle: "italic" },
+  { tag: [tags.punctuation, tags.separator, tags.squareBracket, tags.brace], color: "var(--syn-punct)" },
+  { tag: [tags.keyword, tags.meta, tags.labelName, tags.typeName], color: "var(--syn-keyword)" },
+]);
+
+const theme = EditorView.theme({
+  "&": { color: "var(--fg)", backgroundColor: "var(--bg)" },
+  ".cm-content": { caretColor: "var(--fg)" },
+  ".cm-cursor, .cm-dropCursor": { borderLeftColor: "var(--fg)" },
+  ".cm-gutters": { backgroundColor: "var(--panel)", color: "var(--muted)", borderRight: "1px solid var(--line)" },
+  ".cm-activeLine": { backgroundColor: "var(--active-line)" },
+  ".cm-activeLineGutter": { backgroundColor: "var(--active-line)" },
+  "&.cm-focused .cm-selectionBackground, .cm-selectionBackground, ::selection": { backgroundColor: "var(--selection)" },
+  ".cm-tooltip": { backgroundColor: "var(--panel)", color: "var(--fg)", border: "1px solid var(--line)" },
+  ".cm-panels": { backgroundColor: "var(--panel)", color: "var(--fg)" },
+  ".cm-searchMatch": { backgroundColor: "var(--search-match)" },
+});
 
 // Lint results are applied in a microtask: CodeMirror forbids dispatching from inside an update
 // listener, and a microtask still runs before the browser paints, so the user never sees a
@@ -43,10 +68,11 @@ function scheduleLint(editor) {
 
 class Editor {
   // hooks.change(text) -> JSON array of diagnostics; hooks.complete(text, pos, explicit) -> JSON
-  // completion result or "" for none.
+  // completion result or "" for none; hooks.tabMode(indents) when Ctrl-M switches Tab.
   constructor(parent, doc, hooks, label) {
     this.hooks = hooks;
     this.lintQueued = false;
+    this.tabIndents = false;
     const completionSource = (context) => {
       const json = hooks.complete(context.state.doc.toString(), context.pos, context.explicit);
       if (!json) return null;
@@ -65,7 +91,8 @@ class Editor {
           foldGutter(),
           drawSelection(),
           indentOnInput(),
-          syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+          syntaxHighlighting(highlight),
+          theme,
           bracketMatching(),
           closeBrackets(),
           autocompletion({ override: [completionSource], icons: false }),
@@ -75,9 +102,11 @@ class Editor {
           lintGutter(),
           yaml(),
           EditorState.tabSize.of(2),
-          // Tab indents (YAML is indentation); Escape then Tab moves focus out of the editor,
-          // CodeMirror's documented way to keep it keyboard accessible.
+          // Tab moves focus out of the editor (tab-focus mode, on below), so tabbing through the
+          // page never edits the YAML; Ctrl-M, CodeMirror's standard toggle (shown in the UI),
+          // makes Tab indent instead.
           keymap.of([
+            { key: "Ctrl-m", mac: "Shift-Alt-m", run: () => { this.setTabIndent(!this.tabIndents); this.hooks.tabMode(this.tabIndents); return true; } },
             ...closeBracketsKeymap,
             ...defaultKeymap,
             ...searchKeymap,
@@ -97,7 +126,14 @@ class Editor {
         ],
       }),
     });
+    this.view.setTabFocusMode(true);
     this.lintNow();
+  }
+
+  // Tab indents (true) or moves focus (false).
+  setTabIndent(on) {
+    this.tabIndents = on;
+    this.view.setTabFocusMode(!on);
   }
 
   // Runs the Rust lint on the current text and shows its diagnostics. The "nodefit-lint"

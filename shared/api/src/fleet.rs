@@ -13,6 +13,7 @@ use serde_json::value::RawValue;
 #[serde(rename_all = "camelCase")]
 pub struct FleetMatrix {
     pub spec_id: i64,
+    /// The version evaluated; 0 when the request sent `content` (unsaved text) instead.
     pub spec_version: i64,
     /// The fleet change the answer includes (every upload, relabel and deletion up to it):
     /// pages with the same sequence come from the same evaluation.

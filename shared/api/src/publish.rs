@@ -42,11 +42,22 @@ pub struct Publication {
     /// The manifest (or index) the artifact refers to.
     pub image_digest: String,
     pub artifact_digest: String,
-    /// The `.sig` manifest, when the server signs.
+    /// The first signature's manifest when the server signs (the referrer for a bundle or a
+    /// Notary Project signature, the `.sig` image for a classic one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_digest: Option<String>,
+    /// What the publish that answers signed, one per format the server signs in (`[signing]
+    /// formats`); empty on answers about an earlier publication.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed: Vec<PublishedSignature>,
     pub created_at: String,
     pub created_by: String,
+    /// When the artifact was detached from the image (`DELETE /images/referrers`); absent
+    /// while it is attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detached_by: Option<String>,
 }
 
 /// The compatibility artifacts attached to an image, newest (the one NFD uses) first.
@@ -77,9 +88,61 @@ pub struct ReferrerArtifact {
     pub annotations: BTreeMap<String, String>,
     /// The artifact NFD's validate-node would use.
     pub nfd_choice: bool,
-    /// Its classic cosign signature image, if any (not verified here; `nodefit verify` does).
+    /// Its classic cosign signature image, if any (kept for clients that read only this;
+    /// `signatures` lists every format).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureInfo>,
+    /// The publication that attached it, when this server published it (which spec and
+    /// version, who and when).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
+    /// Every signature of the artifact, of every format, each checked against the server's
+    /// signing key (`verified`), with why not; empty when unsigned or not looked up.
+    #[serde(default)]
+    pub signatures: Vec<ArtifactSignature>,
+}
+
+/// One signature of an artifact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSignature {
+    /// `bundle` (sigstore bundle, cosign 3), `notation` (Notary Project) or `classic`
+    /// (cosign's `.sig` tag).
+    pub format: String,
+    /// `jws` or `cose` for notation signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<String>,
+    /// The signature's manifest digest, or `<.sig tag> layer <n>` for classic signatures.
+    pub reference: String,
+    /// Who it says signed: `key <base64 SHA-256 of the public key>`, or the certificate's
+    /// subject and issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    /// Verified with what the server trusts (its signing key).
+    pub verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_by: Option<String>,
+    /// Why it is not verified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What a verified signature carries that is not checked offline (transparency-log
+    /// entries, timestamps, revocation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
+}
+
+/// A signature a publish made.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct PublishedSignature {
+    /// `bundle`, `classic` or `notation`.
+    pub format: String,
+    /// The signature's manifest.
+    pub digest: String,
+    /// True when it was there already (nothing written).
+    pub unchanged: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,4 +152,23 @@ pub struct SignatureInfo {
     pub tag: String,
     pub digest: String,
     pub count: usize,
+}
+
+/// A spec attached to an image (`GET /images/spec`): by default the one NFD's validate-node
+/// would use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSpec {
+    pub registry: String,
+    pub image: String,
+    pub subject_digest: String,
+    pub artifact_digest: String,
+    /// Whether this is the artifact NFD would use (the newest).
+    pub nfd_choice: bool,
+    /// The artifact's first layer, as NFD reads it.
+    pub content: String,
+    /// This server's record of attaching it, when it published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publication: Option<Publication>,
 }

@@ -135,6 +135,11 @@ pub struct EvaluateRequest {
     /// Default: the latest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<i64>,
+    /// Evaluate this text instead of a stored version: an editor's unsaved changes, evaluated
+    /// without saving them (at most as large as a spec may be saved). Not with `version`; the
+    /// answer's `specVersion` is then 0, since no stored version was evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
     /// These snapshots; with `labels`, those of them that also have the labels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_ids: Option<Vec<i64>>,

@@ -537,6 +537,14 @@ fn match_names(
     Ok(any)
 }
 
+/// Whether `expr` holds for one element's value (`None`: the element is absent), as NFD
+/// decides it for each instance of an instance feature. The matcher only says whether any
+/// instance held all of a term's expressions; this lets an editor show which instance matched
+/// and which expression failed on the others.
+pub fn holds(expr: &Expr, value: Option<&str>) -> Result<bool, String> {
+    eval(expr, value.is_some(), value)
+}
+
 /// NFD's `evaluateMatchExpression(expr, valid, value)`; `value` is `None` for flags.
 pub(crate) fn eval(expr: &Expr, valid: bool, value: Option<&str>) -> Result<bool, String> {
     let Some(op) = expr.op() else {

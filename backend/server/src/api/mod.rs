@@ -106,6 +106,20 @@ impl QueryPairs {
 }
 
 /// `limit` (default [`DEFAULT_LIMIT`], 1 to [`MAX_LIMIT`]) and `offset` (0 or more).
+/// A size as people read it: `5 MiB`, `512 KiB`, `300 bytes` (to one decimal when not whole).
+pub fn size_text(bytes: u64) -> String {
+    let (unit, name) = match bytes {
+        b if b >= 1 << 20 => (1u64 << 20, "MiB"),
+        b if b >= 1 << 10 => (1 << 10, "KiB"),
+        _ => return format!("{bytes} bytes"),
+    };
+    if bytes.is_multiple_of(unit) {
+        format!("{} {name}", bytes / unit)
+    } else {
+        format!("{:.1} {name}", bytes as f64 / unit as f64)
+    }
+}
+
 pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
@@ -151,4 +165,14 @@ pub fn check_text(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(super::size_text(5 * 1024 * 1024), "5 MiB");
+        assert_eq!(super::size_text(1536), "1.5 KiB");
+        assert_eq!(super::size_text(300), "300 bytes");
+    }
 }

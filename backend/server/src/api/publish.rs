@@ -1,55 +1,35 @@
-//! Publishing: `/api/v1/publish` (lint, sign, attach, record), `/api/v1/publications`, the
-//! artifacts attached to an image (`/api/v1/images/referrers`, list and detach) and
-//! `/api/v1/signing/public-key`.
-//!
-//! Only registries of the server's allow-list are ever dialled: a request names one by name,
-//! and the image it names is placed inside that registry's host, so no client-supplied host
-//! or URL reaches the network.
+//! Publishing: `/api/v1/publish` (the publish pipeline of `nodefit-publish`, then record),
+//! `/api/v1/publications`, the artifacts attached to an image (`/api/v1/images/referrers`,
+//! list and detach) and `/api/v1/signing/public-key`. Registry clients, registry errors and
+//! the claim protocol are in `crate::publishing`.
 
 use nodefit_api::publish::{
-    Publication, PublishRequest, ReferrerArtifact, Referrers, SignatureInfo,
+    ArtifactSignature, ImageSpec, Publication, PublishRequest, PublishedSignature,
+    ReferrerArtifact, Referrers, SignatureInfo,
 };
 use nodefit_api::{ErrorBody, Page};
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use nodefit_core::lint::{self, Severity};
-use sha2::{Digest, Sha256};
-use tokio::time::Instant;
+use nodefit_core::lint;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{Json, QueryPairs};
 use crate::auth::{Caller, Role};
-use crate::config::RegistryConfig;
-use crate::db::{Db, NewPublication, PublicationKey, PublicationRow};
+use crate::db::{NewPublication, PublicationKey, PublicationRow, SpecRow, VersionRow};
 use crate::error::ApiError;
+use crate::publishing::{claim, client, registry_deadline, Claimed};
 use crate::state::AppState;
-use nodefit_registry::{
-    self as registry, Access, Client, CredentialSource, ImageRef, Platform, ReferrersSource,
-    Settings, CREATED,
-};
+use nodefit_publish::{self as pipeline, Annotations, Signer};
+use nodefit_registry::{Access, Digest, Platform, ReferrersSource, CREATED};
 use nodefit_signing as signing;
 
-/// Longest a single registry request may take.
-pub const REGISTRY_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Longest a TCP or TLS connection to a registry may take to set up.
-pub const REGISTRY_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long before the request timeout a publish, list or detach stops talking to the
-/// registry, so that the caller gets the registry's error rather than a bare 408.
-pub const REGISTRY_DEADLINE_MARGIN: Duration = Duration::from_secs(2);
-/// Longest image reference accepted.
-const MAX_IMAGE_BYTES: usize = 512;
-/// How often a publish request waiting for an identical one in progress looks again.
-pub const CLAIM_POLL: Duration = Duration::from_millis(200);
-/// How much longer than the request timeout a publish claim lasts when its server stopped
-/// without releasing it (a cancelled request releases its claim itself).
-pub const CLAIM_LEASE_MARGIN: Duration = Duration::from_secs(10);
-/// The annotation that ties an artifact to the spec version it holds, so that retrying a
-/// publish whose signing failed re-uses the artifact instead of attaching a second one.
+/// The annotation that ties an artifact to the spec version it holds: two versions with the
+/// same text are two artifacts, and a retry of one version (after a failed signature) is the
+/// same content, which attaching again leaves as it is.
 pub const SPEC_ANNOTATION: &str = "dev.nodefit.spec-version";
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -57,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(publish))
         .routes(routes!(publications))
         .routes(routes!(referrers, detach))
+        .routes(routes!(image_spec))
         .routes(routes!(public_key))
 }
 
@@ -71,90 +52,13 @@ impl From<PublicationRow> for Publication {
             image_digest: r.image_digest,
             artifact_digest: r.artifact_digest,
             signature_digest: r.signature_digest,
+            signed: Vec::new(),
             created_at: r.created_at,
             created_by: r.created_by,
+            detached_at: r.detached.as_ref().map(|(at, _)| at.clone()),
+            detached_by: r.detached.map(|(_, by)| by),
         }
     }
-}
-
-/// A registry failure as clients see it: the registry by its configured name and what went
-/// wrong, never its host nor anything it sent. The whole story, host and registry's words
-/// included, goes to the log at warn level, under the request's id.
-impl From<registry::Error> for ApiError {
-    fn from(e: registry::Error) -> Self {
-        let message = e.public_message();
-        match &e {
-            registry::Error::Usage(_) => ApiError::bad_request(message),
-            registry::Error::Content(_) => {
-                tracing::warn!(error = %e, "registry content unusable");
-                ApiError::new(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "registry_content",
-                    message,
-                )
-            }
-            registry::Error::Request(_) | registry::Error::Conflict(_) => {
-                tracing::warn!(error = %e, "registry failed");
-                ApiError::new(StatusCode::BAD_GATEWAY, "registry_unavailable", message)
-            }
-        }
-    }
-}
-
-/// The configured registry called `name`, and a client for `image` inside it.
-fn client(
-    state: &AppState,
-    name: &str,
-    image: &str,
-    access: Access,
-) -> Result<(Client, RegistryConfig), ApiError> {
-    let config = state
-        .config
-        .registry(name)
-        .ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "unknown registry {name:?} (see GET /api/v1/registries)"
-            ))
-        })?
-        .clone();
-    let image = image.trim();
-    if image.is_empty()
-        || image.len() > MAX_IMAGE_BYTES
-        || image.contains("://")
-        || image.starts_with('/')
-    {
-        return Err(ApiError::bad_request(
-            "image must be `repository:tag` or `repository@sha256:...` inside the registry",
-        ));
-    }
-    // Parse errors quote the reference, which here holds the host: say it without.
-    let reference = ImageRef::parse(&format!("{}/{image}", config.host)).map_err(|_| {
-        ApiError::bad_request(format!(
-            "image {image:?} is not a valid `repository:tag` or `repository@sha256:...`"
-        ))
-    })?;
-    // Defence in depth: whatever the image text, the host dialled is the configured one.
-    if reference.registry() != config.host {
-        return Err(ApiError::bad_request(
-            "image must not name another registry",
-        ));
-    }
-    let settings = Settings {
-        plain_http: config.plain_http,
-        ca_file: config.ca_file.clone(),
-        credentials: CredentialSource::Given(config.credentials.clone()),
-        request_timeout: REGISTRY_REQUEST_TIMEOUT,
-        connect_timeout: REGISTRY_CONNECT_TIMEOUT,
-        deadline: Instant::now()
-            + state
-                .config
-                .request_timeout
-                .saturating_sub(REGISTRY_DEADLINE_MARGIN),
-        verbose: false,
-        token_realm_hosts: config.token_realm_hosts.clone(),
-    };
-    let client = Client::new(reference, access, settings)?.named(&config.name);
-    Ok((client, config))
 }
 
 fn platform(text: Option<&str>) -> Result<Option<Platform>, ApiError> {
@@ -164,15 +68,11 @@ fn platform(text: Option<&str>) -> Result<Option<Platform>, ApiError> {
         .map_err(ApiError::from)
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
-}
-
-/// Lint, sign with the server's key when one is configured, attach, and record. Publishing the
-/// same spec version to the same image digest again returns the recorded publication (200)
-/// without touching the registry beyond resolving the image; while an identical publish is in
-/// progress (a client retrying too early, here or on another server on the same database),
-/// the request waits for it and returns its publication.
+/// The publish pipeline (lint, attach, sign with the server's key when one is configured),
+/// then record. Publishing the same spec version to the same image digest again returns the
+/// recorded publication (200) without touching the registry beyond resolving the image; while
+/// an identical publish is in progress (a client retrying too early, here or on another server
+/// on the same database), the request waits for it and returns its publication.
 #[utoipa::path(
     post,
     path = "/publish",
@@ -195,11 +95,7 @@ async fn publish(
     Json(req): Json<PublishRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(Role::Publisher)?;
-    let answer_by = Instant::now()
-        + state
-            .config
-            .request_timeout
-            .saturating_sub(REGISTRY_DEADLINE_MARGIN);
+    let answer_by = registry_deadline(&state.config);
     let (spec, version) = state
         .db
         .spec_version(req.spec_id, req.version)
@@ -207,33 +103,7 @@ async fn publish(
         .ok_or_else(|| {
             ApiError::not_found(format!("spec {} version {:?}", req.spec_id, req.version))
         })?;
-    let content = version.content.clone().unwrap_or_default();
-    let checked = content.clone();
-    let name = spec.name.clone();
-    let errors: Vec<_> = state
-        .work
-        .run(move |_| {
-            let diagnostics = lint::lint(&checked, &[]);
-            let errors: Vec<_> = diagnostics
-                .into_iter()
-                .filter(|d| d.severity == Severity::Error)
-                .collect();
-            lint::to_json(&name, &checked, &errors)
-        })
-        .await?;
-    if !errors.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "lint_failed",
-            format!(
-                "spec {:?} version {} has {} lint error(s); fix them before publishing",
-                spec.name,
-                version.version,
-                errors.len()
-            ),
-        )
-        .with_details(serde_json::json!({ "diagnostics": errors })));
-    }
+    let checked = lint_gate(&state, &spec, &version).await?;
     let platform = platform(req.platform.as_deref())?;
     let (client, registry) = client(&state, &req.registry, &req.image, Access::Push)?;
     let subject = client.resolve(platform.as_ref()).await?;
@@ -250,34 +120,33 @@ async fn publish(
         Claimed::Ours(claim) => claim,
     };
 
-    let marker = format!("{}:{}", spec.id, version.version);
-    let artifact = match reusable_artifact(&client, &subject, &marker, content.as_bytes()).await? {
-        Some(digest) => digest,
-        None => {
-            let annotations = BTreeMap::from([
-                (
-                    CREATED.to_owned(),
-                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
-                ),
-                (SPEC_ANNOTATION.to_owned(), marker),
-            ]);
-            // Spec names are free text; the artifact's file name is made safe by `attach`.
-            let title = format!("{}.yaml", spec.name);
-            client
-                .attach(platform.as_ref(), content.as_bytes(), &title, &annotations)
-                .await?
-                .artifact
-                .digest
-        }
-    };
-    let signature = match &state.config.signing {
-        Some(signing) => Some(
-            signing::remote::sign(&client, platform.as_ref(), Some(&artifact), &signing.key)
-                .await?
-                .signature_manifest,
-        ),
-        None => None,
-    };
+    let signers: Vec<Signer> = state
+        .config
+        .signing
+        .iter()
+        .flat_map(|s| {
+            s.formats.iter().map(|format| match format {
+                signing::remote::Format::Classic => Signer::Classic(&s.key),
+                // The configuration admits only bundle and classic.
+                _ => Signer::Bundle(&s.key),
+            })
+        })
+        .collect();
+    let published = pipeline::publish(
+        &client,
+        &checked,
+        &pipeline::Publication {
+            platform: platform.as_ref(),
+            // Spec names are free text; the registry client makes the file name safe.
+            title: &format!("{}.yaml", spec.name),
+            annotations: &Annotations::created_now(BTreeMap::from([(
+                SPEC_ANNOTATION.to_owned(),
+                format!("{}:{}", spec.id, version.version),
+            )])),
+            signers: &signers,
+        },
+    )
+    .await?;
     let (row, created) = state
         .db
         .record_publication(&NewPublication {
@@ -286,8 +155,11 @@ async fn publish(
             registry: &registry.name,
             image: req.image.trim(),
             image_digest: &subject.digest,
-            artifact_digest: &artifact,
-            signature_digest: signature.as_deref(),
+            artifact_digest: published.attached.digest.as_str(),
+            signature_digest: published
+                .signatures
+                .first()
+                .map(|s| s.signature_manifest.as_str()),
             created_by: &caller.name,
         })
         .await?;
@@ -297,109 +169,49 @@ async fn publish(
     } else {
         StatusCode::OK
     };
-    Ok((status, axum::Json(Publication::from(row))).into_response())
+    let mut answer = Publication::from(row);
+    answer.signed = published
+        .signatures
+        .iter()
+        .map(|s| PublishedSignature {
+            format: s.format.name().to_owned(),
+            digest: s.signature_manifest.clone(),
+            unchanged: s.unchanged,
+        })
+        .collect();
+    Ok((status, axum::Json(answer)).into_response())
 }
 
-enum Claimed {
-    /// The publication exists (recorded before or while this request waited).
-    Done(PublicationRow),
-    /// This request publishes; the claim is released when it is dropped.
-    Ours(Claim),
-}
-
-/// Waits until this request may publish `key`, or until an identical request in progress has
-/// recorded it; gives up (409) in time to answer by `answer_by`.
-async fn claim(
+/// The publish pipeline's lint gate, on the blocking pool: any error-severity diagnostic
+/// refuses the publish (`422 lint_failed`, the diagnostics in the details) before any registry
+/// is contacted.
+async fn lint_gate(
     state: &AppState,
-    key: PublicationKey,
-    answer_by: Instant,
-) -> Result<Claimed, ApiError> {
-    let lease = state.config.request_timeout + CLAIM_LEASE_MARGIN;
-    loop {
-        let find = || {
-            state
-                .db
-                .find_publication(key.spec_id, key.version, &key.registry, &key.image_digest)
-        };
-        if let Some(existing) = find().await? {
-            return Ok(Claimed::Done(existing));
-        }
-        if state.db.claim_publication(&key, lease).await? {
-            let claim = Claim {
-                db: state.db.clone(),
-                key: Some(key.clone()),
-            };
-            // The request that held the claim may have recorded the publication just before
-            // releasing it.
-            return Ok(match find().await? {
-                Some(existing) => Claimed::Done(existing),
-                None => Claimed::Ours(claim),
-            });
-        }
-        if Instant::now() + CLAIM_POLL >= answer_by {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "publish_in_progress",
-                format!(
-                    "spec {} version {} is being published to this image by another request; \
-                     retry later to get its result",
-                    key.spec_id, key.version
-                ),
-            ));
-        }
-        tokio::time::sleep(CLAIM_POLL).await;
-    }
-}
-
-/// A publish claim, released when the publish ends: also when the request is cancelled (its
-/// timeout drops the handler), through a task of its own.
-struct Claim {
-    db: Db,
-    key: Option<PublicationKey>,
-}
-
-impl Drop for Claim {
-    fn drop(&mut self) {
-        let (Some(key), Ok(runtime)) = (self.key.take(), tokio::runtime::Handle::try_current())
-        else {
-            return;
-        };
-        let db = self.db.clone();
-        runtime.spawn(async move {
-            if let Err(e) = db.release_publication(&key).await {
-                tracing::warn!(error = %e, spec = key.spec_id, version = key.version, "a publish claim was not released; it expires with its lease");
-            }
-        });
-    }
-}
-
-/// The newest compatibility artifact of `subject`, if an earlier attempt of this publication
-/// attached it (same spec version marker, same spec bytes): a retry after a failed signing
-/// signs it instead of attaching a second copy.
-async fn reusable_artifact(
-    client: &Client,
-    subject: &oci_client::manifest::OciDescriptor,
-    marker: &str,
-    spec: &[u8],
-) -> Result<Option<String>, ApiError> {
-    let listing = client.referrers(subject).await?;
-    let Some(newest) = listing.artifacts.first() else {
-        return Ok(None);
-    };
-    let marked = newest
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(SPEC_ANNOTATION))
-        .is_some_and(|m| m == marker);
-    if !marked {
-        return Ok(None);
-    }
-    let bytes = client.listed_artifact(newest).await?;
-    let manifest: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    let layer = manifest
-        .pointer("/layers/0/digest")
-        .and_then(|d| d.as_str());
-    Ok((layer == Some(sha256(spec).as_str())).then(|| newest.digest.clone()))
+    spec: &SpecRow,
+    version: &VersionRow,
+) -> Result<pipeline::Checked, ApiError> {
+    let content = version.content.clone().unwrap_or_default();
+    let name = spec.name.clone();
+    let checked = state
+        .work
+        .run(move |_| {
+            pipeline::check(content, false)
+                .map_err(|refused| lint::to_json(&name, &refused.spec, &refused.errors))
+        })
+        .await?;
+    checked.map_err(|errors| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "lint_failed",
+            format!(
+                "spec {:?} version {} has {} lint error(s); fix them before publishing",
+                spec.name,
+                version.version,
+                errors.len()
+            ),
+        )
+        .with_details(serde_json::json!({ "diagnostics": errors }))
+    })
 }
 
 /// Publications, newest first (`specId` to see one spec's).
@@ -469,14 +281,37 @@ async fn referrers(
     let (client, config) = client(&state, &registry, &image, Access::Pull)?;
     let subject = client.resolve(platform.as_ref()).await?;
     let listing = client.referrers(&subject).await?;
-    let signatures = signing::remote::signatures(&client, &listing.artifacts).await?;
+    // Signatures are checked against what the server trusts: its own signing key.
+    let requirement = state
+        .config
+        .signing
+        .as_ref()
+        .map(|s| signing::trust::Requirement {
+            policy: "the server's signing key".into(),
+            rule: signing::trust::Rule::AnyOf,
+            trusted: vec![signing::trust::Trusted::Key {
+                name: "the server's signing key".into(),
+                key: *s.key.verifying_key(),
+            }],
+        });
+    let signatures =
+        signing::remote::signatures(&client, &listing.artifacts, requirement.as_ref()).await?;
     let signatures_looked_up = signatures.len();
+    let digests: Vec<String> = listing.artifacts.iter().map(|a| a.digest.clone()).collect();
+    let mut published: BTreeMap<String, Publication> = state
+        .db
+        .publications_of_artifacts(&config.name, &digests)
+        .await?
+        .into_iter()
+        .map(|p| (p.artifact_digest.clone(), Publication::from(p)))
+        .collect();
     let artifacts = listing
         .artifacts
         .iter()
         .zip(
             signatures
                 .into_iter()
+                .map(Some)
                 .chain(std::iter::repeat_with(|| None)),
         )
         .enumerate()
@@ -493,11 +328,22 @@ async fn referrers(
                 created: annotations.get(CREATED).cloned(),
                 annotations,
                 nfd_choice: i == 0,
-                signature: sig.map(|s| SignatureInfo {
-                    tag: s.tag,
-                    digest: s.digest,
-                    count: s.count,
-                }),
+                signature: classic_summary(&a.digest, sig.as_deref()),
+                signatures: sig
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|s| ArtifactSignature {
+                        format: s.format.name().to_owned(),
+                        envelope: s.envelope.map(|e| e.name().to_owned()),
+                        reference: s.reference,
+                        signer: s.signer,
+                        verified: s.verified,
+                        verified_by: s.verified_by,
+                        reason: s.reason,
+                        unchecked: s.unchecked,
+                    })
+                    .collect(),
+                publication: published.remove(&a.digest),
             }
         })
         .collect();
@@ -514,7 +360,121 @@ async fn referrers(
     }))
 }
 
-/// Deletes a compatibility artifact (and its entry in the fallback index).
+/// A spec attached to an image: by default the one NFD's validate-node would use (the newest
+/// compatibility artifact's first layer), or the artifact named by `artifact`. Its bytes are
+/// read up to the spec size limit and checked against the layer's digest.
+#[utoipa::path(
+    get,
+    path = "/images/spec",
+    tag = "publishing",
+    params(
+        ("registry" = String, Query), ("image" = String, Query), ("platform" = Option<String>, Query),
+        ("artifact" = Option<String>, Query, description = "An attached artifact's digest; default: the one NFD uses"),
+    ),
+    responses(
+        (status = 200, body = ImageSpec), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody, description = "No compatibility artifact (or not that one) is attached to the image"),
+        (status = 422, body = ErrorBody), (status = 502, body = ErrorBody),
+    ),
+    security(("token" = []))
+)]
+async fn image_spec(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryPairs,
+) -> Result<axum::Json<ImageSpec>, ApiError> {
+    caller.require(Role::Viewer)?;
+    let (registry, image, platform_text) = image_query(&query, &["artifact"])?;
+    let wanted = query.get("artifact").map(str::to_owned);
+    let platform = platform(platform_text.as_deref())?;
+    let (client, config) = client(&state, &registry, &image, Access::Pull)?;
+    let subject = client.resolve(platform.as_ref()).await?;
+    let listing = client.referrers(&subject).await?;
+    let position = match &wanted {
+        Some(digest) => listing.artifacts.iter().position(|a| &a.digest == digest),
+        None => (!listing.artifacts.is_empty()).then_some(0),
+    };
+    let Some(position) = position else {
+        return Err(ApiError::not_found(match wanted {
+            Some(digest) => format!(
+                "compatibility artifact {digest} attached to {}",
+                image.trim()
+            ),
+            None => format!("a compatibility artifact attached to {}", image.trim()),
+        }));
+    };
+    let artifact = &listing.artifacts[position];
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&client.listed_artifact(artifact).await?).unwrap_or_default();
+    let unusable = |why: &str| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "registry_content",
+            format!(
+                "artifact {} on registry `{}`: {why}",
+                artifact.digest, config.name
+            ),
+        )
+    };
+    let layer = manifest
+        .pointer("/layers/0")
+        .ok_or_else(|| unusable("it has no layer, so NFD finds no spec in it"))?;
+    let (Some(digest), Some(size)) = (
+        layer.get("digest").and_then(|d| d.as_str()),
+        layer.get("size").and_then(|s| s.as_i64()),
+    ) else {
+        return Err(unusable("its first layer is not a descriptor"));
+    };
+    let bytes = client
+        .blob_unchecked(
+            digest,
+            size,
+            super::specs::MAX_SPEC_BYTES,
+            "the spec size limit (1 MiB)",
+        )
+        .await?;
+    if Digest::sha256_of(&bytes) != digest {
+        return Err(unusable("its spec does not match the layer's digest"));
+    }
+    let content = String::from_utf8(bytes).map_err(|_| unusable("its spec is not UTF-8 text"))?;
+    let publication = state
+        .db
+        .publications_of_artifacts(&config.name, std::slice::from_ref(&artifact.digest))
+        .await?
+        .into_iter()
+        .next()
+        .map(Publication::from);
+    Ok(axum::Json(ImageSpec {
+        registry: config.name,
+        image: image.trim().to_owned(),
+        subject_digest: subject.digest,
+        artifact_digest: artifact.digest.clone(),
+        nfd_choice: position == 0,
+        content,
+        publication,
+    }))
+}
+
+/// The `.sig` image's summary the `signature` field keeps giving: its tag and how many
+/// classic signatures it holds.
+fn classic_summary(
+    artifact: &str,
+    reports: Option<&[signing::remote::SignatureReport]>,
+) -> Option<SignatureInfo> {
+    let count = reports?
+        .iter()
+        .filter(|r| r.format == signing::remote::Format::Classic)
+        .count();
+    let tag = Digest::parse(artifact).ok()?.signature_tag();
+    (count > 0).then(|| SignatureInfo {
+        digest: tag.clone(),
+        tag,
+        count,
+    })
+}
+
+/// Deletes a compatibility artifact (and its entry in the fallback index), and marks its
+/// publications detached.
 #[utoipa::path(
     delete,
     path = "/images/referrers",
@@ -532,11 +492,16 @@ async fn detach(
     let (registry, image, platform_text) = image_query(&query, &["artifact"])?;
     let artifact = query
         .get("artifact")
-        .ok_or_else(|| ApiError::bad_request("the query parameter \"artifact\" is required"))?
-        .to_owned();
+        .ok_or_else(|| ApiError::bad_request("the query parameter \"artifact\" is required"))?;
+    let artifact = Digest::parse(artifact).map_err(|e| ApiError::bad_request(e.to_string()))?;
     let platform = platform(platform_text.as_deref())?;
-    let (client, _) = client(&state, &registry, &image, Access::Delete)?;
+    let (client, config) = client(&state, &registry, &image, Access::Delete)?;
     client.detach(platform.as_ref(), &artifact).await?;
+    // The history says so from now on, and the same version may be published there again.
+    state
+        .db
+        .detach_publications(&config.name, artifact.as_str(), &caller.name)
+        .await?;
     tracing::info!(registry = %registry, image = %image.trim(), artifact = %artifact, by = %caller.name, "detached");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,8 +10,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use nodefit_core::features::Features;
 use nodefit_core::fleet::FeatureValue;
 use nodefit_core::snapshot::{self, SnapshotFormat};
+use nodefit_registry::Digest;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -64,8 +64,10 @@ impl FromRequest<AppState> for UploadBody {
         let limit = state.config.max_upload_bytes;
         let too_large = || {
             ApiError::too_large(format!(
-                "the upload is larger than {limit} bytes (the server's --max-upload-bytes)"
+                "the upload is larger than {} (the server's --max-upload-bytes)",
+                super::size_text(limit as u64)
             ))
+            .with_details(serde_json::json!({ "limitBytes": limit }))
         };
         let declared = req
             .headers()
@@ -282,7 +284,7 @@ fn prepare(
             Ok(NewSnapshot {
                 node_name,
                 format,
-                content_hash: format!("sha256:{}", hex::encode(Sha256::digest(json.as_bytes()))),
+                content_hash: Digest::sha256_of(json.as_bytes()).into(),
                 feature_count,
                 labels,
                 values: positions,

@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 
 use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, DiffOp, TextDiff};
+use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -97,8 +98,10 @@ fn check_spec_fields(
     }
     if content.len() > MAX_SPEC_BYTES {
         return Err(ApiError::too_large(format!(
-            "the spec is larger than {MAX_SPEC_BYTES} bytes"
-        )));
+            "the spec is larger than {}",
+            super::size_text(MAX_SPEC_BYTES as u64)
+        ))
+        .with_details(serde_json::json!({ "limitBytes": MAX_SPEC_BYTES })));
     }
     check_text("the spec", content, MAX_SPEC_BYTES, true)?;
     if let Some(message) = message {
@@ -562,8 +565,8 @@ async fn lint_spec(
     Ok(axum::Json(LintResult { diagnostics }))
 }
 
-/// Evaluate a version of the spec against one snapshot, a chosen set, or all of them: the
-/// fleet matrix.
+/// Evaluate a version of the spec, or unsaved text of it (`content`), against one snapshot, a
+/// chosen set, or all of them: the fleet matrix.
 #[utoipa::path(
     post,
     path = "/specs/{id}/evaluate",
@@ -611,15 +614,33 @@ async fn evaluate(
             "at most {MAX_EVALUATED_IDS} snapshot ids (select more by labels)"
         )));
     }
+    if req.content.is_some() && req.version.is_some() {
+        return Err(ApiError::bad_request(
+            "send either `content` (text to evaluate) or `version` (a stored one), not both",
+        ));
+    }
+    if let Some(content) = &req.content {
+        check_spec_fields(None, content, None)?;
+    }
     let (spec_row, version) = state
         .db
         .spec_version(id, req.version)
         .await?
         .ok_or_else(|| version_not_found(id, req.version))?;
     state.fleet.current(&state.db, &state.work).await?;
+    // Unsaved text is evaluated as the spec it belongs to, pinned to no stored version; its
+    // matrix is cached under the text's hash, so a draft evaluated again is not recomputed.
+    let (spec_src, spec_version, draft) = match req.content {
+        Some(content) => {
+            let hash: [u8; 32] = Sha256::digest(content.as_bytes()).into();
+            (content, 0, Some(hash))
+        }
+        None => (version.content.unwrap_or_default(), version.version, None),
+    };
     let key = MatrixKey {
         spec_id: spec_row.id,
-        spec_version: version.version,
+        spec_version,
+        draft,
         tags: req.tags.unwrap_or_default(),
         report: ids.as_ref().is_some_and(|ids| ids.len() == 1),
         selection: Selection {
@@ -633,7 +654,6 @@ async fn evaluate(
         limit: limit as usize,
         offset: offset as usize,
     };
-    let spec_src = version.content.unwrap_or_default();
     let fleet = state.fleet.clone();
     let matrix = state
         .work

@@ -70,9 +70,15 @@ pub const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
     ),
     (
         4,
+        "detached_publications",
+        include_str!("../../../../migrations/sqlite/0004_detached_publications.sql"),
+        include_str!("../../../../migrations/postgres/0004_detached_publications.sql"),
+    ),
+    (
+        5,
         "interned_features",
-        include_str!("../../../../migrations/sqlite/0004_interned_features.sql"),
-        include_str!("../../../../migrations/postgres/0004_interned_features.sql"),
+        include_str!("../../../../migrations/sqlite/0005_interned_features.sql"),
+        include_str!("../../../../migrations/postgres/0005_interned_features.sql"),
     ),
 ];
 

@@ -19,6 +19,8 @@ pub struct PublicationRow {
     pub signature_digest: Option<String>,
     pub created_at: String,
     pub created_by: String,
+    /// When and by whom the artifact was detached from the image.
+    pub detached: Option<(String, String)>,
 }
 
 /// A publication to record.
@@ -35,7 +37,7 @@ pub struct NewPublication<'a> {
 }
 
 const COLUMNS: &str = "id, spec_id, version, registry, image, image_digest, artifact_digest, \
-                       signature_digest, created_at, created_by";
+                       signature_digest, created_at, created_by, detached_at, detached_by";
 
 fn row(r: &AnyRow) -> Result<PublicationRow, sqlx::Error> {
     Ok(PublicationRow {
@@ -49,6 +51,13 @@ fn row(r: &AnyRow) -> Result<PublicationRow, sqlx::Error> {
         signature_digest: r.try_get("signature_digest")?,
         created_at: format_time(r.try_get("created_at")?),
         created_by: r.try_get("created_by")?,
+        detached: match (
+            r.try_get::<Option<i64>, _>("detached_at")?,
+            r.try_get::<Option<String>, _>("detached_by")?,
+        ) {
+            (Some(at), by) => Some((format_time(at), by.unwrap_or_default())),
+            (None, _) => None,
+        },
     })
 }
 
@@ -116,7 +125,8 @@ impl Db {
         .map(|_| ())
     }
 
-    /// The publication of this spec version to this image digest, if there is one.
+    /// The publication of this spec version to this image digest that is still attached, if
+    /// there is one.
     pub async fn find_publication(
         &self,
         spec_id: i64,
@@ -126,7 +136,8 @@ impl Db {
     ) -> Result<Option<PublicationRow>, sqlx::Error> {
         sqlx::query(&format!(
             "SELECT {COLUMNS} FROM publications \
-             WHERE spec_id = $1 AND version = $2 AND registry = $3 AND image_digest = $4"
+             WHERE spec_id = $1 AND version = $2 AND registry = $3 AND image_digest = $4 \
+             AND detached_at IS NULL"
         ))
         .bind(spec_id)
         .bind(version)
@@ -171,6 +182,50 @@ impl Db {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// Marks the attached publications of `artifact` on `registry` as detached; returns how many.
+    pub async fn detach_publications(
+        &self,
+        registry: &str,
+        artifact: &str,
+        by: &str,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(sqlx::query(
+            "UPDATE publications SET detached_at = $1, detached_by = $2 \
+             WHERE registry = $3 AND artifact_digest = $4 AND detached_at IS NULL",
+        )
+        .bind(now_ms())
+        .bind(by)
+        .bind(registry)
+        .bind(artifact)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// The attached publications of these artifacts on `registry`.
+    pub async fn publications_of_artifacts(
+        &self,
+        registry: &str,
+        artifacts: &[String],
+    ) -> Result<Vec<PublicationRow>, sqlx::Error> {
+        if artifacts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (0..artifacts.len())
+            .map(|i| format!("${}", i + 2))
+            .collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM publications WHERE registry = $1 AND detached_at IS NULL \
+             AND artifact_digest IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&sql).bind(registry);
+        for a in artifacts {
+            query = query.bind(a);
+        }
+        query.fetch_all(&self.pool).await?.iter().map(row).collect()
     }
 
     /// Publications, newest first, optionally of one spec.

@@ -1,6 +1,6 @@
 //! Specs and their versions: every save that changes the content is a new version.
 
-use sha2::{Digest, Sha256};
+use nodefit_registry::Digest;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -53,7 +53,7 @@ pub enum UpdateOutcome {
 }
 
 pub fn content_hash(content: &str) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(content.as_bytes())))
+    Digest::sha256_of(content.as_bytes()).into()
 }
 
 const SPEC_COLUMNS: &str = "id, name, latest_version, created_at, updated_at, created_by";
