@@ -51,9 +51,12 @@ cleanup() {
 trap cleanup EXIT
 
 # The binaries are copied out of the target directory, which other builds may share.
-cargo build -q --release -p nodefit
+# NO_BUILD=1 takes the release binaries already built (a run right after building them).
+if [ -z "${NO_BUILD:-}" ]; then
+    cargo build -q --release -p nodefit
+    cargo build -q --release -p nodefit-e2e --bin fleet-gen
+fi
 cp "${CARGO_TARGET_DIR:-target}/release/nodefit" "$WORK/nodefit"
-cargo build -q --release -p nodefit-e2e --bin fleet-gen
 cp "${CARGO_TARGET_DIR:-target}/release/fleet-gen" "$WORK/fleet-gen"
 NODEFIT=$WORK/nodefit
 started=$(date +%s%N)

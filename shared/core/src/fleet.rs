@@ -38,6 +38,8 @@ pub type ValueKey = i64;
 type NameId = u32;
 type Sym = u32;
 type ValueIdx = u32;
+/// A node's (name, value) pairs, sorted by name id.
+type Row = Box<[(NameId, ValueIdx)]>;
 /// No value: a column's entry for a node without the feature, or for a free slot.
 const NONE: ValueIdx = ValueIdx::MAX;
 /// Columns kept (the names grouped by most recently): a spec reads a handful of names, and a
@@ -359,7 +361,7 @@ pub struct Fleet {
     /// Each node's slot in `rows`.
     index: HashMap<NodeId, u32, Hasher>,
     /// By slot: a node's (name, value) pairs, sorted by name id; `None` for a free slot.
-    rows: Vec<Option<Box<[(NameId, ValueIdx)]>>>,
+    rows: Vec<Option<Row>>,
     free_rows: Vec<u32>,
     /// For the names grouped by lately, each slot's value of the name: grouping reads an
     /// array per name where searching every node's pairs cost a cache miss or more per node.

@@ -13,9 +13,9 @@ use axum::http::StatusCode;
 use nodefit_core::lint::{self, LintSnapshot};
 use std::fmt::Write as _;
 
+use sha2::{Digest, Sha256};
 use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, DiffOp, TextDiff};
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
