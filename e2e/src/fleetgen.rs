@@ -121,7 +121,7 @@ impl Generator {
         let full = version["full"].as_str().unwrap_or_default().to_owned();
         version["full"] = json!(format!("{full}.b{}", r % 100_000));
         // A quarter of the nodes have one more module loaded.
-        if r % 4 == 0 {
+        if r.is_multiple_of(4) {
             let module = EXTRA_MODULES[((r >> 8) % EXTRA_MODULES.len() as u64) as usize];
             f["flags"]["kernel.loadedmodule"]["elements"][module] = json!({});
         }

@@ -17,6 +17,9 @@ use nodefit_e2e::fleetgen::Generator;
 use serde_json::{json, Value};
 use server_support::*;
 
+/// Whether a fleet item is one a filter should keep.
+type ItemCheck<'a> = Box<dyn Fn(&Value) -> bool + 'a>;
+
 /// Runs each test against SQLite and against PostgreSQL.
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
@@ -341,7 +344,7 @@ fn filters_and_summaries_read_one_evaluation(store: &Store) {
     let outcome = outcomes[1]["id"].as_str().unwrap().to_owned();
     let (set, rule) = per_rule.keys().next().unwrap().clone();
     let name = items[7]["nodeName"].as_str().unwrap().to_owned();
-    let filters: Vec<(Value, Box<dyn Fn(&Value) -> bool>)> = vec![
+    let filters: Vec<(Value, ItemCheck)> = vec![
         (
             json!({"labels": {"pool": pool}}),
             Box::new(|i: &Value| i["labels"]["pool"] == pool.as_str()),
