@@ -1239,6 +1239,15 @@ fn evaluation_of_unsaved_text_saves_nothing(store: &Store) {
         (Some(0), Some(0))
     );
     assert_eq!(m["total"], 1);
+    // Another unsaved text is answered for itself, not from the first one's cached matrix
+    // (both are version 0), and the first one's answer is still its own.
+    let other =
+        read_data("examples/preferred-fallback.yaml").replace("\"Intel\", \"AMD\"", "\"Intel\"");
+    let r = server.json("POST", &path, &viewer, &json!({"content": other}));
+    r.expect(200);
+    assert_eq!(r.json()["compatible"], 1);
+    let again = server.json("POST", &path, &viewer, &json!({"content": edited}));
+    assert_eq!(again.json()["compatible"], 0);
     // Nothing was saved.
     let versions = server
         .get(&format!("/api/v1/specs/{spec}/versions"), ADMIN)

@@ -184,7 +184,7 @@ fn two_processes_on_one_postgres_are_one_service() {
     }
     assert_eq!(saved, *contents.lock().unwrap());
 
-    // The fleet matrix is the same from either process (each has its own feature cache), and
+    // The fleet matrix is the same from either process (each has its own copy of the fleet), and
     // a deletion through one is seen by the other at once.
     let evaluate = |server: &Server| {
         let r = server.json(

@@ -24,8 +24,6 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 5 * 1024 * 1024;
 /// Longest a request may take before it is answered 408 (`request_timeout_secs`).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-/// Memory for parsed snapshot features kept between evaluations (`feature_cache_mb`).
-pub const DEFAULT_FEATURE_CACHE_MB: usize = 256;
 /// Database connections per process (`db_max_connections`).
 pub const DEFAULT_DB_MAX_CONNECTIONS: u32 = 10;
 /// Client connections open at once (`max_connections`): far below the usual 1,024 descriptors
@@ -213,7 +211,6 @@ pub struct Config {
     pub header_timeout: Duration,
     /// Pieces of CPU-bound work (lint, evaluation, parsing, diffs) run at once.
     pub cpu_workers: usize,
-    pub feature_cache_bytes: usize,
     pub log_format: LogFormat,
     /// Sorted by name.
     pub registries: Vec<RegistryConfig>,
@@ -222,6 +219,8 @@ pub struct Config {
     /// must verify before an attached spec is listed as trusted, served for evaluation, or
     /// published over. Without one, the server trusts its own signing key only.
     pub trust: Option<std::sync::Arc<nodefit_signing::trust_files::Policy>>,
+    /// What the operator should know about the configuration, logged once logging is set up.
+    pub notices: Vec<String>,
 }
 
 impl Config {
@@ -256,6 +255,8 @@ struct FileConfig {
     max_connections: Option<usize>,
     header_timeout_secs: Option<u64>,
     cpu_workers: Option<usize>,
+    /// The size of a cache the fleet replaced: accepted so that a file naming it still starts
+    /// the server, with a notice.
     feature_cache_mb: Option<usize>,
     log_format: Option<LogFormat>,
     signing: Option<FileSigning>,
@@ -427,10 +428,6 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
         max_connections,
         header_timeout,
         cpu_workers,
-        feature_cache_bytes: file_config
-            .feature_cache_mb
-            .unwrap_or(DEFAULT_FEATURE_CACHE_MB)
-            .saturating_mul(1024 * 1024),
         log_format: overrides
             .log_format
             .or(file_config.log_format)
@@ -438,6 +435,15 @@ pub fn load(file: Option<&Path>, overrides: &Overrides, env: Env) -> Result<Conf
         registries,
         signing,
         trust,
+        notices: file_config
+            .feature_cache_mb
+            .map(|_| {
+                "feature_cache_mb has no effect any more: the server holds the whole fleet, \
+                 interned (docs/server.md, \"Fleet evaluation\"); remove it from the file"
+                    .to_owned()
+            })
+            .into_iter()
+            .collect(),
     })
 }
 

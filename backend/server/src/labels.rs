@@ -3,17 +3,15 @@
 //! does for specs, on every core.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use nodefit_api::nodefeaturerules::{
     Applied, LabelCount, LabelsMatrix, NodeLabels, Produced, ProducedTaint, Rejected, RuleResult,
 };
 use nodefit_core::budget::Interrupt;
-use nodefit_core::features::Features;
 use nodefit_core::nfr::process::{self, NodeResult, OutputKind, RuleStatus, Ruleset, Settings};
 use nodefit_core::nfr::NodeFeatureRule;
 
-use super::db::EvalRow;
+use crate::fleet::SelectedNode;
 
 /// What one labels request needs besides the snapshots.
 pub struct LabelsJob {
@@ -92,14 +90,14 @@ pub fn applied(r: NodeResult) -> Applied {
 }
 
 /// Processes every node (CPU work: call from a blocking thread) and assembles the answer.
-pub fn matrix(job: &LabelsJob, nodes: Vec<(EvalRow, Arc<Features>)>) -> LabelsMatrix {
+pub fn matrix(job: &LabelsJob, nodes: Vec<SelectedNode>) -> LabelsMatrix {
     let ruleset = Ruleset::new(&job.objects);
     let options = process::Options {
         explain: job.explain,
         interrupt: job.interrupt.clone(),
     };
-    let results = par_map(&nodes, |(_, f)| {
-        process::process(&ruleset, f, &job.settings, &options)
+    let results = par_map(&nodes, |node| {
+        process::process(&ruleset, &node.features, &job.settings, &options)
     });
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let (mut with_errors, mut failed) = (0, 0);
@@ -128,15 +126,15 @@ pub fn matrix(job: &LabelsJob, nodes: Vec<(EvalRow, Arc<Features>)>) -> LabelsMa
         .zip(results)
         .skip(job.offset)
         .take(job.limit)
-        .map(|((row, _), r)| {
+        .map(|(node, r)| {
             let (applied, error) = match r {
                 Ok(result) => (Some(applied(result)), None),
                 Err(e) => (None, Some(e.to_string())),
             };
             NodeLabels {
-                snapshot_id: row.id,
-                node_name: row.node_name,
-                labels: row.labels,
+                snapshot_id: node.id,
+                node_name: node.name,
+                labels: node.labels,
                 applied,
                 error,
             }

@@ -33,7 +33,7 @@ use anyhow::{Context, Result};
 
 use self::config::Config;
 use self::db::Db;
-use self::fleet::FeatureCache;
+use self::fleet::FleetIndex;
 use self::listen::ConnectionLimits;
 use self::metrics::Metrics;
 use self::state::AppState;
@@ -53,12 +53,19 @@ pub async fn run(config: Config, admin_token: Option<String>) -> Result<()> {
     tracing::info!(database = %config.database.describe(), "opening the database");
     let db = Db::open(&config.database, config.db_max_connections).await?;
     bootstrap_admin(&db, admin_token).await?;
+    let converted = fleet::convert_stored_snapshots(&db)
+        .await
+        .context("cannot convert the snapshots stored by an earlier version")?;
+    if converted > 0 {
+        tracing::info!(snapshots = converted, "stored snapshots as feature values");
+    }
+    for notice in &config.notices {
+        tracing::warn!("{notice}");
+    }
 
     let metrics = Arc::new(Metrics::new().context("cannot set up metrics")?);
-    let cache = Arc::new(FeatureCache::new(
-        config.feature_cache_bytes,
-        metrics.cache_hits.clone(),
-        metrics.cache_misses.clone(),
+    let fleet = Arc::new(FleetIndex::new(
+        metrics.fleet().context("cannot set up metrics")?,
     ));
     let ui_dir = Some(config.ui_dir.clone()).filter(|d| d.join("index.html").is_file());
     match &ui_dir {
@@ -85,11 +92,19 @@ pub async fn run(config: Config, admin_token: Option<String>) -> Result<()> {
     let state = AppState {
         db: db.clone(),
         config: Arc::new(config),
-        cache,
+        fleet: fleet.clone(),
         metrics: metrics.clone(),
         work: work.clone(),
         ui_dir,
     };
+    // The first evaluation should not wait for the whole fleet to be read: start now, beside
+    // the requests (which wait for it if they come first).
+    let (warm_db, warm_work) = (db.clone(), work.clone());
+    tokio::spawn(async move {
+        if let Err(e) = fleet.current(&warm_db, &warm_work).await {
+            tracing::warn!(error = %e.message, "loading the fleet");
+        }
+    });
     let router = app::build(state);
     tracing::info!(addr = %addr, "listening on http://{addr}");
     listen::serve(listener, router, limits, metrics, async move {

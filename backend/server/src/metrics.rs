@@ -15,13 +15,13 @@ use prometheus::{
 
 use std::sync::Arc;
 
+use super::fleet::FleetMetrics;
+
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     duration: HistogramVec,
     pub snapshots_uploaded: IntCounter,
-    pub cache_hits: IntCounter,
-    pub cache_misses: IntCounter,
     pub connections_open: IntGauge,
     pub connections_evicted: IntCounter,
     pub connections_refused: IntCounter,
@@ -54,14 +54,6 @@ impl Metrics {
             "nodefit_snapshots_stored_total",
             "Snapshots stored (duplicates not counted)",
         )?;
-        let cache_hits = IntCounter::new(
-            "nodefit_feature_cache_hits_total",
-            "Parsed features found in memory",
-        )?;
-        let cache_misses = IntCounter::new(
-            "nodefit_feature_cache_misses_total",
-            "Parsed features read from the database",
-        )?;
         let connections_open =
             IntGauge::new("nodefit_http_connections_open", "Connections open now")?;
         let connections_evicted = IntCounter::new(
@@ -78,19 +70,60 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(snapshots_uploaded.clone()))?;
-        registry.register(Box::new(cache_hits.clone()))?;
-        registry.register(Box::new(cache_misses.clone()))?;
         Ok(Self {
             registry,
             requests,
             duration,
             snapshots_uploaded,
-            cache_hits,
-            cache_misses,
             connections_open,
             connections_evicted,
             connections_refused,
         })
+    }
+
+    /// The fleet's gauges and counters, registered here.
+    pub fn fleet(&self) -> Result<FleetMetrics, prometheus::Error> {
+        let metrics = FleetMetrics {
+            nodes: IntGauge::new(
+                "nodefit_fleet_nodes",
+                "Snapshots in this process's copy of the fleet",
+            )?,
+            values: IntGauge::new(
+                "nodefit_fleet_values",
+                "Distinct feature values in this process's copy of the fleet",
+            )?,
+            loads: IntCounter::new(
+                "nodefit_fleet_loads_total",
+                "Times the whole fleet was read from the database",
+            )?,
+            syncs: IntCounter::new(
+                "nodefit_fleet_syncs_total",
+                "Times changes from other requests or processes were applied to the fleet",
+            )?,
+            matrix_hits: IntCounter::new(
+                "nodefit_fleet_matrix_hits_total",
+                "Evaluations answered from a matrix computed before",
+            )?,
+            matrix_misses: IntCounter::new(
+                "nodefit_fleet_matrix_misses_total",
+                "Evaluations that computed their matrix",
+            )?,
+            values_collected: IntCounter::new(
+                "nodefit_feature_values_collected_total",
+                "Stored feature values deleted because no snapshot referred to them any more",
+            )?,
+        };
+        self.registry.register(Box::new(metrics.nodes.clone()))?;
+        self.registry.register(Box::new(metrics.values.clone()))?;
+        self.registry.register(Box::new(metrics.loads.clone()))?;
+        self.registry.register(Box::new(metrics.syncs.clone()))?;
+        self.registry
+            .register(Box::new(metrics.matrix_hits.clone()))?;
+        self.registry
+            .register(Box::new(metrics.matrix_misses.clone()))?;
+        self.registry
+            .register(Box::new(metrics.values_collected.clone()))?;
+        Ok(metrics)
     }
 
     /// The text exposition format.

@@ -1,13 +1,13 @@
 //! What every handler can reach. Nothing here holds state that matters across requests: the
-//! database is the truth, the feature cache is content-addressed (never stale), and metrics
-//! are per process by design (Prometheus scrapes each).
+//! database is the truth, the fleet is this process's copy of it brought up to date before
+//! every use (never stale), and metrics are per process by design (Prometheus scrapes each).
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::config::Config;
 use super::db::Db;
-use super::fleet::FeatureCache;
+use super::fleet::FleetIndex;
 use super::metrics::Metrics;
 use super::work::Work;
 
@@ -15,7 +15,7 @@ use super::work::Work;
 pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
-    pub cache: Arc<FeatureCache>,
+    pub fleet: Arc<FleetIndex>,
     pub metrics: Arc<Metrics>,
     /// Where CPU-bound work runs (see `work`).
     pub work: Arc<Work>,

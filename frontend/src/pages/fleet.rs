@@ -1,47 +1,73 @@
-//! The Fleet tab: the editor's spec against every stored snapshot, as a matrix of nodes × sets.
+//! The Fleet tab: the editor's spec against every stored snapshot, as groups of nodes with the
+//! same labels and answer ("41,200 nodes in pool=gpu-a100: compatible via set #1"), the rules
+//! that fail most, and a page of nodes × sets for a group, a failing rule or the whole fleet.
 //!
-//! This one asks the server (`POST /specs/{id}/evaluate`): the fleet can be far larger than what
-//! is worth downloading into a browser tab, and the server pages and filters it. Unsaved text is
-//! sent as it is (`content`) and saves nothing; a matrix of another text than the editor's is
-//! marked out of date.
+//! This one asks the server (`POST /specs/{id}/evaluate`): a fleet of 100,000 nodes is far
+//! larger than what is worth downloading into a browser tab. The server evaluates the selection
+//! once and answers every group, filter and page from that evaluation, so the tab asks for a
+//! summary and one page at a time and never loads the table. Unsaved text is sent as it is
+//! (`content`) and saves nothing; an answer of another text than the editor's is marked out of
+//! date.
 
-use leptos::ev;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use nodefit_api::fleet::{FleetItem, FleetMatrix, SetSummary};
+use nodefit_api::fleet::{
+    FleetFilter, FleetItem, FleetMatrix, GroupCount, Outcome, SetSummary, Verdict,
+};
 use nodefit_api::specs::EvaluateRequest;
 
 use crate::api;
 use crate::pages::labels_text;
 use crate::state::AppState;
 
-/// The most nodes one matrix shows; past that, filter by labels on the Snapshots tab.
-const MAX_NODES: usize = 5000;
+/// Nodes per page of the node table.
+const PAGE: usize = 50;
+/// Groups shown; the server counts up to 1,000, most nodes first.
+const GROUPS_SHOWN: usize = 50;
+/// Most values of the label key grouped by before one is chosen: more groups than this do not
+/// summarise a fleet.
+const MAX_DEFAULT_GROUPS: usize = 50;
+/// Failing rules shown, most nodes first.
+const RULES_SHOWN: usize = 10;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Verdicts {
-    All,
-    Compatible,
-    Incompatible,
+/// What was evaluated, fixed when "Evaluate" is pressed: every later request (another grouping,
+/// a drill-down, a page) asks about the same text.
+#[derive(Clone, PartialEq)]
+struct Target {
+    spec_id: i64,
+    /// A stored version, or `None` with `content`.
+    version: Option<i64>,
+    content: Option<String>,
 }
 
-fn matches_filter(item: &FleetItem, text: &str, verdicts: Verdicts) -> bool {
-    let by_verdict = match verdicts {
-        Verdicts::All => true,
-        Verdicts::Compatible => item.compatible,
-        Verdicts::Incompatible => !item.compatible,
+/// The nodes the node table lists: a group, a failing rule, or all of them (`filter` empty).
+#[derive(Clone, PartialEq, Default)]
+struct Drill {
+    /// How the table's caption names these nodes.
+    title: String,
+    filter: FleetFilter,
+    offset: usize,
+}
+
+/// The evaluation answered from the server's matrix of `target`: one page, grouped by
+/// `group_by` when given.
+async fn ask(
+    target: &Target,
+    group_by: Option<String>,
+    filter: FleetFilter,
+    offset: usize,
+) -> api::Result<FleetMatrix> {
+    let body = EvaluateRequest {
+        content: target.content.clone(),
+        version: target.version,
+        group_by: group_by.map(|key| vec![key]),
+        filter: (filter != FleetFilter::default()).then_some(filter),
+        limit: Some(PAGE as i64),
+        offset: Some(offset as i64),
+        ..EvaluateRequest::default()
     };
-    let text = text.trim().to_lowercase();
-    let by_text = text.is_empty()
-        || item
-            .node_name
-            .as_ref()
-            .is_some_and(|n| n.to_lowercase().contains(&text))
-        || item
-            .labels
-            .iter()
-            .any(|(k, v)| format!("{k}={v}").to_lowercase().contains(&text));
-    by_verdict && by_text
+    let path = format!("/specs/{}/evaluate", target.spec_id);
+    api::call("POST", &path, api::json(&body)).await
 }
 
 /// What was evaluated: a stored version, or (version 0) the editor's unsaved text.
@@ -53,6 +79,77 @@ fn of_what(version: i64) -> String {
     }
 }
 
+/// `41200` as `41,200`.
+fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// An answer in words: "compatible via set #1", "not compatible: vfio, gpu (set #1)".
+fn outcome_text(outcome: &Outcome, sets: &[SetSummary]) -> String {
+    if let Some(error) = &outcome.error {
+        return format!("NFD stops: {error}");
+    }
+    let name = |index: usize| {
+        let tag = sets
+            .iter()
+            .find(|s| s.index == index)
+            .map(|s| s.tag.as_str())
+            .filter(|t| !t.is_empty());
+        match tag {
+            Some(tag) => format!("set #{} ({tag})", index + 1),
+            None => format!("set #{}", index + 1),
+        }
+    };
+    match outcome.best_set {
+        Some(best) if outcome.compatible => format!("compatible via {}", name(best)),
+        _ => {
+            let failing: Vec<String> = outcome
+                .sets
+                .iter()
+                .filter(|s| !s.is_match)
+                .map(|s| format!("{} in {}", s.failing_rules.join(", "), name(s.index)))
+                .collect();
+            if failing.is_empty() {
+                "not compatible".to_string()
+            } else {
+                format!("not compatible: {} fail", failing.join("; "))
+            }
+        }
+    }
+}
+
+/// The label key to group by at first: of those on the most nodes, the one with the most values
+/// up to [`MAX_DEFAULT_GROUPS`] (a pool or a machine type, rather than a host name).
+fn default_group_key(f: &FleetMatrix) -> Option<String> {
+    f.label_keys
+        .iter()
+        .filter(|k| k.values <= MAX_DEFAULT_GROUPS)
+        .max_by_key(|k| (k.nodes, k.values))
+        .or(f.label_keys.first())
+        .map(|k| k.key.clone())
+}
+
+/// A group's labels in words: `pool=gpu-a100`, or `no pool label`.
+fn group_labels(group: &GroupCount) -> String {
+    group
+        .labels
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={v}"),
+            None => format!("no {k} label"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn failing(item: &FleetItem, set: usize) -> String {
     item.sets
         .iter()
@@ -61,79 +158,238 @@ fn failing(item: &FleetItem, set: usize) -> String {
         .unwrap_or_default()
 }
 
-/// Evaluates the editor's text (a stored version when it is saved, else the text itself) and
-/// fetches the matrix page by page, up to [`MAX_NODES`] nodes.
-async fn evaluate(app: AppState, text: String) -> api::Result<FleetMatrix> {
-    let Some(spec) = app.spec.get_untracked() else {
-        return Err(api::ApiError::new(
-            0,
-            "new-spec",
-            "A new spec is evaluated on the server's fleet once it has been saved; the summary beside the editor covers fleets of up to 100 snapshots without saving.",
-        ));
-    };
-    let content = app.dirty_untracked_for(&text).then_some(text);
-    let path = format!("/specs/{}/evaluate", spec.id);
-    let page = |offset: usize| {
-        api::json(&EvaluateRequest {
-            content: content.clone(),
-            version: content.is_none().then_some(spec.version),
-            limit: Some(api::MAX_PAGE),
-            offset: Some(offset as i64),
-            ..EvaluateRequest::default()
-        })
-    };
-    let mut fleet: FleetMatrix = api::call("POST", &path, page(0)).await?;
-    while fleet.items.len() < fleet.total.min(MAX_NODES) {
-        let more: FleetMatrix = api::call("POST", &path, page(fleet.items.len())).await?;
-        if more.items.is_empty() {
-            break;
-        }
-        fleet.items.extend(more.items);
-    }
-    Ok(fleet)
-}
-
 #[component]
 pub fn FleetPage(app: AppState) -> impl IntoView {
+    // The summary: counts, outcomes, groups, failing rules, label keys.
     let fleet = RwSignal::new(None::<FleetMatrix>);
-    // The text the matrix is of.
+    // The node table: a page of the drill-down's nodes.
+    let nodes = RwSignal::new(None::<FleetMatrix>);
+    let drill = RwSignal::new(Drill::default());
+    let target = RwSignal::new(None::<Target>);
+    // The text the answer is of.
     let evaluated = RwSignal::new(String::new());
-    let filter = RwSignal::new(String::new());
-    let verdicts = RwSignal::new(Verdicts::All);
+    // The label key the groups are by; empty until an answer names the keys.
+    let group_key = RwSignal::new(String::new());
+    let text = RwSignal::new(String::new());
+    let verdict = RwSignal::new(None::<Verdict>);
     let busy = RwSignal::new(false);
-    let run = move |_| {
+
+    // The filters of the tab (text, verdict) with a drill-down's.
+    let with_filters = move |mut filter: FleetFilter| {
+        let t = text.get_untracked();
+        filter.text = (!t.trim().is_empty()).then(|| t.trim().to_string());
+        filter.verdict = verdict.get_untracked();
+        filter
+    };
+    // Asks for the summary grouped by `group_key` (or, without one, the first label key the
+    // answer names) and for the page of the drill-down.
+    let refresh = move |evaluated_text: Option<String>| {
+        let Some(t) = target.get_untracked() else {
+            return;
+        };
         busy.set(true);
-        let text = app.editor_text();
         spawn_local(async move {
-            match evaluate(app, text.clone()).await {
-                Ok(f) => {
-                    app.info(format!(
-                        "Fleet: {} of {} nodes compatible with {}.",
-                        f.compatible,
-                        f.total,
-                        of_what(f.spec_version)
-                    ));
-                    evaluated.set(text);
-                    fleet.set(Some(f));
+            let result = async {
+                let key = Some(group_key.get_untracked()).filter(|k| !k.is_empty());
+                let mut summary =
+                    ask(&t, key.clone(), with_filters(FleetFilter::default()), 0).await?;
+                if key.is_none() {
+                    if let Some(first) = default_group_key(&summary) {
+                        group_key.set(first.clone());
+                        summary =
+                            ask(&t, Some(first), with_filters(FleetFilter::default()), 0).await?;
+                    }
+                }
+                let d = drill.get_untracked();
+                let page = if d.filter == FleetFilter::default() && d.offset == 0 {
+                    summary.clone()
+                } else {
+                    ask(&t, None, with_filters(d.filter.clone()), d.offset).await?
+                };
+                api::Result::Ok((summary, page))
+            }
+            .await;
+            match result {
+                Ok((summary, page)) => {
+                    if let Some(text) = evaluated_text {
+                        app.info(format!(
+                            "Fleet: {} of {} nodes compatible with {}.",
+                            count(summary.compatible),
+                            count(summary.total),
+                            of_what(summary.spec_version)
+                        ));
+                        evaluated.set(text);
+                    }
+                    fleet.set(Some(summary));
+                    nodes.set(Some(page));
                 }
                 Err(e) => app.error(format!("The fleet was not evaluated. {e}")),
             }
             busy.set(false);
         });
     };
+    let run = move |_| {
+        let text = app.editor_text();
+        let Some(spec) = app.spec.get_untracked() else {
+            app.error("A new spec is evaluated on the server's fleet once it has been saved; the summary beside the editor covers fleets of up to 100 snapshots without saving.");
+            return;
+        };
+        let content = app.dirty_untracked_for(&text).then(|| text.clone());
+        target.set(Some(Target {
+            spec_id: spec.id,
+            version: content.is_none().then_some(spec.version),
+            content,
+        }));
+        drill.set(Drill::default());
+        refresh(Some(text));
+    };
+    // Shows the nodes of `d` from their first page.
+    let show = move |d: Drill| {
+        let Some(t) = target.get_untracked() else {
+            return;
+        };
+        busy.set(true);
+        spawn_local(async move {
+            match ask(&t, None, with_filters(d.filter.clone()), d.offset).await {
+                Ok(page) => {
+                    drill.set(d);
+                    nodes.set(Some(page));
+                }
+                Err(e) => app.error(format!("The nodes were not listed. {e}")),
+            }
+            busy.set(false);
+        });
+    };
     let stale = move || fleet.with(Option::is_some) && evaluated.get() != app.text.get();
-    let set_verdicts = move |ev: ev::Event| {
-        verdicts.set(match event_target_value(&ev).as_str() {
-            "ok" => Verdicts::Compatible,
-            "fail" => Verdicts::Incompatible,
-            _ => Verdicts::All,
+
+    let groups = move || {
+        fleet.get().map(|f| {
+            let key = group_key.get();
+            let rows = f
+                .groups
+                .iter()
+                .take(GROUPS_SHOWN)
+                .map(|g| {
+                    let outcome = f.outcomes.iter().find(|o| o.id == g.outcome);
+                    let answer = outcome
+                        .map(|o| outcome_text(o, &f.sets))
+                        .unwrap_or_default();
+                    let ok = outcome.is_some_and(|o| o.compatible);
+                    let where_ = group_labels(g);
+                    let line = format!("{} nodes in {where_}: {answer}", count(g.nodes));
+                    let labels = g
+                        .labels
+                        .iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+                        .collect();
+                    let d = Drill {
+                        title: format!("{where_}: {answer}"),
+                        filter: FleetFilter {
+                            labels: Some(labels),
+                            outcome: Some(g.outcome.clone()),
+                            ..FleetFilter::default()
+                        },
+                        offset: 0,
+                    };
+                    // Nodes without the label cannot be asked for by it: the outcome alone
+                    // would list other groups' nodes too.
+                    let can_drill = g.labels.values().all(Option::is_some);
+                    view! {
+                        <li data-testid="fleet-group" class=if ok { "verdict ok" } else { "verdict fail" }>
+                            {line}
+                            {can_drill.then(|| view! {
+                                " "
+                                <button type="button" class="linklike" on:click=move |_| show(d.clone())>
+                                    "show nodes"
+                                </button>
+                            })}
+                        </li>
+                    }
+                })
+                .collect_view();
+            let more = (f.groups.len() > GROUPS_SHOWN || f.truncated).then(|| {
+                view! { <p class="muted">{format!("The {GROUPS_SHOWN} largest groups are shown.")}</p> }
+            });
+            let keys = f
+                .label_keys
+                .iter()
+                .map(|k| {
+                    let selected = k.key == key;
+                    view! {
+                        <option value=k.key.clone() selected=selected>
+                            {format!("{} ({} values)", k.key, count(k.values))}
+                        </option>
+                    }
+                })
+                .collect_view();
+            let rules = f
+                .failing_rules
+                .iter()
+                .take(RULES_SHOWN)
+                .map(|r| {
+                    let d = Drill {
+                        title: format!("rule {} failing in set #{}", r.rule, r.set + 1),
+                        filter: FleetFilter {
+                            failing_rule: Some(nodefit_api::fleet::FailingRule {
+                                set: r.set,
+                                rule: r.rule.clone(),
+                            }),
+                            ..FleetFilter::default()
+                        },
+                        offset: 0,
+                    };
+                    view! {
+                        <li data-testid="fleet-failing-rule">
+                            {format!("{} (set #{}) fails on {} nodes", r.rule, r.set + 1, count(r.nodes))}
+                            " "
+                            <button type="button" class="linklike" on:click=move |_| show(d.clone())>
+                                "show nodes"
+                            </button>
+                        </li>
+                    }
+                })
+                .collect_view();
+            let summary = format!(
+                "{} of {} nodes compatible ({})",
+                count(f.compatible),
+                count(f.total),
+                of_what(f.spec_version)
+            );
+            view! {
+                <p class="summary" data-testid="fleet-summary">
+                    <strong>{summary}</strong>
+                    {(f.filtered != f.total).then(|| format!("; {} pass the filters", count(f.filtered)))}
+                </p>
+                {(!f.label_keys.is_empty()).then(|| view! {
+                    <label>
+                        "Group by label "
+                        <select
+                            data-testid="group-by"
+                            on:change=move |ev| {
+                                group_key.set(event_target_value(&ev));
+                                refresh(None);
+                            }
+                        >
+                            {keys}
+                        </select>
+                    </label>
+                })}
+                <ul class="groups" data-testid="fleet-groups">{rows}</ul>
+                {more}
+                {(!f.failing_rules.is_empty()).then(|| view! {
+                    <h3>"Rules that fail most"</h3>
+                    <ul class="groups">{rules}</ul>
+                })}
+            }
         })
     };
+
     view! {
         <h2 id="fleet-heading">"Fleet"</h2>
         <p class="help">
-            "The editor's spec against every stored snapshot, evaluated by the server. Unsaved
-            changes are evaluated as they are, without saving them."
+            "The editor's spec against every stored snapshot, evaluated by the server, in groups
+            of nodes with the same label and answer. Unsaved changes are evaluated as they are,
+            without saving them."
         </p>
         <button
             type="button"
@@ -148,17 +404,33 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
                 "Filter nodes "
                 <input
                     type="search"
+                    data-testid="fleet-filter"
                     placeholder="name or label"
-                    prop:value=move || filter.get()
-                    on:input=move |ev| filter.set(event_target_value(&ev))
+                    prop:value=move || text.get()
+                    on:change=move |ev| {
+                        text.set(event_target_value(&ev));
+                        refresh(None);
+                    }
                 />
             </label>
             <label>
                 "Show "
-                <select on:change=set_verdicts>
+                <select
+                    data-testid="fleet-verdict"
+                    on:change=move |ev| {
+                        verdict.set(match event_target_value(&ev).as_str() {
+                            "ok" => Some(Verdict::Compatible),
+                            "fail" => Some(Verdict::Incompatible),
+                            "error" => Some(Verdict::Error),
+                            _ => None,
+                        });
+                        refresh(None);
+                    }
+                >
                     <option value="all">"all nodes"</option>
                     <option value="ok">"compatible only"</option>
                     <option value="fail">"incompatible only"</option>
+                    <option value="error">"NFD stops"</option>
                 </select>
             </label>
         </div>
@@ -169,15 +441,17 @@ pub fn FleetPage(app: AppState) -> impl IntoView {
             </p>
         })}
         <div class:stale=stale>
-            {move || fleet.get().map(|f| view! { <Matrix f filter verdicts/> })}
+            {groups}
+            {move || nodes.get().map(|page| {
+                matrix(page, drill.get(), show)
+            })}
         </div>
     }
 }
 
-/// Nodes × sets, with the nodes the filters let through.
-#[component]
-fn Matrix(f: FleetMatrix, filter: RwSignal<String>, verdicts: RwSignal<Verdicts>) -> impl IntoView {
-    let header = f
+/// A page of nodes × sets, with the buttons to the pages around it.
+fn matrix(page: FleetMatrix, drill: Drill, show: impl Fn(Drill) + Copy + 'static) -> impl IntoView {
+    let header = page
         .sets
         .iter()
         .map(|s| {
@@ -188,30 +462,53 @@ fn Matrix(f: FleetMatrix, filter: RwSignal<String>, verdicts: RwSignal<Verdicts>
             view! {
                 <th scope="col" title=s.description.clone()>
                     {title}
-                    <span class="count">{format!("{} of {}", s.matched, f.total)}</span>
+                    <span class="count">{format!("{} of {}", count(s.matched), count(page.total))}</span>
                 </th>
             }
         })
         .collect_view();
-    let caption = format!(
-        "{} of {} nodes compatible ({})",
-        f.compatible,
-        f.total,
-        of_what(f.spec_version)
-    );
-    let FleetMatrix { sets, items, .. } = f;
-    let rows = move || {
-        let text = filter.get();
-        let v = verdicts.get();
-        items
-            .iter()
-            .filter(|i| matches_filter(i, &text, v))
-            .map(|item| node_row(item, &sets))
-            .collect_view()
+    let first = page.offset + 1;
+    let last = page.offset + page.items.len();
+    let what = if drill.title.is_empty() {
+        "every node".to_string()
+    } else {
+        drill.title.clone()
     };
+    let caption = if page.items.is_empty() {
+        format!("No nodes: {what}")
+    } else {
+        format!(
+            "Nodes {}–{} of {}: {what}",
+            count(first),
+            count(last),
+            count(page.filtered)
+        )
+    };
+    let previous = (page.offset > 0).then(|| {
+        let d = Drill {
+            offset: page.offset.saturating_sub(PAGE),
+            ..drill.clone()
+        };
+        view! { <button type="button" data-testid="fleet-previous" on:click=move |_| show(d.clone())>"Previous page"</button> }
+    });
+    let next = (last < page.filtered).then(|| {
+        let d = Drill {
+            offset: last,
+            ..drill.clone()
+        };
+        view! { <button type="button" data-testid="fleet-next" on:click=move |_| show(d.clone())>"Next page"</button> }
+    });
+    let all = (!drill.title.is_empty()).then(|| {
+        view! { <button type="button" on:click=move |_| show(Drill::default())>"Every node"</button> }
+    });
+    let rows = page
+        .items
+        .iter()
+        .map(|item| node_row(item, &page.sets))
+        .collect_view();
     view! {
         <table class="matrix" data-testid="fleet-matrix">
-            <caption data-testid="fleet-summary">{caption}</caption>
+            <caption data-testid="fleet-page">{caption}</caption>
             <thead>
                 <tr>
                     <th scope="col">"Node"</th>
@@ -221,6 +518,7 @@ fn Matrix(f: FleetMatrix, filter: RwSignal<String>, verdicts: RwSignal<Verdicts>
             </thead>
             <tbody>{rows}</tbody>
         </table>
+        <p>{previous}" "{next}" "{all}</p>
     }
 }
 

@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 use nodefit_core::lint::JsonDiagnostic;
 use serde::{Deserialize, Serialize};
 
+use crate::fleet::FleetFilter;
+
 /// A spec; lists leave out `content`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -147,6 +149,12 @@ pub struct EvaluateRequest {
     /// Evaluate only compatibility sets with one of these tags (NFD's `--tags`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
+    /// Which evaluated nodes to count in the summaries and list in `items`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FleetFilter>,
+    /// Label keys (at most 4) to count nodes by, per combination of values and outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -18,12 +18,12 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::snapshots::check_labels;
-use super::specs::{selected_rows, MAX_SPEC_NAME_BYTES};
+use super::specs::MAX_SPEC_NAME_BYTES;
 use super::{check_text, page, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::db::{RuleFileRow, RuleFileUpdate, RuleFileUpdateOutcome};
 use crate::error::ApiError;
-use crate::fleet::{self, MAX_EVALUATED_SNAPSHOTS};
+use crate::fleet::Selection;
 use crate::labels::{self, LabelsJob};
 use crate::state::AppState;
 
@@ -31,6 +31,9 @@ use crate::state::AppState;
 pub const MAX_RULE_FILE_BYTES: usize = 1024 * 1024;
 /// Most namespaces in `denyLabelNs` or `extraLabelNs`.
 pub const MAX_SETTING_NAMESPACES: usize = 100;
+/// Most snapshots one labels request processes: each is rebuilt whole from the interned fleet
+/// (about 25 KB) and processed, where the fleet matrix evaluates groups of nodes once.
+pub const MAX_LABELLED_SNAPSHOTS: usize = 10_000;
 /// Longest namespace there (a DNS subdomain's limit, with a leading `*`).
 const MAX_NAMESPACE_BYTES: usize = 254;
 /// Longest `labelWhitelist` pattern (the core's `regex-source` budget).
@@ -326,30 +329,33 @@ async fn labels_of(
     check_labels(&selection)?;
     let settings = req.settings.unwrap_or_default();
     check_settings(&settings)?;
-    if req
-        .snapshot_ids
+    let ids = req.snapshot_ids.map(|mut ids| {
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    });
+    if ids
         .as_ref()
-        .is_some_and(|ids| ids.len() > MAX_EVALUATED_SNAPSHOTS)
+        .is_some_and(|ids| ids.len() > MAX_LABELLED_SNAPSHOTS)
     {
         return Err(ApiError::bad_request(format!(
-            "at most {MAX_EVALUATED_SNAPSHOTS} snapshot ids"
+            "at most {MAX_LABELLED_SNAPSHOTS} snapshot ids"
         )));
     }
-    let explain = req.snapshot_ids.as_ref().is_some_and(|ids| ids.len() == 1);
+    let explain = ids.as_ref().is_some_and(|ids| ids.len() == 1);
     let row = state.db.rule_file(id).await?.ok_or_else(|| not_found(id))?;
-    let rows = selected_rows(&state, req.snapshot_ids, selection.into_iter().collect()).await?;
-    if rows.len() > MAX_EVALUATED_SNAPSHOTS {
-        return Err(ApiError::bad_request(format!(
-            "{} snapshots selected; at most {MAX_EVALUATED_SNAPSHOTS} per request (select by labels)",
-            rows.len()
-        )));
-    }
-    let nodes = fleet::load_features(&state.db, &state.cache, &state.work, rows).await?;
+    state.fleet.current(&state.db, &state.work).await?;
+    let selection = Selection {
+        ids,
+        labels: selection.into_iter().collect(),
+    };
+    let fleet = state.fleet.clone();
     let content = row.content.unwrap_or_default();
     let matrix = state
         .work
         .run(move |interrupt| {
             let objects = nfr::parse(&content).map_err(|e| invalid_file(&content, &e))?;
+            let nodes = fleet.selected_nodes(&selection, MAX_LABELLED_SNAPSHOTS)?;
             let settings = Settings::new(
                 settings.deny_label_ns,
                 settings.extra_label_ns,

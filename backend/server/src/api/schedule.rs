@@ -14,7 +14,7 @@ use nodefit_core::source::LineIndex;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::specs::invalid_spec;
+use crate::fleet::invalid_spec;
 use super::{check_text, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;

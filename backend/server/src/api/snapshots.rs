@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use nodefit_core::features::Features;
+use nodefit_core::fleet::FeatureValue;
 use nodefit_core::snapshot::{self, SnapshotFormat};
 use nodefit_registry::Digest;
 use serde_json::value::RawValue;
@@ -16,8 +17,9 @@ use utoipa_axum::routes;
 
 use super::{check_text, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
-use crate::db::{NewSnapshot, SnapshotQuery, Stored};
+use crate::db::{NewSnapshot, SnapshotQuery, Stored, StoredFeatures, Upload};
 use crate::error::ApiError;
+use crate::fleet::ValueSet;
 use crate::state::AppState;
 
 /// The NodeFeature label that names the node; it becomes the snapshot's node name instead of a
@@ -117,11 +119,11 @@ async fn upload(
     let node = query.get("node").map(str::to_owned);
     // Read only once the caller may write and the query is good.
     let UploadBody(body) = UploadBody::from_request(req, &state).await?;
-    let nodes = state
+    let upload = state
         .work
         .run(move |_| prepare(&body, labels, node))
         .await??;
-    let stored = state.db.insert_snapshots(&nodes, &caller.name).await?;
+    let stored = state.db.insert_snapshots(&upload, &caller.name).await?;
     let mut result = UploadResult {
         snapshots: Vec::with_capacity(stored.len()),
         duplicates: Vec::new(),
@@ -205,12 +207,13 @@ pub fn check_labels(labels: &BTreeMap<String, String>) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Parses an upload into rows to store (CPU work: runs on a blocking thread).
+/// Parses an upload into rows to store: each node's canonical JSON hashed, its features split
+/// into values, the values of all nodes once (CPU work: runs on a blocking thread).
 fn prepare(
     body: &[u8],
     query_labels: BTreeMap<String, String>,
     node_param: Option<String>,
-) -> Result<Vec<NewSnapshot>, ApiError> {
+) -> Result<Upload, ApiError> {
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -249,7 +252,8 @@ fn prepare(
         SnapshotFormat::NodeFeature => "nodeFeature",
         SnapshotFormat::NodeFeatureList => "nodeFeatureList",
     };
-    parsed
+    let mut values = ValueSet::default();
+    let snapshots = parsed
         .nodes
         .into_iter()
         .enumerate()
@@ -274,18 +278,23 @@ fn prepare(
                 check_text(&at("the node name"), name, MAX_NAME_BYTES, false)?;
             }
             check_labels(&labels).map_err(|e| ApiError::bad_request(at(&e.message)))?;
-            let features = serde_json::to_string(&node.features).map_err(ApiError::internal)?;
             let f = &node.features;
+            let feature_count = (f.flags.len() + f.attributes.len() + f.instances.len()) as i64;
+            let (json, positions) = values.add(f);
             Ok(NewSnapshot {
                 node_name,
                 format,
-                content_hash: Digest::sha256_of(features.as_bytes()).into(),
-                feature_count: (f.flags.len() + f.attributes.len() + f.instances.len()) as i64,
+                content_hash: Digest::sha256_of(json.as_bytes()).into(),
+                feature_count,
                 labels,
-                features,
+                values: positions,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Upload {
+        values: values.values,
+        snapshots,
+    })
 }
 
 /// NFD's system source reports the node's name as `system.name`'s `nodename`.
@@ -323,7 +332,6 @@ async fn list(
     query.only(&["label", "node", "q", "limit", "offset"])?;
     let (limit, offset) = query.page()?;
     let filter = SnapshotQuery {
-        ids: None,
         labels: parse_label_params(query.all("label"))?
             .into_iter()
             .collect(),
@@ -354,15 +362,36 @@ async fn get_one(
     Path(id): Path<i64>,
 ) -> Result<axum::Json<SnapshotWithFeatures>, ApiError> {
     caller.require(Role::Viewer)?;
-    let (row, features) = state
+    let (row, stored) = state
         .db
         .get_snapshot(id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("snapshot {id}")))?;
+    let features = state
+        .work
+        .run(move |_| canonical_json(stored))
+        .await?
+        .map_err(ApiError::internal)?;
     Ok(axum::Json(SnapshotWithFeatures {
         summary: row,
         features: RawValue::from_string(features).map_err(ApiError::internal)?,
     }))
+}
+
+/// The `nfd export features` JSON of a stored snapshot: the very text its content hash was
+/// taken of, rebuilt from its values (CPU work: runs on a blocking thread).
+fn canonical_json(stored: StoredFeatures) -> Result<String, String> {
+    let values = match stored {
+        StoredFeatures::Json(json) => return Ok(json),
+        StoredFeatures::Values(values) => values,
+    };
+    let mut features = Features::default();
+    for row in values {
+        let value = FeatureValue::from_json(&row.value)
+            .map_err(|e| format!("stored feature value {} does not parse: {e}", row.id))?;
+        value.add_to(&mut features, row.name.into());
+    }
+    serde_json::to_string(&features).map_err(|e| e.to_string())
 }
 
 /// Replace a snapshot's labels.
@@ -425,7 +454,9 @@ mod tests {
         let yaml =
             include_str!("../../../../shared/core/tests/data/samples/nodefeature-gpu-node-01.yaml");
         let labels = BTreeMap::from([("pool".to_owned(), "gpu".to_owned())]);
-        let nodes = prepare(yaml.as_bytes(), labels.clone(), None).unwrap();
+        let nodes = prepare(yaml.as_bytes(), labels.clone(), None)
+            .unwrap()
+            .snapshots;
         assert_eq!(nodes.len(), 1);
         assert_eq!(nodes[0].node_name.as_deref(), Some("gpu-node-01"));
         assert_eq!(
@@ -438,9 +469,13 @@ mod tests {
         let json = include_str!(
             "../../../../shared/core/tests/data/samples/intel-spr-h100-cx6.features.json"
         );
-        let nodes = prepare(json.as_bytes(), BTreeMap::new(), Some("n1".into())).unwrap();
+        let nodes = prepare(json.as_bytes(), BTreeMap::new(), Some("n1".into()))
+            .unwrap()
+            .snapshots;
         assert_eq!(nodes[0].node_name.as_deref(), Some("n1"));
-        let nodes = prepare(json.as_bytes(), BTreeMap::new(), None).unwrap();
+        let nodes = prepare(json.as_bytes(), BTreeMap::new(), None)
+            .unwrap()
+            .snapshots;
         assert_eq!(
             nodes[0].node_name.as_deref(),
             Some("gpu-node-01"),

@@ -1,7 +1,7 @@
 //! `/api/v1/specs`: specs with their history, lint and the fleet matrix. Lint and evaluation
 //! are the core's (`lint::lint`, `eval::evaluate`, `report::build`), as in the CLI.
 
-use nodefit_api::fleet::FleetMatrix;
+use nodefit_api::fleet::{FleetFilter, FleetMatrix};
 use nodefit_api::specs::{
     CreateSpec, Diff, DiffKind, DiffLine, EvaluateRequest, Hunk, LintRequest, LintResult, Spec,
     UpdateSpec, Version,
@@ -10,22 +10,21 @@ use nodefit_api::{ErrorBody, Page};
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use nodefit_core::eval::Options;
 use nodefit_core::lint::{self, LintSnapshot};
-use nodefit_core::source::LineIndex;
 use std::fmt::Write as _;
 
+use sha2::{Digest, Sha256};
 use similar::udiff::UnifiedHunkHeader;
 use similar::{ChangeTag, DiffOp, TextDiff};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::snapshots::check_labels;
+use super::snapshots::{check_labels, MAX_NAME_BYTES};
 use super::{check_text, page, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
-use crate::db::{SnapshotQuery, SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
+use crate::db::{SpecRow, SpecUpdate, UpdateOutcome, VersionRow};
 use crate::error::ApiError;
-use crate::fleet::{self, FleetRequest, MAX_EVALUATED_SNAPSHOTS};
+use crate::fleet::{MatrixKey, Selection, View};
 use crate::state::AppState;
 
 /// Largest spec (NFD's own specs are a few kilobytes).
@@ -36,6 +35,12 @@ pub const MAX_SPEC_NAME_BYTES: usize = 200;
 pub const MAX_MESSAGE_BYTES: usize = 2000;
 /// Most snapshots a lint request checks names against.
 pub const MAX_LINT_SNAPSHOTS: usize = 1000;
+/// Most snapshot ids an evaluation names (selections by label have no such limit).
+pub const MAX_EVALUATED_IDS: usize = 10_000;
+/// Most label keys an evaluation groups its summary by.
+pub const MAX_GROUP_BY: usize = 4;
+/// Longest rule name or outcome id in a fleet filter.
+pub const MAX_FILTER_BYTES: usize = 1000;
 /// Lines of context around each change in a diff.
 const DIFF_CONTEXT: usize = 3;
 /// Time the diff algorithm may take before it settles for a coarser diff.
@@ -537,60 +542,27 @@ async fn lint_spec(
         .spec_version(id, req.version)
         .await?
         .ok_or_else(|| version_not_found(id, req.version))?;
-    let nodes = if ids.is_empty() {
-        Vec::new()
-    } else {
-        let rows = selected_rows(&state, Some(ids), Vec::new()).await?;
-        fleet::load_features(&state.db, &state.cache, &state.work, rows).await?
-    };
+    if !ids.is_empty() {
+        state.fleet.current(&state.db, &state.work).await?;
+    }
     let content = version.content.unwrap_or_default();
+    let fleet = state.fleet.clone();
     let diagnostics = state
         .work
         .run(move |interrupt| {
-            let names: Vec<String> = nodes
-                .iter()
-                .map(|(row, _)| {
-                    row.node_name
-                        .clone()
-                        .unwrap_or_else(|| format!("snapshot {}", row.id))
-                })
-                .collect();
+            let nodes = fleet.node_features(&ids).map_err(|missing| {
+                ApiError::not_found(format!("snapshots {missing:?}"))
+                    .with_details(serde_json::json!({ "missing": missing }))
+            })?;
             let snapshots: Vec<LintSnapshot> = nodes
                 .iter()
-                .zip(&names)
-                .map(|((_, features), name)| LintSnapshot { name, features })
+                .map(|(name, features)| LintSnapshot { name, features })
                 .collect();
             let diagnostics = lint::lint_interruptible(&content, &snapshots, interrupt);
-            lint::to_json(&spec.name, &content, &diagnostics)
+            Ok::<_, ApiError>(lint::to_json(&spec.name, &content, &diagnostics))
         })
-        .await?;
+        .await??;
     Ok(axum::Json(LintResult { diagnostics }))
-}
-
-/// The rows of an explicit selection, refusing ids that do not exist.
-pub(super) async fn selected_rows(
-    state: &AppState,
-    ids: Option<Vec<i64>>,
-    labels: Vec<(String, String)>,
-) -> Result<Vec<crate::db::EvalRow>, ApiError> {
-    let query = SnapshotQuery {
-        ids: ids.clone(),
-        labels,
-        ..SnapshotQuery::default()
-    };
-    let rows = state.db.eval_rows(&query).await?;
-    if let Some(ids) = ids.filter(|_| query.labels.is_empty()) {
-        let missing: Vec<i64> = ids
-            .iter()
-            .filter(|id| !rows.iter().any(|r| r.id == **id))
-            .copied()
-            .collect();
-        if !missing.is_empty() {
-            return Err(ApiError::not_found(format!("snapshots {missing:?}"))
-                .with_details(serde_json::json!({ "missing": missing })));
-        }
-    }
-    Ok(rows)
 }
 
 /// Evaluate a version of the spec, or unsaved text of it (`content`), against one snapshot, a
@@ -618,16 +590,30 @@ async fn evaluate(
     let (limit, offset) = page(req.limit, req.offset)?;
     let labels = req.labels.unwrap_or_default();
     check_labels(&labels)?;
-    if req
-        .snapshot_ids
-        .as_ref()
-        .is_some_and(|ids| ids.len() > MAX_EVALUATED_SNAPSHOTS)
-    {
+    let filter = req.filter.unwrap_or_default();
+    check_filter(&filter)?;
+    let group_by = req.group_by.unwrap_or_default();
+    if group_by.len() > MAX_GROUP_BY {
         return Err(ApiError::bad_request(format!(
-            "at most {MAX_EVALUATED_SNAPSHOTS} snapshot ids"
+            "groupBy: at most {MAX_GROUP_BY} label keys"
         )));
     }
-    let with_report = req.snapshot_ids.as_ref().is_some_and(|ids| ids.len() == 1);
+    for key in &group_by {
+        check_text(&format!("groupBy key {key:?}"), key, MAX_NAME_BYTES, false)?;
+    }
+    let ids = req.snapshot_ids.map(|mut ids| {
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    });
+    if ids
+        .as_ref()
+        .is_some_and(|ids| ids.len() > MAX_EVALUATED_IDS)
+    {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_EVALUATED_IDS} snapshot ids (select more by labels)"
+        )));
+    }
     if req.content.is_some() && req.version.is_some() {
         return Err(ApiError::bad_request(
             "send either `content` (text to evaluate) or `version` (a stored one), not both",
@@ -641,68 +627,59 @@ async fn evaluate(
         .spec_version(id, req.version)
         .await?
         .ok_or_else(|| version_not_found(id, req.version))?;
-    // Unsaved text is evaluated as the spec it belongs to, and pinned to no stored version.
-    let (spec_src, spec_version) = match req.content {
-        Some(content) => (content, 0),
-        None => (version.content.unwrap_or_default(), version.version),
+    state.fleet.current(&state.db, &state.work).await?;
+    // Unsaved text is evaluated as the spec it belongs to, pinned to no stored version; its
+    // matrix is cached under the text's hash, so a draft evaluated again is not recomputed.
+    let (spec_src, spec_version, draft) = match req.content {
+        Some(content) => {
+            let hash: [u8; 32] = Sha256::digest(content.as_bytes()).into();
+            (content, 0, Some(hash))
+        }
+        None => (version.content.unwrap_or_default(), version.version, None),
     };
-    let rows = selected_rows(&state, req.snapshot_ids, labels.into_iter().collect()).await?;
-    if rows.len() > MAX_EVALUATED_SNAPSHOTS {
-        return Err(ApiError::bad_request(format!(
-            "{} snapshots selected; at most {MAX_EVALUATED_SNAPSHOTS} per evaluation (select by labels)",
-            rows.len()
-        )));
-    }
-    let nodes = fleet::load_features(&state.db, &state.cache, &state.work, rows).await?;
-    let spec_id = spec_row.id;
-    let tags = req.tags.unwrap_or_default();
+    let key = MatrixKey {
+        spec_id: spec_row.id,
+        spec_version,
+        draft,
+        tags: req.tags.unwrap_or_default(),
+        report: ids.as_ref().is_some_and(|ids| ids.len() == 1),
+        selection: Selection {
+            ids,
+            labels: labels.into_iter().collect(),
+        },
+    };
+    let view = View {
+        filter,
+        group_by,
+        limit: limit as usize,
+        offset: offset as usize,
+    };
+    let fleet = state.fleet.clone();
     let matrix = state
         .work
-        .run(move |interrupt| {
-            let spec = nodefit_core::parse_spec(&spec_src)
-                .map_err(|errors| invalid_spec(&spec_src, &errors))?;
-            let request = FleetRequest {
-                spec_id,
-                spec_version,
-                spec,
-                spec_src,
-                options: Options {
-                    tags,
-                    interrupt: interrupt.clone(),
-                },
-                limit: limit as usize,
-                offset: offset as usize,
-                with_report,
-            };
-            Ok::<_, ApiError>(fleet::matrix(&request, nodes))
-        })
+        .run(move |interrupt| fleet.answer(key, &spec_src, &view, interrupt))
         .await??;
     Ok(axum::Json(matrix))
 }
 
-/// 422 with every place NFD's decoder refuses, as lint would show them.
-pub(super) fn invalid_spec(src: &str, errors: &[nodefit_core::decode::DecodeError]) -> ApiError {
-    let index = LineIndex::new(src);
-    let details: Vec<serde_json::Value> = errors
-        .iter()
-        .map(|e| {
-            let (line, column) = index.line_col(e.span.start);
-            serde_json::json!({ "path": e.path, "message": e.message, "line": line, "column": column })
-        })
-        .collect();
-    let first = errors.first().map_or_else(String::new, |e| {
-        let (line, column) = index.line_col(e.span.start);
-        format!(": line {line}, column {column}: {}", e.message)
-    });
-    let (code, what) = if errors.iter().any(|e| e.budget.is_some()) {
-        ("over_budget", "nodefit refuses this spec version")
-    } else {
-        ("invalid_spec", "NFD cannot decode this spec version")
-    };
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        format!("{what}{first}"),
-    )
-    .with_details(serde_json::json!({ "errors": details }))
+/// Refuses filters over the documented limits.
+fn check_filter(filter: &FleetFilter) -> Result<(), ApiError> {
+    if let Some(labels) = &filter.labels {
+        check_labels(labels)?;
+    }
+    if let Some(text) = &filter.text {
+        check_text("filter.text", text, MAX_NAME_BYTES, false)?;
+    }
+    if let Some(rule) = &filter.failing_rule {
+        check_text(
+            "filter.failingRule.rule",
+            &rule.rule,
+            MAX_FILTER_BYTES,
+            false,
+        )?;
+    }
+    if let Some(outcome) = &filter.outcome {
+        check_text("filter.outcome", outcome, MAX_FILTER_BYTES, false)?;
+    }
+    Ok(())
 }
