@@ -14,10 +14,10 @@ use nodefit_core::source::LineIndex;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::fleet::invalid_spec;
 use super::{check_text, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
+use crate::fleet::invalid_spec;
 use crate::state::AppState;
 
 /// Most tags a request selects.
