@@ -17,6 +17,39 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// 422 with every place `src` could not be decoded, with its line and column, as lint
+    /// shows them: `code` and `what` say who refuses it, or `over_budget` when a budget did.
+    pub fn undecodable(
+        src: &str,
+        errors: &[nodefit_core::decode::DecodeError],
+        (code, what): (&'static str, &str),
+        over_budget: &str,
+    ) -> Self {
+        let index = nodefit_core::source::LineIndex::new(src);
+        let details: Vec<serde_json::Value> = errors
+            .iter()
+            .map(|e| {
+                let (line, column) = index.line_col(e.span.start);
+                serde_json::json!({ "path": e.path, "message": e.message, "line": line, "column": column })
+            })
+            .collect();
+        let first = errors.first().map_or_else(String::new, |e| {
+            let (line, column) = index.line_col(e.span.start);
+            format!(": line {line}, column {column}: {}", e.message)
+        });
+        let (code, what) = if errors.iter().any(|e| e.budget.is_some()) {
+            ("over_budget", over_budget)
+        } else {
+            (code, what)
+        };
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!("{what}{first}"),
+        )
+        .with_details(serde_json::json!({ "errors": details }))
+    }
+
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,

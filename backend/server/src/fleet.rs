@@ -879,29 +879,12 @@ fn evaluate_one(request: &FleetRequest, features: &Features) -> GroupResult {
 
 /// 422 with every place NFD's decoder refuses, as lint would show them.
 pub fn invalid_spec(src: &str, errors: &[nodefit_core::decode::DecodeError]) -> ApiError {
-    let index = LineIndex::new(src);
-    let details: Vec<serde_json::Value> = errors
-        .iter()
-        .map(|e| {
-            let (line, column) = index.line_col(e.span.start);
-            serde_json::json!({ "path": e.path, "message": e.message, "line": line, "column": column })
-        })
-        .collect();
-    let first = errors.first().map_or_else(String::new, |e| {
-        let (line, column) = index.line_col(e.span.start);
-        format!(": line {line}, column {column}: {}", e.message)
-    });
-    let (code, what) = if errors.iter().any(|e| e.budget.is_some()) {
-        ("over_budget", "nodefit refuses this spec version")
-    } else {
-        ("invalid_spec", "NFD cannot decode this spec version")
-    };
-    ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        format!("{what}{first}"),
+    ApiError::undecodable(
+        src,
+        errors,
+        ("invalid_spec", "NFD cannot decode this spec version"),
+        "nodefit refuses this spec version",
     )
-    .with_details(serde_json::json!({ "errors": details }))
 }
 
 /// What a request reads of a matrix: a filter, summaries by labels, one page.

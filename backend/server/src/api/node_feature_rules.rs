@@ -13,7 +13,6 @@ use axum::http::StatusCode;
 use nodefit_core::decode::DecodeError;
 use nodefit_core::lint;
 use nodefit_core::nfr::{self, process::Settings};
-use nodefit_core::source::LineIndex;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -274,32 +273,15 @@ fn check_settings(s: &NfdMasterSettings) -> Result<(), ApiError> {
 
 /// 422 with every place the API server refuses, as lint would show them.
 pub fn invalid_file(src: &str, errors: &[DecodeError]) -> ApiError {
-    let index = LineIndex::new(src);
-    let details: Vec<serde_json::Value> = errors
-        .iter()
-        .map(|e| {
-            let (line, column) = index.line_col(e.span.start);
-            serde_json::json!({ "path": e.path, "message": e.message, "line": line, "column": column })
-        })
-        .collect();
-    let first = errors.first().map_or_else(String::new, |e| {
-        let (line, column) = index.line_col(e.span.start);
-        format!(": line {line}, column {column}: {}", e.message)
-    });
-    let (code, what) = if errors.iter().any(|e| e.budget.is_some()) {
-        ("over_budget", "nodefit refuses this NodeFeatureRule file")
-    } else {
+    ApiError::undecodable(
+        src,
+        errors,
         (
             "invalid_rule_file",
             "the Kubernetes API server would refuse this NodeFeatureRule file",
-        )
-    };
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        code,
-        format!("{what}{first}"),
+        ),
+        "nodefit refuses this NodeFeatureRule file",
     )
-    .with_details(serde_json::json!({ "errors": details }))
 }
 
 /// The labels, annotations, extended resources and taints nfd-master would apply with this
