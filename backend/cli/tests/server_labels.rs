@@ -501,6 +501,24 @@ fn a_publications_rule_and_affinity_trace_back_to_its_artifact() {
     server
         .get("/api/v1/publications/424242/schedule", &viewer)
         .expect_error(404, "not_found");
+    // Detached from the image: NFD no longer sees the spec, so no rule is made for it.
+    let artifact = publication["artifactDigest"].as_str().unwrap();
+    server
+        .delete(
+            &format!("/api/v1/images/referrers?registry=oci&image=demo/app:v1&artifact={artifact}"),
+            ADMIN,
+        )
+        .expect(204);
+    let detached = server
+        .get(&format!("/api/v1/publications/{id}/schedule"), &viewer)
+        .expect_error(409, "detached");
+    assert!(
+        detached["message"]
+            .as_str()
+            .unwrap()
+            .contains("publish the version again"),
+        "{detached}"
+    );
     // The spec deleted, the publication stays, but its content is gone.
     server
         .delete(&format!("/api/v1/specs/{spec_id}"), ADMIN)

@@ -91,6 +91,18 @@ async fn publication_schedule(
                 publication.spec_id, publication.version
             ))
         })?;
+    // A rule traced to an artifact that is gone would label nodes for a spec NFD no longer sees.
+    if let Some((at, by)) = &publication.detached {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "detached",
+            format!(
+                "publication {id}'s artifact was detached from {} on {at} by {by}: publish the \
+                 version again to schedule pods with it",
+                publication.image
+            ),
+        ));
+    }
     let name = match query.get("name") {
         Some(n) => n.to_owned(),
         None => schedule::suggest_name(&spec.name),

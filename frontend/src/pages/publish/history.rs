@@ -70,9 +70,11 @@ pub fn PublicationHistory(
                                         (None, _) => "attached".to_string(),
                                     }}</td>
                                     <td>
-                                        <button type="button" data-testid="show-schedule" on:click=move |_| on_schedule(p.id)>
-                                            "NodeFeatureRule and affinity"
-                                        </button>
+                                        {p.detached_at.is_none().then(|| view! {
+                                            <button type="button" data-testid="show-schedule" on:click=move |_| on_schedule(p.id)>
+                                                "NodeFeatureRule and affinity"
+                                            </button>
+                                        })}
                                     </td>
                                 </tr>
                             }).collect_view()}
