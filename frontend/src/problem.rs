@@ -90,7 +90,11 @@ mod tests {
     #[test]
     fn problems_carry_lines_and_fix_labels() {
         let text = "version: v1alpha1\ncompatibilities:\n- rules:\n  - name: r\n    matchFeatures:\n    - feature: kernel.loadedmodule\n      matchExpressions:\n        vfio-pci: {op: Exists}\n";
-        let found = lint(text);
+        let (found, spec) = lint(text);
+        assert!(
+            spec.is_some(),
+            "NFD reads it: its spec comes back for the results"
+        );
         let hyphen = found
             .iter()
             .find(|p| p.code == "module-name-hyphen")
