@@ -46,12 +46,12 @@ impl AppState {
         self.decoded
             .set_value(spec.map(|spec| (revision, std::rc::Rc::new(spec))));
         // After CodeMirror has its diagnostics (this runs inside its change hook), and still
-        // before the browser paints: lint is never waiting for the rest.
+        // before the browser paints: lint is never waiting for the rest. The draft is written
+        // in the task after, once the results are on screen: it is for a reload later, and
+        // writing it (and listing the drafts again) cost each keystroke's results milliseconds.
         let app = *self;
-        queue_microtask(move || {
-            app.keep_draft();
-            app.run_live();
-        });
+        queue_microtask(move || app.run_live());
+        set_timeout(move || app.keep_draft(), std::time::Duration::ZERO);
     }
 
     /// Keeps the text as the current slot's draft, or forgets the draft when the text is the
@@ -71,7 +71,10 @@ impl AppState {
                 self.error(e.message());
             }
         }
-        self.drafts.set(drafts::slots(&user));
+        let slots = drafts::slots(&user);
+        if self.drafts.with_untracked(|d| *d != slots) {
+            self.drafts.set(slots);
+        }
     }
 
     /// Whether `text` differs from the stored text the editor started from.
