@@ -94,7 +94,7 @@ pub async fn run(args: DiscoverArgs) -> Result<u8> {
                     .zip(
                         signatures
                             .into_iter()
-                            .map(Some)
+                            .map(|s| Some(s.reports))
                             .chain(std::iter::repeat_with(|| None)),
                     )
                     .map(|(descriptor, signatures)| Referrer {
@@ -119,7 +119,7 @@ pub async fn run(args: DiscoverArgs) -> Result<u8> {
                     label: artifact_label(artifact, i == 0),
                     children: signatures
                         .get(i)
-                        .map(|reports| reports.iter().map(signature_node).collect())
+                        .map(|found| found.reports.iter().map(signature_node).collect())
                         .unwrap_or_default(),
                 })
                 .collect::<Vec<_>>();

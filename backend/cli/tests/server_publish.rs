@@ -1379,22 +1379,25 @@ fn the_trust_policy_decides_what_is_published_listed_and_served() {
     // and not served for evaluation.
     let unsigned = dir.join("unsigned.yaml");
     std::fs::write(&unsigned, SPEC.replace("x86 nodes", "unsigned")).unwrap();
-    let image = format!("{}/demo/app:v1", registry.host());
-    let out = nodefit(
-        &[
-            "attach",
-            "--image",
-            &image,
-            "--plain-http",
-            unsigned.to_str().unwrap(),
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let attach_unsigned = |image: &str| {
+        let image = format!("{}/{image}", registry.host());
+        let out = nodefit(
+            &[
+                "attach",
+                "--image",
+                &image,
+                "--plain-http",
+                unsigned.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    attach_unsigned("demo/app:v1");
     let listed = referrers(&server, "lab");
     assert_eq!(listed["artifacts"][0]["trusted"], false, "{listed}");
     assert_eq!(listed["artifacts"][1]["trusted"], true, "{listed}");
@@ -1409,22 +1412,7 @@ fn the_trust_policy_decides_what_is_published_listed_and_served() {
     by_digest.expect(200);
 
     // A repository outside every scope: nothing there is trusted or published.
-    let other = format!("{}/other/app:v1", registry.host());
-    let out = nodefit(
-        &[
-            "attach",
-            "--image",
-            &other,
-            "--plain-http",
-            unsigned.to_str().unwrap(),
-        ],
-        "",
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    attach_unsigned("other/app:v1");
     image_spec(&server, "other/app:v1").expect_error(422, "no_trust_policy");
     let listed = server.get(
         "/api/v1/images/referrers?registry=lab&image=other/app:v1",

@@ -585,6 +585,14 @@ pub fn would_verify(signers: &[SignWith], requirement: &Requirement, now: i64) -
         .collect()
 }
 
+/// An artifact's signatures as [`signatures`] found them.
+pub struct ArtifactSignatures {
+    pub reports: Vec<SignatureReport>,
+    /// Whether the signatures that verified satisfy the requirement's rule; `None` when no
+    /// requirement was given.
+    pub satisfied: Option<bool>,
+}
+
 /// The signatures of each of the first [`MAX_SIGNATURE_LOOKUPS`] of `artifacts` (newest
 /// first), every format; checked under `requirement` when given, else only described. The
 /// answer is shorter than `artifacts` when there are more: the rest were not looked up.
@@ -592,11 +600,14 @@ pub async fn signatures(
     client: &Client,
     artifacts: &[OciDescriptor],
     requirement: Option<&Requirement>,
-) -> Result<Vec<Vec<SignatureReport>>, Error> {
+) -> Result<Vec<ArtifactSignatures>, Error> {
     let artifacts = &artifacts[..artifacts.len().min(MAX_SIGNATURE_LOOKUPS)];
     try_join_all(artifacts.iter().map(|artifact| async move {
         let Ok(digest) = Digest::parse(&artifact.digest) else {
-            return Ok(Vec::new());
+            return Ok(ArtifactSignatures {
+                reports: Vec::new(),
+                satisfied: requirement.map(|r| r.satisfied(&[])),
+            });
         };
         let found = collect(client, &digest, true).await?;
         Ok(match requirement {
@@ -608,9 +619,16 @@ pub async fn signatures(
                     artifacts: 0,
                     manifest,
                 };
-                evaluate(&found, requirement, &target).0
+                let (reports, verified_by) = evaluate(&found, requirement, &target);
+                ArtifactSignatures {
+                    reports,
+                    satisfied: Some(requirement.satisfied(&verified_by)),
+                }
             }
-            None => found.iter().map(describe).collect(),
+            None => ArtifactSignatures {
+                reports: found.iter().map(describe).collect(),
+                satisfied: None,
+            },
         })
     }))
     .await

@@ -442,11 +442,9 @@ async fn referrers(
                 created: annotations.get(CREATED).cloned(),
                 annotations,
                 nfd_choice: i == 0,
-                trusted: requirement
-                    .as_ref()
-                    .zip(sig.as_deref())
-                    .map(|(r, reports)| satisfied(r, reports)),
+                trusted: sig.as_ref().and_then(|s| s.satisfied),
                 signatures: sig
+                    .map(|s| s.reports)
                     .unwrap_or_default()
                     .into_iter()
                     .map(|s| artifact_signature(s, &client, &config.name))
@@ -662,23 +660,6 @@ async fn untrusted_spec(
         return Err(unusable("its spec does not match the layer's digest"));
     }
     Ok(bytes)
-}
-
-/// Whether the verified signatures among `reports` satisfy the requirement's rule (each report
-/// names the trusted entry it verified with).
-fn satisfied(requirement: &Requirement, reports: &[signing::remote::SignatureReport]) -> bool {
-    let verified_by: Vec<usize> = requirement
-        .trusted
-        .iter()
-        .enumerate()
-        .filter(|(_, t)| {
-            reports
-                .iter()
-                .any(|r| r.verified && r.verified_by.as_deref() == Some(t.name()))
-        })
-        .map(|(i, _)| i)
-        .collect();
-    requirement.satisfied(&verified_by)
 }
 
 /// Deletes a compatibility artifact (and its entry in the fallback index), and marks its
