@@ -78,8 +78,7 @@ pub async fn run(config: Config, admin_token: Option<String>) -> Result<()> {
     let registry_names: Vec<&str> = config.registries.iter().map(|r| r.name.as_str()).collect();
     tracing::info!(registries = ?registry_names, signing = config.signing.is_some(), "publishing targets");
 
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
+    let listener = listen::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let limits = ConnectionLimits {

@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
 use tower::ServiceExt;
@@ -28,6 +29,11 @@ use super::metrics::Metrics;
 
 /// Largest request head (request line and headers); hyper answers 431 beyond it.
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+/// Connections the kernel completes and queues before `accept` takes them (the kernel clamps it
+/// to `net.core.somaxconn`, 4096 by default). tokio's `bind` uses std's 128: a burst of a few
+/// hundred connections, such as idle ones opened to exhaust the table, then overflows the queue
+/// and every client behind it, health probes included, waits a second for a SYN retransmit.
+const LISTEN_BACKLOG: u32 = 4096;
 /// Pause after a failed accept (typically no descriptor left) before trying again.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(50);
 
@@ -39,6 +45,19 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+}
+
+/// Listens on `addr` with room for bursts of connections ([`LISTEN_BACKLOG`]).
+pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    // As tokio's own `bind`: a restarted server can listen at once on the port it just left.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// One open connection, as eviction sees it.
