@@ -26,30 +26,6 @@ pub struct ApiError {
     pub details: Option<serde_json::Value>,
 }
 
-/// Every error code the server answers with (docs/api.md), each worded by
-/// [`ApiError::sentence`].
-pub const CODES: &[&str] = &[
-    "unauthorized",
-    "forbidden",
-    "not_found",
-    "method_not_allowed",
-    "bad_request",
-    "parse_error",
-    "invalid_spec",
-    "over_budget",
-    "lint_failed",
-    "conflict",
-    "payload_too_large",
-    "unsupported_media_type",
-    "registry_content",
-    "registry_unavailable",
-    "publish_in_progress",
-    "unavailable",
-    "request_timeout",
-    "shutting_down",
-    "internal",
-];
-
 /// `text` as the start of a sentence: capitalised, without a final full stop.
 fn clause(text: &str) -> String {
     let text = text.trim().trim_end_matches('.');
@@ -118,6 +94,12 @@ impl ApiError {
             "unsupported_media_type" => format!("{what}. Use a JSON or YAML file."),
             "registry_content" => format!("{what}. Check the image reference (repository, tag or digest) and the platform."),
             "registry_unavailable" => format!("{what}. Try again in a moment; if it keeps failing, the server's log has the details under this request."),
+            "untrusted" => format!("{what}. The server's trust policy refuses this artifact: it was not signed by a key the policy names. Ask a publisher to sign it, or open another artifact."),
+            "untrusted_publish" => format!("{what}. Publishing would leave an artifact the server itself would refuse: ask the operator to configure signing that the trust policy accepts."),
+            "no_trust_policy" => format!("{what}. Ask the operator to add a scope for this repository to the server's trust policy."),
+            "detached" => format!("{what}. Publish the spec again to schedule it."),
+            "cannot_schedule" => format!("{what}. Change the spec as the message says, then try again."),
+            "invalid_rule_file" => format!("{what}. Fix the errors the lint lists, then try again."),
             "publish_in_progress" => "The same publish is still running: wait a moment and publish again to see its result.".into(),
             "unavailable" => "The server is not ready: its database did not answer. Try again in a moment.".into(),
             "request_timeout" => format!("{what}."),
@@ -273,8 +255,8 @@ mod tests {
 
     #[test]
     fn every_code_is_a_sentence_that_says_what_to_do() {
-        for code in CODES {
-            let e = ApiError::new(400, code, "spec 3 not found");
+        for code in nodefit_api::ErrorCode::all() {
+            let e = ApiError::new(400, code.as_str(), "spec 3 not found");
             let sentence = e.sentence();
             assert!(!sentence.contains("HTTP"), "{code}: {sentence}");
             assert!(sentence.ends_with('.'), "{code}: {sentence}");

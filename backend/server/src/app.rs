@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api::{self, MAX_JSON_BODY};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::metrics;
 use super::openapi::ApiDoc;
 use super::state::AppState;
@@ -150,7 +150,7 @@ async fn api_not_found(method: Method, uri: Uri) -> ApiError {
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!("{method} is not allowed on {}", uri.path()),
     )
 }

@@ -6,12 +6,12 @@
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-pub use nodefit_api::{ErrorBody, ErrorObject};
+pub use nodefit_api::{ErrorBody, ErrorCode, ErrorObject};
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
     pub details: Option<serde_json::Value>,
 }
@@ -22,7 +22,7 @@ impl ApiError {
     pub fn undecodable(
         src: &str,
         errors: &[nodefit_core::decode::DecodeError],
-        (code, what): (&'static str, &str),
+        (code, what): (ErrorCode, &str),
         over_budget: &str,
     ) -> Self {
         let index = nodefit_core::source::LineIndex::new(src);
@@ -38,7 +38,7 @@ impl ApiError {
             format!(": line {line}, column {column}: {}", e.message)
         });
         let (code, what) = if errors.iter().any(|e| e.budget.is_some()) {
-            ("over_budget", over_budget)
+            (ErrorCode::OverBudget, over_budget)
         } else {
             (code, what)
         };
@@ -50,7 +50,7 @@ impl ApiError {
         .with_details(serde_json::json!({ "errors": details }))
     }
 
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -65,37 +65,41 @@ impl ApiError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message)
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("{} not found", what.into()),
         )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", message)
+        Self::new(StatusCode::CONFLICT, ErrorCode::Conflict, message)
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            message,
+        )
     }
 
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             message,
         )
     }
@@ -104,7 +108,7 @@ impl ApiError {
     pub fn request_timeout(limit: std::time::Duration) -> Self {
         Self::new(
             StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             format!(
                 "the request took longer than the server allows ({} s, request_timeout_secs); \
                  select fewer snapshots or simplify the spec",
@@ -117,7 +121,7 @@ impl ApiError {
     pub fn shutting_down() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "shutting_down",
+            ErrorCode::ShuttingDown,
             "the server is shutting down; try again",
         )
     }
@@ -127,7 +131,7 @@ impl ApiError {
         tracing::error!(error = %error, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "internal server error",
         )
     }
@@ -135,10 +139,10 @@ impl ApiError {
     /// A rejection from one of axum's extractors, keeping its status (400, 413, 415, 422).
     fn rejection(status: StatusCode, text: String) -> Self {
         let code = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
             s if s.is_server_error() => return Self::internal(text),
-            _ => "bad_request",
+            _ => ErrorCode::BadRequest,
         };
         // axum's 422 (a body that does not fit the request type) is a bad request here: 422 is
         // kept for specs that NFD refuses.
@@ -155,7 +159,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorObject {
-                code: self.code.to_owned(),
+                code: self.code.as_str().to_owned(),
                 message: self.message,
                 details: self.details,
             },
@@ -178,7 +182,7 @@ impl From<sqlx::Error> for ApiError {
                 tracing::error!("no database connection available in time");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    ErrorCode::Unavailable,
                     "the database is not available; try again",
                 )
             }
@@ -198,3 +202,20 @@ macro_rules! from_rejection {
 }
 
 from_rejection!(JsonRejection, QueryRejection, PathRejection, BytesRejection);
+
+#[cfg(test)]
+mod documented {
+    use super::ErrorCode;
+
+    /// docs/api.md lists every code the server may answer, with its status.
+    #[test]
+    fn every_code_is_in_the_api_docs() {
+        let docs = include_str!("../../../docs/api.md");
+        for code in ErrorCode::all() {
+            assert!(
+                docs.contains(&format!("| `{code}` |")),
+                "docs/api.md does not list `{code}`"
+            );
+        }
+    }
+}

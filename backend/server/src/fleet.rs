@@ -34,7 +34,7 @@ use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
 use super::db::{decode_value_ids, Db, FleetRow, NewValue, ValueRow};
-use super::error::ApiError;
+use super::error::{ApiError, ErrorCode};
 use super::work::Work;
 
 /// Changed snapshots applied one by one; past this many since the last sync, the whole fleet
@@ -882,7 +882,10 @@ pub fn invalid_spec(src: &str, errors: &[nodefit_core::decode::DecodeError]) -> 
     ApiError::undecodable(
         src,
         errors,
-        ("invalid_spec", "NFD cannot decode this spec version"),
+        (
+            ErrorCode::InvalidSpec,
+            "NFD cannot decode this spec version",
+        ),
         "nodefit refuses this spec version",
     )
 }

@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::config::{Config, RegistryConfig};
 use crate::db::{Db, PublicationKey, PublicationRow};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use nodefit_registry::{
     self as registry, Access, Client, CredentialSource, ImageRef, Setting, Settings,
@@ -70,13 +70,17 @@ impl From<registry::Error> for ApiError {
                 tracing::warn!(error = %logged, "registry content unusable");
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "registry_content",
+                    ErrorCode::RegistryContent,
                     message,
                 )
             }
             registry::Error::Request(_) | registry::Error::Conflict(_) => {
                 tracing::warn!(error = %logged, "registry failed");
-                ApiError::new(StatusCode::BAD_GATEWAY, "registry_unavailable", message)
+                ApiError::new(
+                    StatusCode::BAD_GATEWAY,
+                    ErrorCode::RegistryUnavailable,
+                    message,
+                )
             }
         }
     }
@@ -175,7 +179,7 @@ pub async fn claim(
         if Instant::now() + CLAIM_POLL >= answer_by {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
-                "publish_in_progress",
+                ErrorCode::PublishInProgress,
                 format!(
                     "spec {} version {} is being published to this image by another request; \
                      retry later to get its result",

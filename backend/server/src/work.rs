@@ -131,7 +131,13 @@ mod tests {
             .await
             .expect("the job stopped")
             .unwrap();
-        assert_eq!(answer.unwrap_err().code, "shutting_down");
-        assert_eq!(work.run(|_| 1).await.unwrap_err().code, "shutting_down");
+        assert_eq!(
+            answer.unwrap_err().code,
+            crate::error::ErrorCode::ShuttingDown
+        );
+        assert_eq!(
+            work.run(|_| 1).await.unwrap_err().code,
+            crate::error::ErrorCode::ShuttingDown
+        );
     }
 }

@@ -21,7 +21,7 @@ use super::specs::MAX_SPEC_NAME_BYTES;
 use super::{check_text, page, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::db::{RuleFileRow, RuleFileUpdate, RuleFileUpdateOutcome};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::fleet::Selection;
 use crate::labels::{self, LabelsJob};
 use crate::state::AppState;
@@ -277,7 +277,7 @@ pub fn invalid_file(src: &str, errors: &[DecodeError]) -> ApiError {
         src,
         errors,
         (
-            "invalid_rule_file",
+            ErrorCode::InvalidRuleFile,
             "the Kubernetes API server would refuse this NodeFeatureRule file",
         ),
         "nodefit refuses this NodeFeatureRule file",

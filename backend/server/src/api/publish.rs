@@ -20,7 +20,7 @@ use utoipa_axum::routes;
 use super::{Json, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::db::{NewPublication, PublicationKey, PublicationRow, SpecRow, VersionRow};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::publishing::{claim, client, registry_deadline, Claimed};
 use crate::state::AppState;
 use nodefit_publish::{self as pipeline, Annotations, Signer};
@@ -216,7 +216,7 @@ fn check_trust(
     let signs: Vec<&str> = signers.iter().map(|s| s.with().format().name()).collect();
     Err(ApiError::new(
         StatusCode::UNPROCESSABLE_ENTITY,
-        "untrusted_publish",
+        ErrorCode::UntrustedPublish,
         format!(
             "the trust policy {:?} for {} on registry `{registry}` requires a signature by {} \
              of: {}; this server signs {}, which it would not accept, so nothing was published",
@@ -253,7 +253,7 @@ fn policy_requirement(
     policy.requirement(&repository).map(Some).map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "no_trust_policy",
+            ErrorCode::NoTrustPolicy,
             format!(
                 "the server's trust policy has no scope for {} on registry `{registry}`, so \
                  nothing there is trusted",
@@ -319,7 +319,7 @@ async fn lint_gate(
     checked.map_err(|errors| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "lint_failed",
+            ErrorCode::LintFailed,
             format!(
                 "spec {:?} version {} has {} lint error(s); fix them before publishing",
                 spec.name,
@@ -531,7 +531,7 @@ async fn image_spec(
     let content = String::from_utf8(content).map_err(|_| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "registry_content",
+            ErrorCode::RegistryContent,
             format!(
                 "artifact {} on registry `{}`: its spec is not UTF-8 text",
                 artifact.digest, config.name
@@ -576,7 +576,7 @@ async fn trusted_spec(
                 .collect();
             Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                "untrusted",
+                ErrorCode::Untrusted,
                 named(
                     format!(
                         "artifact {artifact} does not satisfy the trust policy {:?}: {}",
@@ -632,7 +632,7 @@ async fn untrusted_spec(
     let unusable = |why: &str| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "registry_content",
+            ErrorCode::RegistryContent,
             format!(
                 "artifact {} on registry `{registry}`: {why}",
                 artifact.digest

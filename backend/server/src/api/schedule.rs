@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 
 use super::{check_text, Path, QueryPairs};
 use crate::auth::{Caller, Role};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::fleet::invalid_spec;
 use crate::state::AppState;
 
@@ -95,7 +95,7 @@ async fn publication_schedule(
     if let Some((at, by)) = &publication.detached {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
-            "detached",
+            ErrorCode::Detached,
             format!(
                 "publication {id}'s artifact was detached from {} on {at} by {by}: publish the \
                  version again to schedule pods with it",
@@ -157,7 +157,7 @@ async fn publication_schedule(
                     .collect();
                 ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "cannot_schedule",
+                    ErrorCode::CannotSchedule,
                     format!(
                         "no NodeFeatureRule can answer as validate-node does for this spec: {}",
                         errors.first().map_or("", |e| e.message.as_str())

@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::{check_text, Json, Path, QueryPairs};
 use crate::auth::{Caller, Role};
 use crate::db::{NewSnapshot, SnapshotQuery, Stored, StoredFeatures, Upload};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 use crate::fleet::ValueSet;
 use crate::state::AppState;
 
@@ -217,14 +217,14 @@ fn prepare(
     let text = std::str::from_utf8(body).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "parse_error",
+            ErrorCode::ParseError,
             format!("the body is not UTF-8 text: {e}"),
         )
     })?;
     let parsed = snapshot::parse(text).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
-            "parse_error",
+            ErrorCode::ParseError,
             format!("line {}, column {}: {}", e.line, e.column, e.message),
         )
         .with_details(serde_json::json!({"line": e.line, "column": e.column}))
@@ -232,7 +232,7 @@ fn prepare(
     if parsed.nodes.is_empty() {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
-            "parse_error",
+            ErrorCode::ParseError,
             "the NodeFeatureList has no items",
         ));
     }
@@ -486,10 +486,13 @@ mod tests {
     #[test]
     fn bad_uploads_name_the_place() {
         let e = prepare(b"kind: NodeFeature\nspec: [", BTreeMap::new(), None).unwrap_err();
-        assert_eq!((e.status, e.code), (StatusCode::BAD_REQUEST, "parse_error"));
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::BAD_REQUEST, ErrorCode::ParseError)
+        );
         assert!(e.message.starts_with("line "), "{}", e.message);
         let e = prepare(&[0xff, 0xfe], BTreeMap::new(), None).unwrap_err();
-        assert_eq!(e.code, "parse_error");
+        assert_eq!(e.code, ErrorCode::ParseError);
         assert!(parse_label_params(["novalue"].into_iter()).is_err());
         assert!(parse_label_params(["a b=c"].into_iter()).is_err());
         assert!(parse_label_params(["k=v=w"].into_iter()).unwrap()["k"] == "v=w");
