@@ -25,7 +25,7 @@ use nodefit_api::fleet::{
 };
 use nodefit_core::eval::{self, Options};
 use nodefit_core::features::{Features, Hasher};
-use nodefit_core::fleet::{canonical_json, FeatureValue, Fleet, InsertError};
+use nodefit_core::fleet::{canonical_json, FeatureValue, Fleet, Grouping, InsertError};
 use nodefit_core::source::LineIndex;
 use nodefit_core::spec::Spec;
 use nodefit_core::{report, verdict};
@@ -57,12 +57,20 @@ const MIN_PER_THREAD: usize = 32;
 
 pub type Labels = BTreeMap<String, String>;
 
-/// A snapshot the fleet holds, with its features rebuilt whole.
-pub struct SelectedNode {
-    pub id: i64,
-    pub name: Option<String>,
-    pub labels: Labels,
-    pub features: Features,
+/// Selected snapshots, grouped by the values of some feature names.
+pub struct Selected<'f> {
+    fleet: &'f Fleet,
+    /// In id order.
+    pub nodes: Vec<(i64, &'f NodeMeta)>,
+    /// Each node's group, in the order of `nodes`.
+    pub grouping: Grouping<'f>,
+}
+
+impl Selected<'_> {
+    /// A selected node's features, rebuilt whole.
+    pub fn features(&self, id: i64) -> Option<Features> {
+        self.fleet.features(id)
+    }
 }
 
 /// What the fleet keeps of a snapshot besides its features.
@@ -417,14 +425,17 @@ impl FleetIndex {
             .collect())
     }
 
-    /// The snapshots of `selection`, in id order, each with its features rebuilt whole, for
-    /// work other than the fleet matrix (the labels matrix); more than `max` is refused before
-    /// any is rebuilt (CPU work: call from a blocking thread, the fleet current).
-    pub fn selected_nodes(
+    /// Runs `work` on the snapshots of `selection` (in id order), grouped by their values of
+    /// `names`, for work other than the fleet matrix (the labels matrix); more than `max` is
+    /// refused first (CPU work: call from a blocking thread, the fleet current). The fleet
+    /// stays as it is while `work` runs, so the groups and `Selected::features` agree.
+    pub fn with_selected<'n, R>(
         &self,
         selection: &Selection,
         max: usize,
-    ) -> Result<Vec<SelectedNode>, ApiError> {
+        names: impl IntoIterator<Item = &'n str>,
+        work: impl FnOnce(&Selected<'_>) -> R,
+    ) -> Result<R, ApiError> {
         let state = self.read();
         let chosen = chosen(&state, selection)?;
         if chosen.len() > max {
@@ -433,17 +444,13 @@ impl FleetIndex {
                 chosen.len()
             )));
         }
-        Ok(chosen
-            .into_iter()
-            .filter_map(|(id, meta)| {
-                Some(SelectedNode {
-                    id,
-                    name: meta.name.as_deref().map(str::to_owned),
-                    labels: (*meta.labels).clone(),
-                    features: state.fleet.features(id)?,
-                })
-            })
-            .collect())
+        let ids: Vec<i64> = chosen.iter().map(|(id, _)| *id).collect();
+        let grouping = state.fleet.group_by(names, &ids);
+        Ok(work(&Selected {
+            fleet: &state.fleet,
+            nodes: chosen,
+            grouping,
+        }))
     }
 
     /// The matrix of `key` from the cache, or computed and cached; then the page, filter and

@@ -8,15 +8,16 @@ use nodefit_api::nodefeaturerules::{
     Applied, LabelCount, LabelsMatrix, NodeLabels, Produced, ProducedTaint, Rejected, RuleResult,
 };
 use nodefit_core::budget::Interrupt;
-use nodefit_core::nfr::process::{self, NodeResult, OutputKind, RuleStatus, Ruleset, Settings};
-use nodefit_core::nfr::NodeFeatureRule;
+use nodefit_core::features::Features;
+use nodefit_core::nfr::process::{
+    self, NodeResult, OutputKind, ProcessError, RuleStatus, Ruleset, Settings,
+};
 
-use crate::fleet::SelectedNode;
+use crate::fleet::Selected;
 
-/// What one labels request needs besides the snapshots.
+/// What one labels request needs besides the rules and the snapshots.
 pub struct LabelsJob {
     pub rule_file_id: i64,
-    pub objects: Vec<NodeFeatureRule>,
     pub settings: Settings,
     /// Say why rules did not match (a single requested snapshot).
     pub explain: bool,
@@ -89,27 +90,53 @@ pub fn applied(r: NodeResult) -> Applied {
     }
 }
 
-/// Processes every node (CPU work: call from a blocking thread) and assembles the answer.
-pub fn matrix(job: &LabelsJob, nodes: Vec<SelectedNode>) -> LabelsMatrix {
-    let ruleset = Ruleset::new(&job.objects);
+/// Processes the selected nodes, once per group of nodes that agree on every feature the
+/// rules read (`Ruleset::names_read`, which `selected` must be grouped by), and assembles the
+/// answer (CPU work: call from a blocking thread). A group whose result shows a template
+/// writing a dynamic value that names another feature is processed node by node instead.
+pub fn matrix(job: &LabelsJob, ruleset: &Ruleset, selected: &Selected) -> LabelsMatrix {
+    let names = ruleset.names_read();
     let options = process::Options {
         explain: job.explain,
         interrupt: job.interrupt.clone(),
     };
-    let results = par_map(&nodes, |node| {
-        process::process(&ruleset, &node.features, &job.settings, &options)
-    });
+    let run = |features: &Features| process::process(ruleset, features, &job.settings, &options);
+    let grouping = &selected.grouping;
+    let groups: Vec<usize> = (0..grouping.len()).collect();
+    let mut results = par_map(&groups, |&g| run(&grouping.features(g)));
+    let exact =
+        |r: &Result<NodeResult, ProcessError>| r.as_ref().map_or(true, |r| r.reads_only(&names));
+    // Nodes of inexact groups get results of their own, after the groups'.
+    let mut of_node: Vec<usize> = Vec::with_capacity(selected.nodes.len());
+    let mut own: Vec<i64> = Vec::new();
+    for (&(id, _), group) in selected.nodes.iter().zip(&grouping.assignment) {
+        let group = group.expect("selected nodes are in the fleet") as usize;
+        if exact(&results[group]) {
+            of_node.push(group);
+        } else {
+            of_node.push(groups.len() + own.len());
+            own.push(id);
+        }
+    }
+    results.extend(par_map(&own, |&id| match selected.features(id) {
+        Some(features) => run(&features),
+        None => unreachable!("selected nodes are in the fleet while it is read"),
+    }));
+    let mut members = vec![0usize; results.len()];
+    for &r in &of_node {
+        members[r] += 1;
+    }
     let mut counts: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let (mut with_errors, mut failed) = (0, 0);
-    for r in &results {
+    for (r, &n) in results.iter().zip(&members).filter(|(_, &n)| n > 0) {
         match r {
             Ok(result) => {
-                with_errors += usize::from(result.has_errors());
+                with_errors += usize::from(result.has_errors()) * n;
                 for l in &result.labels {
-                    *counts.entry((&l.key, &l.value)).or_default() += 1;
+                    *counts.entry((&l.key, &l.value)).or_default() += n;
                 }
             }
-            Err(_) => failed += 1,
+            Err(_) => failed += n,
         }
     }
     let summary = counts
@@ -120,21 +147,21 @@ pub fn matrix(job: &LabelsJob, nodes: Vec<SelectedNode>) -> LabelsMatrix {
             nodes,
         })
         .collect();
-    let total = results.len();
-    let items = nodes
-        .into_iter()
-        .zip(results)
+    let items = selected
+        .nodes
+        .iter()
+        .zip(&of_node)
         .skip(job.offset)
         .take(job.limit)
-        .map(|(node, r)| {
-            let (applied, error) = match r {
-                Ok(result) => (Some(applied(result)), None),
+        .map(|(&(id, meta), &r)| {
+            let (applied, error) = match &results[r] {
+                Ok(result) => (Some(applied(result.clone())), None),
                 Err(e) => (None, Some(e.to_string())),
             };
             NodeLabels {
-                snapshot_id: node.id,
-                node_name: node.name,
-                labels: node.labels,
+                snapshot_id: id,
+                node_name: meta.name.as_deref().map(str::to_owned),
+                labels: (*meta.labels).clone(),
                 applied,
                 error,
             }
@@ -142,7 +169,7 @@ pub fn matrix(job: &LabelsJob, nodes: Vec<SelectedNode>) -> LabelsMatrix {
         .collect();
     LabelsMatrix {
         rule_file_id: job.rule_file_id,
-        total,
+        total: selected.nodes.len(),
         with_errors,
         failed,
         summary,

@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use nodefit_core::decode::DecodeError;
 use nodefit_core::lint;
-use nodefit_core::nfr::{self, process::Settings};
+use nodefit_core::nfr;
+use nodefit_core::nfr::process::{Ruleset, Settings};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -30,8 +31,9 @@ use crate::state::AppState;
 pub const MAX_RULE_FILE_BYTES: usize = 1024 * 1024;
 /// Most namespaces in `denyLabelNs` or `extraLabelNs`.
 pub const MAX_SETTING_NAMESPACES: usize = 100;
-/// Most snapshots one labels request processes: each is rebuilt whole from the interned fleet
-/// (about 25 KB) and processed, where the fleet matrix evaluates groups of nodes once.
+/// Most snapshots one labels request processes: groups of nodes the rules cannot tell apart
+/// are processed once, but a template writing dynamic values can make every node its own,
+/// rebuilt whole from the interned fleet (about 25 KB each).
 pub const MAX_LABELLED_SNAPSHOTS: usize = 10_000;
 /// Longest namespace there (a DNS subdomain's limit, with a leading `*`).
 const MAX_NAMESPACE_BYTES: usize = 254;
@@ -337,7 +339,6 @@ async fn labels_of(
         .work
         .run(move |interrupt| {
             let objects = nfr::parse(&content).map_err(|e| invalid_file(&content, &e))?;
-            let nodes = fleet.selected_nodes(&selection, MAX_LABELLED_SNAPSHOTS)?;
             let settings = Settings::new(
                 settings.deny_label_ns,
                 settings.extra_label_ns,
@@ -347,14 +348,19 @@ async fn labels_of(
             .map_err(|e| ApiError::bad_request(format!("labelWhitelist: {e}")))?;
             let job = LabelsJob {
                 rule_file_id: id,
-                objects,
                 settings,
                 explain,
                 limit: limit as usize,
                 offset: offset as usize,
                 interrupt: interrupt.clone(),
             };
-            Ok::<_, ApiError>(labels::matrix(&job, nodes))
+            let ruleset = Ruleset::new(&objects);
+            fleet.with_selected(
+                &selection,
+                MAX_LABELLED_SNAPSHOTS,
+                ruleset.names_read(),
+                |selected| labels::matrix(&job, &ruleset, selected),
+            )
         })
         .await??;
     Ok(axum::Json(matrix))

@@ -14,7 +14,7 @@
 //! Where NFD's Go walks a map in random order (the expressions of a term), nodefit walks the
 //! spec's order; docs/nfd-compatibility.md says what that changes.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde::Serialize;
 
@@ -227,6 +227,29 @@ impl<'a> Ruleset<'a> {
     pub fn objects(&self) -> &[&'a NodeFeatureRule] {
         &self.objects
     }
+
+    /// The features processing reads as the rules are written: every term's, and those that
+    /// dynamic values in `labels` and `extendedResources` name. Nodes that agree on these get
+    /// the same result, unless a template writes a dynamic value naming another feature (the
+    /// result's `dynamic_reads` then names it).
+    pub fn names_read(&self) -> BTreeSet<&str> {
+        let rules = || self.objects.iter().flat_map(|o| &o.rules);
+        let terms = rules()
+            .flat_map(|r| r.rule.terms())
+            .map(|t| t.lookup.as_str());
+        let dynamic = rules()
+            .flat_map(|r| r.labels.iter().chain(&r.extended_resources))
+            .filter_map(|e| dynamic_feature(&e.value));
+        terms.chain(dynamic).collect()
+    }
+}
+
+/// The feature a dynamic value `@domain.feature.element` names.
+fn dynamic_feature(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix('@')?;
+    let mut dots = rest.match_indices('.').map(|(i, _)| i);
+    let (_, end) = (dots.next()?, dots.next()?);
+    Some(&rest[..end])
 }
 
 /// What nodefit could not finish for a node (NFD would have gone on): a budget, an interrupt,
@@ -330,9 +353,22 @@ pub struct NodeResult {
     pub taints_not_enabled: Vec<ProducedTaint>,
     pub rejected: Vec<Rejected>,
     pub rules: Vec<RuleReport>,
+    /// Features that dynamic values read, named by a value a template wrote as well as by
+    /// those written in the file (see [`Ruleset::names_read`]).
+    #[serde(skip)]
+    pub dynamic_reads: BTreeSet<String>,
 }
 
 impl NodeResult {
+    /// Whether every feature this result's dynamic values read is among `names`: then the
+    /// result, worked out on any node's features projected on `names` (a group of
+    /// `Fleet::group_by`), is that of every node agreeing on them.
+    pub fn reads_only(&self, names: &BTreeSet<&str>) -> bool {
+        self.dynamic_reads
+            .iter()
+            .all(|n| names.contains(n.as_str()))
+    }
+
     /// Whether nfd-master would log an error for this node (a rule failed, or something it
     /// produced was dropped).
     pub fn has_errors(&self) -> bool {
@@ -508,7 +544,14 @@ pub fn process(
     let mut prefixes = ValidPrefix::default();
     for (key, (value, oi, ri)) in sorted(labels) {
         let (object, rule) = source(oi, ri);
-        match filter_label(&key, &value, &view, settings, &mut prefixes) {
+        match filter_label(
+            &key,
+            &value,
+            &view,
+            settings,
+            &mut prefixes,
+            &mut result.dynamic_reads,
+        ) {
             Ok(resolved) => result.labels.push(Produced {
                 key,
                 value: resolved.unwrap_or(value),
@@ -527,7 +570,7 @@ pub fn process(
     }
     for (key, (value, oi, ri)) in sorted(resources) {
         let (object, rule) = source(oi, ri);
-        match filter_extended_resource(&key, &value, &view) {
+        match filter_extended_resource(&key, &value, &view, &mut result.dynamic_reads) {
             Ok(value) => result.extended_resources.push(Produced {
                 key,
                 value,
@@ -660,7 +703,7 @@ fn split_ns(key: &str) -> (&str, &str) {
 
 /// `getDynamicValue`: `@domain.feature.element` names an attribute element, read after every
 /// rule ran (so `rule.matched` holds the rules' labels and vars).
-fn dynamic_value(value: &str, view: &View) -> Result<String, String> {
+fn dynamic_value(value: &str, view: &View, reads: &mut BTreeSet<String>) -> Result<String, String> {
     let mut parts = value[1..].splitn(3, '.');
     let (Some(domain), Some(feature), Some(elem)) = (parts.next(), parts.next(), parts.next())
     else {
@@ -672,6 +715,7 @@ fn dynamic_value(value: &str, view: &View) -> Result<String, String> {
     let elements = if name == RULE_MATCHED && view.rule_matched.is_some() {
         view.rule_matched.as_ref()
     } else {
+        reads.insert(name.clone());
         match view.features.attributes.get(name.as_str()) {
             Some(set) => set.elements.as_ref(),
             None => return Err(format!("feature {name} not found")),
@@ -756,9 +800,10 @@ fn filter_label(
     view: &View,
     settings: &Settings,
     prefixes: &mut ValidPrefix,
+    reads: &mut BTreeSet<String>,
 ) -> Result<Option<String>, String> {
     let resolved = if value.starts_with('@') {
-        Some(dynamic_value(value, view)?)
+        Some(dynamic_value(value, view, reads)?)
     } else {
         None
     };
@@ -791,9 +836,14 @@ fn filter_label(
 }
 
 /// `filterExtendedResource`: dynamic value, then `validate.ExtendedResource`.
-fn filter_extended_resource(key: &str, value: &str, view: &View) -> Result<String, String> {
+fn filter_extended_resource(
+    key: &str,
+    value: &str,
+    view: &View,
+    reads: &mut BTreeSet<String>,
+) -> Result<String, String> {
     let value = if value.starts_with('@') {
-        dynamic_value(value, view)?
+        dynamic_value(value, view, reads)?
     } else {
         value.to_string()
     };
