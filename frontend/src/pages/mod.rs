@@ -3,6 +3,7 @@
 pub mod editor;
 pub mod fleet;
 pub mod publish;
+pub mod rules;
 pub mod snapshots;
 pub mod test;
 pub mod tokens;
