@@ -11,6 +11,7 @@ use nodefit_api::nodefeaturerules::{
 };
 
 use crate::api::{self, Place};
+use crate::components::focus_id;
 use crate::pages::{count, labels_text, parse_labels};
 use crate::state::AppState;
 
@@ -195,41 +196,8 @@ pub fn DryRun(app: AppState, form: Form, id: i64) -> impl IntoView {
         })
     };
     let detail = move || {
-        node.get().map(|n| {
-            let title = node_title(&n);
-            let rules = n
-                .applied
-                .map(|a| a.rules)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| {
-                    let class = match r.status.as_str() {
-                        "matched" => "verdict ok",
-                        _ => "verdict fail",
-                    };
-                    let why = r
-                        .why
-                        .iter()
-                        .map(|w| view! { <li>{w.clone()}</li> })
-                        .collect_view();
-                    view! {
-                        <li data-testid="rules-rule">
-                            <span class=class>{format!("{} / {}: {}", r.object, r.rule, status_text(&r))}</span>
-                            {r.error.clone().map(|e| view! { <div class="error">{e}</div> })}
-                            <ul class="why">{why}</ul>
-                        </li>
-                    }
-                })
-                .collect_view();
-            view! {
-                <section class="node-report" aria-labelledby="rules-node-heading" data-testid="rules-node">
-                    <h3 id="rules-node-heading">{format!("Every rule on {title}")}</h3>
-                    {n.error.map(|e| view! { <p class="error">{format!("nodefit could not finish here: {e}")}</p> })}
-                    <ul class="groups">{rules}</ul>
-                    <button type="button" on:click=move |_| node.set(None)>"Close"</button>
-                </section>
-            }
-        })
+        node.get()
+            .map(|n| view! { <NodeRules n close=move || node.set(None)/> })
     };
 
     view! {
@@ -355,7 +323,7 @@ fn nodes_table(
         })
         .collect_view();
     view! {
-        <table class="matrix" data-testid="rules-nodes">
+        <table class="matrix rules-nodes" data-testid="rules-nodes">
             <caption data-testid="rules-page">{caption}</caption>
             <thead>
                 <tr>
@@ -402,5 +370,51 @@ fn applied_cells(applied: &Applied) -> impl IntoView {
         <td>{produced(&applied.extended_resources)}</td>
         <td>{taints}{not_enabled}</td>
         <td>{rejected}</td>
+    }
+}
+
+/// Every rule's outcome on one node, and where matching stopped for those that did not match.
+/// It is scrolled to and takes the focus when it opens: it follows the table, and a click on a
+/// node far up the table would otherwise show nothing.
+#[component]
+fn NodeRules(n: NodeLabels, close: impl Fn() + Copy + 'static) -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(heading) = document().get_element_by_id("rules-node-heading") {
+            heading.scroll_into_view();
+        }
+        focus_id("rules-node-heading");
+    });
+    let title = node_title(&n);
+    let rules = n
+        .applied
+        .map(|a| a.rules)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|r| {
+            let class = match r.status.as_str() {
+                "matched" => "verdict ok",
+                _ => "verdict fail",
+            };
+            let why = r
+                .why
+                .iter()
+                .map(|w| view! { <li>{w.clone()}</li> })
+                .collect_view();
+            view! {
+                <li data-testid="rules-rule">
+                    <span class=class>{format!("{} / {}: {}", r.object, r.rule, status_text(&r))}</span>
+                    {r.error.clone().map(|e| view! { <div class="error">{e}</div> })}
+                    <ul class="why">{why}</ul>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="node-report" aria-labelledby="rules-node-heading" data-testid="rules-node">
+            <h3 id="rules-node-heading" tabindex="-1">{format!("Every rule on {title}")}</h3>
+            {n.error.map(|e| view! { <p class="error">{format!("nodefit could not finish here: {e}")}</p> })}
+            <ul class="groups">{rules}</ul>
+            <button type="button" on:click=move |_| close()>"Close"</button>
+        </section>
     }
 }

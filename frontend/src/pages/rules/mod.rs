@@ -151,43 +151,44 @@ pub fn RulesPage(app: AppState) -> impl IntoView {
             extended resources and taints nfd-master would put on the stored nodes with it, before
             applying it to a cluster."
         </p>
-        <table data-testid="rule-files">
-            <caption>{move || match files.with(Vec::len) {
-                0 => "No NodeFeatureRule files yet: paste one below or open a file.".to_string(),
-                1 => "1 NodeFeatureRule file".to_string(),
-                n => format!("{n} NodeFeatureRule files"),
-            }}</caption>
-            <thead>
-                <tr><th scope="col">"Name"</th><th scope="col">"Saved"</th><th scope="col">"Created by"</th></tr>
-            </thead>
-            <tbody>
-                {move || files.get().into_iter().map(|f| {
-                    let id = f.id;
-                    let current = move || open_id.get() == Some(id);
-                    view! {
-                        <tr data-testid="rule-file">
-                            <th scope="row">
-                                <button
-                                    type="button"
-                                    class="linklike"
-                                    aria-current=move || current().then_some("true")
-                                    on:click=move |_| open(id)
-                                >
-                                    {f.name}
-                                </button>
-                                {move || current().then_some(view! { <span class="muted">" (in the form)"</span> })}
-                            </th>
-                            <td>{f.updated_at}</td>
-                            <td>{f.created_by}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
-        <FileForm app form reload=load/>
-        {move || open_id.get().map(|id| view! {
-            <Lint app form id/>
-            <DryRun app form id/>
-        })}
+        <div class="rules-layout">
+            <table data-testid="rule-files">
+                <caption>{move || match files.with(Vec::len) {
+                    0 => "No NodeFeatureRule files yet: paste one in the form or open a file.".to_string(),
+                    1 => "1 NodeFeatureRule file".to_string(),
+                    n => format!("{n} NodeFeatureRule files"),
+                }}</caption>
+                <thead>
+                    <tr><th scope="col">"Name"</th><th scope="col">"Saved"</th></tr>
+                </thead>
+                <tbody>
+                    {move || files.get().into_iter().map(|f| {
+                        let id = f.id;
+                        let current = move || open_id.get() == Some(id);
+                        view! {
+                            <tr data-testid="rule-file">
+                                <th scope="row">
+                                    <button
+                                        type="button"
+                                        class="linklike"
+                                        aria-current=move || current().then_some("true")
+                                        on:click=move |_| open(id)
+                                    >
+                                        {f.name}
+                                    </button>
+                                    {move || current().then_some(view! { <span class="muted">" (in the form)"</span> })}
+                                </th>
+                                <td>{f.updated_at}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <div>
+                <FileForm app form reload=load/>
+                {move || open_id.get().map(|id| view! { <Lint app form id/> })}
+            </div>
+        </div>
+        {move || open_id.get().map(|id| view! { <DryRun app form id/> })}
     }
 }
