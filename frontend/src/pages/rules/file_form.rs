@@ -14,8 +14,8 @@ use crate::state::AppState;
 
 use super::Form;
 
-/// The largest file the server keeps (docs/server.md): a larger one is refused before it is
-/// read into the page.
+/// The largest file the server keeps (`MAX_RULE_FILE_BYTES`, docs/server.md): a larger one is
+/// refused before it is read into the page.
 const MAX_FILE_BYTES: u64 = 1024 * 1024;
 
 #[component]

@@ -48,6 +48,7 @@ impl Form {
         })
     }
 
+    /// Puts `file` in the form as stored; `None` empties it for a new file.
     fn show(&self, file: Option<RuleFile>) {
         let (name, content) = file.as_ref().map_or_else(Default::default, |f| {
             (f.name.clone(), f.content.clone().unwrap_or_default())
