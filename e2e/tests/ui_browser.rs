@@ -1054,6 +1054,200 @@ async fn destructive_actions_ask_and_can_be_cancelled() {
     drop(server);
 }
 
+/// A NodeFeatureRule that labels the nodes with NVIDIA's driver loaded (the Intel/H100 sample,
+/// not the AMD/MI210 one), and tries a label nfd-master refuses on every node with VFIO.
+const GPU_RULES: &str = "\
+apiVersion: nfd.k8s-sigs.io/v1alpha1
+kind: NodeFeatureRule
+metadata:
+  name: gpu-drivers
+spec:
+  rules:
+  - name: nvidia driver loaded
+    labels:
+      example.com/nvidia-driver: \"true\"
+    matchFeatures:
+    - feature: kernel.loadedmodule
+      matchExpressions:
+        nvidia: {op: Exists}
+  - name: gpu role
+    labels:
+      node-role.kubernetes.io/gpu: \"true\"
+    matchFeatures:
+    - feature: kernel.loadedmodule
+      matchExpressions:
+        vfio_pci: {op: Exists}
+";
+
+/// Pastes `text` into the element `css` through the browser's input pipeline, as a paste would.
+async fn paste(b: &Browser, css: &str, text: &str) {
+    b.click(css).await;
+    b.js(
+        "const el = document.querySelector(arguments[0]); el.focus(); el.select();
+         document.execCommand('insertText', false, arguments[1]);",
+        vec![json!(css), json!(text)],
+    )
+    .await;
+}
+
+/// The Rules tab as a user goes through it: paste a NodeFeatureRule, save and lint it, run it
+/// on the stored nodes, see the label on exactly the node it matches and what nfd-master
+/// refuses, ask another node why the rule did not match there, and delete the file after
+/// cancelling once.
+#[tokio::test(flavor = "current_thread")]
+async fn the_rules_tab_dry_runs_a_node_feature_rule() {
+    let _serial = SERIAL.lock().await;
+    let server = Server::start(None);
+    let b = Browser::start("rules").await;
+    log_in(&b, &server.url).await;
+    upload_samples(
+        &b,
+        &[
+            "intel-spr-h100-cx6.features.json",
+            "amd-genoa-mi210-rhel9.features.json",
+        ],
+    )
+    .await;
+    b.client.refresh().await.unwrap();
+    b.wait_text("[data-testid=role]", "admin").await;
+
+    b.tab("rules").await;
+    b.wait_text("#panel-rules caption", "No NodeFeatureRule files yet")
+        .await;
+    b.fill("[data-testid=rule-file-name]", "gpu-drivers").await;
+    paste(&b, "[data-testid=rule-file-content]", GPU_RULES).await;
+    b.wait_text("[data-testid=rule-save-state]", "not saved yet")
+        .await;
+    b.click("[data-testid=save-rule-file]").await;
+    b.wait_text("[data-testid=notice]", "Saved gpu-drivers.")
+        .await;
+    b.wait_texts("[data-testid=rule-file]", "the saved file listed", |t| {
+        t.len() == 1 && t[0].contains("gpu-drivers (in the form)")
+    })
+    .await;
+    let (_, stored) = b.api("GET", "/nodefeaturerules/1", None).await;
+    assert_eq!(stored["content"], GPU_RULES, "saved as pasted");
+    b.js("window.scrollTo(0, 0);", vec![]).await;
+    b.shot("saved").await;
+
+    // Lint names the label nfd-master will drop, at its line.
+    b.click("[data-testid=lint-rule-file]").await;
+    b.wait_text(
+        "[data-testid=rule-lint-summary]",
+        "1 errors, 0 warnings, 0 notes",
+    )
+    .await;
+    let problems = b.texts("[data-testid=rule-problem]").await;
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("16:7") && problems[0].contains("denied-namespace"),
+        "{problems:?}"
+    );
+
+    // The dry run on every stored node: the label on the H100 node only; the role label is
+    // refused on both, which nfd-master logs as an error.
+    b.click("[data-testid=run-rules]").await;
+    let summary = b.wait_text("[data-testid=rules-summary]", "2 nodes").await;
+    assert!(
+        summary.contains("2 where nfd-master would log an error"),
+        "{summary}"
+    );
+    let counts = b.texts("[data-testid=rules-label-count]").await;
+    assert_eq!(
+        counts,
+        ["Label example.com/nvidia-driver=true on 1 of 2 nodes"],
+        "{counts:?}"
+    );
+    let rows = b.texts("[data-testid=rules-row]").await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let (gpu, amd): (Vec<&String>, Vec<&String>) =
+        rows.iter().partition(|r| r.contains("gpu-node-01"));
+    assert!(
+        gpu[0].contains("example.com/nvidia-driver=true"),
+        "{rows:?}"
+    );
+    assert!(amd[0].contains("amd-node-07"), "{rows:?}");
+    assert!(!amd[0].contains("nvidia-driver"), "{rows:?}");
+    for row in &rows {
+        assert!(row.contains("node-role.kubernetes.io/gpu=true: "), "{row}");
+    }
+    b.wait_text("[data-testid=rules-page]", "Nodes 1–2 of 2")
+        .await;
+    b.js(
+        "document.getElementById('rules-run-heading').scrollIntoView();",
+        vec![],
+    )
+    .await;
+    b.shot("dry-run").await;
+
+    // The AMD node alone: every rule's outcome, and where the NVIDIA rule stopped.
+    b.click_text("[data-testid=rules-row] button", "amd-node-07")
+        .await;
+    b.wait_text("[data-testid=rules-node] h3", "Every rule on amd-node-07")
+        .await;
+    let rules = b
+        .wait_texts("[data-testid=rules-rule]", "both rules", |t| t.len() == 2)
+        .await;
+    let nvidia = rules
+        .iter()
+        .find(|r| r.contains("nvidia driver loaded"))
+        .unwrap();
+    assert!(
+        nvidia.contains("gpu-drivers / nvidia driver loaded: not matched"),
+        "{nvidia}"
+    );
+    assert!(nvidia.contains("matchFeatures"), "says where: {nvidia}");
+    assert!(nvidia.contains("nvidia"), "{nvidia}");
+    let role = rules.iter().find(|r| r.contains("gpu role")).unwrap();
+    assert!(role.contains(": matched"), "{role}");
+    b.shot("why").await;
+
+    // A rule without its name, saved: the answer is marked as of the earlier file, and the API
+    // server would refuse the new one, at the rule's line.
+    let nameless = GPU_RULES.replace("  - name: gpu role\n    labels:", "  - labels:");
+    paste(&b, "[data-testid=rule-file-content]", &nameless).await;
+    b.wait_text("[data-testid=rules-stale]", "unsaved changes")
+        .await;
+    b.click("[data-testid=save-rule-file]").await;
+    b.wait_text("[data-testid=rules-stale]", "saved since")
+        .await;
+    b.click("[data-testid=run-rules]").await;
+    let refused = b
+        .wait_text("[data-testid=rules-refused] li", "`name` is required")
+        .await;
+    assert!(refused.starts_with("14:"), "the rule's line: {refused}");
+    b.wait_text("[data-testid=notice]", "would refuse").await;
+    b.shot("refused").await;
+
+    // Delete: cancelled, it stays; confirmed, it is gone.
+    b.click("[data-testid=delete-rule-file]").await;
+    let said = b
+        .wait_text("[data-testid=dialog]", "cannot be undone")
+        .await;
+    assert!(
+        said.contains("Delete NodeFeatureRule file gpu-drivers?"),
+        "{said}"
+    );
+    b.shot("delete").await;
+    b.click("[data-testid=dialog-cancel]").await;
+    let (_, files) = b.api("GET", "/nodefeaturerules", None).await;
+    assert_eq!(files["total"], 1, "kept: {files}");
+    b.wait_texts("[data-testid=rule-file]", "still listed", |t| t.len() == 1)
+        .await;
+    b.click("[data-testid=delete-rule-file]").await;
+    b.wait_text("[data-testid=dialog]", "cannot be undone")
+        .await;
+    b.click("[data-testid=dialog-confirm]").await;
+    b.wait_text("[data-testid=notice]", "Deleted gpu-drivers.")
+        .await;
+    b.wait_texts("[data-testid=rule-file]", "none listed", |t| t.is_empty())
+        .await;
+    let (_, files) = b.api("GET", "/nodefeaturerules", None).await;
+    assert_eq!(files["total"], 0, "deleted: {files}");
+    b.close().await;
+    drop(server);
+}
+
 /// What playground users expect: an example that lints clean, the spec attached to an image
 /// on the allow-list, a share link of unsaved text opened in a fresh browser profile, format
 /// and download.
@@ -1221,11 +1415,20 @@ async fn keyboard_accessibility_and_every_tab_light_and_dark() {
     b.fill("[data-testid=spec-name]", "every-tab").await;
     b.click("[data-testid=save]").await;
     b.wait_text("[data-testid=notice]", "as version 1").await;
+    let (status, body) = b
+        .api(
+            "POST",
+            "/nodefeaturerules",
+            Some(json!({"name": "gpu-drivers", "content": GPU_RULES})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     let tabs = [
         "editor",
         "snapshots",
         "test",
         "fleet",
+        "rules",
         "publish",
         "versions",
         "tokens",
@@ -1239,6 +1442,17 @@ async fn keyboard_accessibility_and_every_tab_light_and_dark() {
                 if tab == "fleet" && scheme == "light" && width == 1400 {
                     b.click("[data-testid=run-fleet]").await;
                     b.wait_text("[data-testid=fleet-summary]", "nodes compatible")
+                        .await;
+                }
+                if tab == "rules" && scheme == "light" && width == 1400 {
+                    b.click_text("[data-testid=rule-file] button", "gpu-drivers")
+                        .await;
+                    b.click("[data-testid=lint-rule-file]").await;
+                    b.click("[data-testid=run-rules]").await;
+                    b.wait_text("[data-testid=rules-summary]", "2 nodes").await;
+                    b.click_text("[data-testid=rules-row] button", "amd-node-07")
+                        .await;
+                    b.wait_text("[data-testid=rules-node] h3", "amd-node-07")
                         .await;
                 }
                 tokio::time::sleep(Duration::from_millis(150)).await;

@@ -67,6 +67,39 @@ impl ApiError {
         self.details.as_ref()?.get("limitBytes")?.as_u64()
     }
 
+    /// Each place a 422 names in `details.errors` (where the API server would refuse a
+    /// NodeFeatureRule file, or NFD a spec), in the server's order.
+    pub fn places(&self) -> Vec<Place> {
+        let Some(errors) = self
+            .details
+            .as_ref()
+            .and_then(|d| d.get("errors"))
+            .and_then(serde_json::Value::as_array)
+        else {
+            return Vec::new();
+        };
+        let text = |e: &serde_json::Value, key: &str| {
+            e.get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let number = |e: &serde_json::Value, key: &str| {
+            e.get(key)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or_default()
+        };
+        errors
+            .iter()
+            .map(|e| Place {
+                line: number(e, "line"),
+                column: number(e, "column"),
+                path: text(e, "path"),
+                message: text(e, "message"),
+            })
+            .collect()
+    }
+
     /// What happened and what to do, in one or two sentences, for each code the server
     /// answers with. The server's message says what happened where it is specific (it names
     /// no host and quotes nothing a registry sent, docs/server.md); the rest is ours.
@@ -108,6 +141,16 @@ impl ApiError {
             _ => format!("{what} (HTTP {}). Try again; if it keeps failing, the server's log has the details.", self.status),
         }
     }
+}
+
+/// One entry of a 422's `details.errors`: where in the file, and what is wrong there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    pub line: u64,
+    pub column: u64,
+    /// The field, as `spec.rules[0].name`.
+    pub path: String,
+    pub message: String,
 }
 
 impl fmt::Display for ApiError {
@@ -273,6 +316,26 @@ mod tests {
             too_large.sentence().contains("at most 5 MiB"),
             "{too_large}"
         );
+        let refused = ApiError {
+            details: Some(serde_json::json!({"errors": [
+                {"path": "spec.rules[0].name", "message": "required", "line": 7, "column": 5},
+            ]})),
+            ..ApiError::new(
+                422,
+                "invalid_rule_file",
+                "the Kubernetes API server would refuse this NodeFeatureRule file",
+            )
+        };
+        assert_eq!(
+            refused.places(),
+            [Place {
+                line: 7,
+                column: 5,
+                path: "spec.rules[0].name".into(),
+                message: "required".into(),
+            }]
+        );
+        assert_eq!(too_large.places(), []);
         let missing = ApiError::new(
             422,
             "registry_content",

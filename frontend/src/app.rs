@@ -14,7 +14,10 @@ use crate::state::{AppState, Tab};
 /// What each permission lets the user do, for the header.
 const PERMISSIONS: &[(&str, &str)] = &[
     ("read", "read snapshots, specs and results"),
-    ("write", "upload snapshots and save specs"),
+    (
+        "write",
+        "upload snapshots, save specs and NodeFeatureRule files",
+    ),
     ("publish", "sign, attach and detach"),
     ("admin", "manage tokens"),
 ];
@@ -287,6 +290,7 @@ fn Shell(app: AppState) -> impl IntoView {
             {panel(Tab::Snapshots, view! { <pages::snapshots::SnapshotsPage app/> }.into_any())}
             {panel(Tab::Test, view! { <pages::test::TestPage app/> }.into_any())}
             {panel(Tab::Fleet, view! { <pages::fleet::FleetPage app/> }.into_any())}
+            {panel(Tab::Rules, view! { <pages::rules::RulesPage app/> }.into_any())}
             {panel(Tab::Publish, view! { <pages::publish::PublishPage app/> }.into_any())}
             {panel(Tab::Versions, view! { <pages::versions::VersionsPage app/> }.into_any())}
             {app.may("admin").then(|| panel(Tab::Tokens, view! { <pages::tokens::TokensPage app/> }.into_any()))}

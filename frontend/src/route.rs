@@ -164,6 +164,7 @@ mod tests {
             }
         );
         assert_eq!(Route::parse("#versions").tab, Tab::Versions);
+        assert_eq!(Route::parse("#rules").tab, Tab::Rules);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use nodefit_api::fleet::{
 use nodefit_api::specs::EvaluateRequest;
 
 use crate::api;
-use crate::pages::labels_text;
+use crate::pages::{count, labels_text};
 use crate::state::AppState;
 
 /// Nodes per page of the node table.
@@ -77,19 +77,6 @@ fn of_what(version: i64) -> String {
     } else {
         format!("spec version {version}")
     }
-}
-
-/// `41200` as `41,200`.
-fn count(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// An answer in words: "compatible via set #1", "not compatible: vfio, gpu (set #1)".

@@ -3,6 +3,7 @@
 pub mod editor;
 pub mod fleet;
 pub mod publish;
+pub mod rules;
 pub mod snapshots;
 pub mod test;
 pub mod tokens;
@@ -27,4 +28,62 @@ pub fn labels_text(labels: &BTreeMap<String, String>) -> String {
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `a=b, c=d` → pairs; entries without `=` are reported back.
+pub fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(format!("`{p}` is not a label: write key=value")),
+        })
+        .collect()
+}
+
+/// `41200` as `41,200`.
+pub fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_read_back_as_written() {
+        let pairs = parse_labels(" pool=gpu, zone = a ,,").unwrap();
+        assert_eq!(
+            pairs,
+            [("pool".into(), "gpu".into()), ("zone".into(), "a".into())]
+        );
+        assert_eq!(
+            labels_text(&pairs.into_iter().collect()),
+            "pool=gpu, zone=a"
+        );
+        assert_eq!(
+            parse_labels("pool=gpu, gpu").unwrap_err(),
+            "`gpu` is not a label: write key=value"
+        );
+        assert!(parse_labels("=gpu").is_err());
+    }
+
+    #[test]
+    fn counts_group_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(999), "999");
+        assert_eq!(count(41_200), "41,200");
+        assert_eq!(count(1_000_000), "1,000,000");
+    }
 }

@@ -34,17 +34,19 @@ pub enum Tab {
     Snapshots,
     Test,
     Fleet,
+    Rules,
     Publish,
     Versions,
     Tokens,
 }
 
 impl Tab {
-    pub const ALL: [Tab; 7] = [
+    pub const ALL: [Tab; 8] = [
         Tab::Editor,
         Tab::Snapshots,
         Tab::Test,
         Tab::Fleet,
+        Tab::Rules,
         Tab::Publish,
         Tab::Versions,
         Tab::Tokens,
@@ -56,6 +58,7 @@ impl Tab {
             Tab::Snapshots => "snapshots",
             Tab::Test => "test",
             Tab::Fleet => "fleet",
+            Tab::Rules => "rules",
             Tab::Publish => "publish",
             Tab::Versions => "versions",
             Tab::Tokens => "tokens",
@@ -68,6 +71,7 @@ impl Tab {
             Tab::Snapshots => "Snapshots",
             Tab::Test => "Test",
             Tab::Fleet => "Fleet",
+            Tab::Rules => "Rules",
             Tab::Publish => "Publish",
             Tab::Versions => "Versions",
             Tab::Tokens => "Tokens",

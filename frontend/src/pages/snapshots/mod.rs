@@ -13,25 +13,12 @@ use nodefit_api::snapshots::SnapshotSummary;
 use nodefit_api::Page;
 
 use crate::api;
+use crate::pages::parse_labels;
 use crate::state::AppState;
 
 use feature_browser::FeatureBrowser;
 use row::SnapshotRow;
 use upload::UploadZone;
-
-/// `a=b, c=d` → pairs; entries without `=` are reported back.
-fn parse_labels(s: &str) -> Result<Vec<(String, String)>, String> {
-    s.split(',')
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => Err(format!("`{p}` is not a label: write key=value")),
-        })
-        .collect()
-}
 
 fn label_query(pairs: &[(String, String)]) -> String {
     pairs

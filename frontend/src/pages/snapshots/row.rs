@@ -6,10 +6,8 @@ use leptos::task::spawn_local;
 use nodefit_api::snapshots::{LabelsEdit, SnapshotSummary};
 
 use crate::api;
-use crate::pages::{labels_text, node_name};
+use crate::pages::{labels_text, node_name, parse_labels};
 use crate::state::AppState;
-
-use super::parse_labels;
 
 async fn save_labels(id: i64, labels: &str) -> Result<(), String> {
     let pairs = parse_labels(labels).map_err(|e| format!("The labels are not valid: {e}."))?;

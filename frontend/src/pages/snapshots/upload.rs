@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 use nodefit_api::snapshots::{LabelsEdit, SnapshotSummary};
 
 use crate::api;
-use crate::pages::{labels_text, node_name};
+use crate::pages::{labels_text, node_name, parse_labels};
 use crate::state::AppState;
 
-use super::{label_query, parse_labels};
+use super::label_query;
 
 /// The upload's content type: from the browser, else from the name, else from the content.
 fn content_type(file: &web_sys::File) -> &'static str {
