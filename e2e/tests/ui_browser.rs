@@ -1134,7 +1134,7 @@ async fn the_rules_tab_dry_runs_a_node_feature_rule() {
     b.click("[data-testid=lint-rule-file]").await;
     b.wait_text(
         "[data-testid=rule-lint-summary]",
-        "1 errors, 0 warnings, 0 notes",
+        "1 error, 0 warnings, 0 notes",
     )
     .await;
     let problems = b.texts("[data-testid=rule-problem]").await;

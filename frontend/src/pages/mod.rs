@@ -57,6 +57,21 @@ pub fn count(n: usize) -> String {
     out
 }
 
+/// `n thing` or `n things`, with `n` grouped by thousands.
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// A lint summary: how many errors, warnings and notes.
+pub fn problem_counts(errors: usize, warnings: usize, notes: usize) -> String {
+    format!(
+        "{}, {}, {}",
+        counted(errors, "error", "errors"),
+        counted(warnings, "warning", "warnings"),
+        counted(notes, "note", "notes")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,5 +100,13 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(count(41_200), "41,200");
         assert_eq!(count(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn problem_counts_say_one_and_many() {
+        assert_eq!(
+            problem_counts(1, 0, 1_200),
+            "1 error, 0 warnings, 1,200 notes"
+        );
     }
 }

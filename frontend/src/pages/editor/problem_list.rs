@@ -15,7 +15,7 @@ pub fn ProblemList(app: AppState) -> impl IntoView {
             if ps.is_empty() {
                 "No problems: NFD reads this spec as written.".to_string()
             } else {
-                format!("{e} errors, {w} warnings, {i} notes")
+                crate::pages::problem_counts(e, w, i)
             }
         })
     };

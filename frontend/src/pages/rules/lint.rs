@@ -45,12 +45,7 @@ pub fn Lint(app: AppState, form: Form, id: i64) -> impl IntoView {
                 "No problems: the API server takes this file and nfd-master reads it as written."
                     .to_string()
             } else {
-                format!(
-                    "{} errors, {} warnings, {} notes",
-                    count("error"),
-                    count("warning"),
-                    count("info")
-                )
+                crate::pages::problem_counts(count("error"), count("warning"), count("info"))
             };
             let rows = result
                 .diagnostics
