@@ -130,11 +130,8 @@ impl BackRefs {
             }
             let dynamic = rule.labels.iter().chain(&rule.extended_resources);
             named.extend(dynamic.filter_map(|e| {
-                e.value
-                    .strip_prefix('@')?
-                    .strip_prefix(RULE_MATCHED)?
-                    .strip_prefix('.')
-                    .map(str::to_string)
+                let (feature, element) = dynamic_parts(&e.value)?;
+                (feature == RULE_MATCHED).then(|| element.to_string())
             }));
         }
         BackRefs::Named(named)
@@ -239,17 +236,18 @@ impl<'a> Ruleset<'a> {
             .map(|t| t.lookup.as_str());
         let dynamic = rules()
             .flat_map(|r| r.labels.iter().chain(&r.extended_resources))
-            .filter_map(|e| dynamic_feature(&e.value));
+            .filter_map(|e| dynamic_parts(&e.value).map(|(feature, _)| feature));
         terms.chain(dynamic).collect()
     }
 }
 
-/// The feature a dynamic value `@domain.feature.element` names.
-fn dynamic_feature(value: &str) -> Option<&str> {
+/// A dynamic value `@domain.feature.element` as the feature it names (`domain.feature`) and
+/// the element; `None` when it is not of that form.
+fn dynamic_parts(value: &str) -> Option<(&str, &str)> {
     let rest = value.strip_prefix('@')?;
     let mut dots = rest.match_indices('.').map(|(i, _)| i);
     let (_, end) = (dots.next()?, dots.next()?);
-    Some(&rest[..end])
+    Some((&rest[..end], &rest[end + 1..]))
 }
 
 /// What nodefit could not finish for a node (NFD would have gone on): a budget, an interrupt,
@@ -704,19 +702,16 @@ fn split_ns(key: &str) -> (&str, &str) {
 /// `getDynamicValue`: `@domain.feature.element` names an attribute element, read after every
 /// rule ran (so `rule.matched` holds the rules' labels and vars).
 fn dynamic_value(value: &str, view: &View, reads: &mut BTreeSet<String>) -> Result<String, String> {
-    let mut parts = value[1..].splitn(3, '.');
-    let (Some(domain), Some(feature), Some(elem)) = (parts.next(), parts.next(), parts.next())
-    else {
+    let Some((name, elem)) = dynamic_parts(value) else {
         return Err(format!(
             "value {value} is not in the form of '@domain.feature.element'"
         ));
     };
-    let name = format!("{domain}.{feature}");
     let elements = if name == RULE_MATCHED && view.rule_matched.is_some() {
         view.rule_matched.as_ref()
     } else {
-        reads.insert(name.clone());
-        match view.features.attributes.get(name.as_str()) {
+        reads.insert(name.to_string());
+        match view.features.attributes.get(name) {
             Some(set) => set.elements.as_ref(),
             None => return Err(format!("feature {name} not found")),
         }
